@@ -1,0 +1,517 @@
+// Lowers one function body (a tree-sitter subtree) to the statement list of facts.ts: calls, lock operations,
+// resource reads, dereferences, writes, frees, and the control flow around them. Everything else is dropped.
+// Kernel macros often parse as ERROR nodes; their children are still lowered, so no call or access is lost.
+import type { Node } from '../parse/parser';
+import type { Model } from '../model/types';
+import type { CallArg, CalleeRef, Cond, Stmt, ValueRef } from './facts';
+import { spanOf } from './span';
+
+/** Calls that only pass their argument through (for reads and conditions alike). */
+const TRANSPARENT = new Set(['READ_ONCE', 'ACCESS_ONCE', 'likely', 'unlikely', 'rcu_dereference', 'smp_load_acquire', 'WARN_ON', 'WARN_ON_ONCE', 'WARN', 'BUG_ON']);
+const NULLS = new Set(['NULL', '0', '((void *)0)']);
+
+export interface BodyContext {
+  model: Model;
+  /** Locals and parameters known to hold a pointer into the stage-2 tables. */
+  aliases: Set<string>;
+  /** Locals whose declared type is a walk type (pud_t *pud): a call result stored there is a table pointer. */
+  walkLocals: Set<string>;
+  varSources: { variable: string; from: { function?: string; call?: string; table?: string } }[];
+  /** Parameters declared as function pointers (int (*handler)(...)). */
+  fnParams: Set<string>;
+  lockOps: Map<string, Model['lockOps'][number]>;
+  freeCalls: Set<string>;
+}
+
+export function lowerBlock(node: Node, cx: BodyContext): Stmt[] {
+  const out: Stmt[] = [];
+  const kids = node.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+  for (let i = 0; i < kids.length; i++) {
+    const kid = kids[i];
+    const loopMacro = macroLoopHead(kid);
+    if (loopMacro && i + 1 < kids.length) {
+      // kvm_for_each_memslot(memslot, slots) { ... }: the macro's arguments, then the body as a loop.
+      const test: Stmt[] = [];
+      lowerExpr(loopMacro, cx, test, false, true);
+      out.push({ k: 'loop', form: 'macro', at: spanOf(kid), test, cond: { k: 'unknown' }, text: loopMacro.text, body: lowerStmt(kids[++i], cx) });
+      continue;
+    }
+    out.push(...lowerStmt(kid, cx));
+  }
+  return out;
+}
+
+/** A statement `foo_for_each_bar(a, b)` (missing its semicolon) that heads the statement after it. */
+function macroLoopHead(node: Node): Node | undefined {
+  if (node.type !== 'expression_statement') return undefined;
+  const call = node.namedChild(0);
+  if (!call || call.type !== 'call_expression') return undefined;
+  const name = call.childForFieldName('function')?.text ?? '';
+  const missingSemicolon = node.children.some((c) => c?.isMissing);
+  return /for_each|_foreach/.test(name) || missingSemicolon ? call : undefined;
+}
+
+export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
+  const at = spanOf(node);
+  const out: Stmt[] = [];
+  switch (node.type) {
+    case 'compound_statement':
+      return lowerBlock(node, cx);
+    case 'declaration':
+      lowerDeclaration(node, cx, out);
+      return out;
+    case 'expression_statement':
+      for (const c of node.namedChildren) if (c) lowerExpr(c, cx, out);
+      return out;
+    case 'if_statement': {
+      const cond = node.childForFieldName('condition');
+      const cons = node.childForFieldName('consequence');
+      const alt = node.childForFieldName('alternative');
+      const thenStmts = cons ? lowerStmt(cons, cx) : [];
+      const elseStmts = alt ? lowerStmt(alt.type === 'else_clause' ? (alt.namedChild(0) ?? alt) : alt, cx) : [];
+      return cond ? lowerIf(cond, thenStmts, elseStmts, cx, at) : thenStmts;
+    }
+    case 'else_clause':
+      return node.namedChild(0) ? lowerStmt(node.namedChild(0)!, cx) : [];
+    case 'while_statement': {
+      const test: Stmt[] = [];
+      const c = node.childForFieldName('condition');
+      if (c) lowerExpr(c, cx, test);
+      const body = node.childForFieldName('body');
+      return [{ k: 'loop', form: 'while', at, test, cond: c ? lowerCond(c, cx) : { k: 'unknown' }, text: condText(c), body: body ? lowerStmt(body, cx) : [] }];
+    }
+    case 'do_statement': {
+      const test: Stmt[] = [];
+      const c = node.childForFieldName('condition');
+      if (c) lowerExpr(c, cx, test);
+      const body = node.childForFieldName('body');
+      return [{ k: 'loop', form: 'do', at, test, cond: c ? lowerCond(c, cx) : { k: 'unknown' }, text: condText(c), body: body ? lowerStmt(body, cx) : [] }];
+    }
+    case 'for_statement': {
+      const init = node.childForFieldName('initializer');
+      if (init) out.push(...(init.type === 'declaration' ? lowerStmt(init, cx) : lowerExprStmts(init, cx)));
+      const test: Stmt[] = [];
+      const c = node.childForFieldName('condition');
+      if (c) lowerExpr(c, cx, test);
+      const body = node.childForFieldName('body');
+      const bodyStmts = body ? lowerStmt(body, cx) : [];
+      const update = node.childForFieldName('update');
+      if (update) bodyStmts.push(...lowerExprStmts(update, cx));
+      out.push({ k: 'loop', form: 'for', at, test, cond: c ? lowerCond(c, cx) : { k: 'unknown' }, text: condText(c), body: bodyStmts });
+      return out;
+    }
+    case 'switch_statement': {
+      const c = node.childForFieldName('condition');
+      if (c) lowerExpr(c, cx, out);
+      const body = node.childForFieldName('body');
+      out.push({ k: 'switch', at, body: body ? lowerBlock(body, cx) : [] });
+      return out;
+    }
+    case 'case_statement': {
+      out.push({ k: 'case', at });
+      const value = node.childForFieldName('value');
+      for (const c of node.namedChildren) if (c && c !== value && c.type !== 'comment') out.push(...lowerStmt(c, cx));
+      return out;
+    }
+    case 'return_statement': {
+      const e = node.namedChild(0);
+      const value = e ? lowerExpr(e, cx, out, true) : undefined;
+      out.push({ k: 'return', at, value });
+      return out;
+    }
+    case 'break_statement':
+      return [{ k: 'break', at }];
+    case 'continue_statement':
+      return [{ k: 'continue', at }];
+    case 'goto_statement':
+      return [{ k: 'goto', at, label: node.childForFieldName('label')?.text ?? '' }];
+    case 'labeled_statement': {
+      out.push({ k: 'label', at, name: node.childForFieldName('label')?.text ?? '' });
+      for (const c of node.namedChildren) if (c && c.type !== 'statement_identifier') out.push(...lowerStmt(c, cx));
+      return out;
+    }
+    case 'comment':
+    case 'preproc_call':
+      return out;
+    default:
+      // preproc_if/#ifdef blocks hold statements; ERROR nodes hold whatever survived. Lower their children in order.
+      if (node.type.startsWith('preproc_') || node.type === 'ERROR') return lowerBlock(node, cx);
+      lowerExpr(node, cx, out);
+      return out;
+  }
+}
+
+function condText(c: Node | null): string {
+  const t = (c?.text ?? '').replace(/\s+/g, ' ').trim();
+  return t.startsWith('(') && t.endsWith(')') ? t.slice(1, -1) : t;
+}
+
+function lowerExprStmts(node: Node, cx: BodyContext): Stmt[] {
+  const out: Stmt[] = [];
+  lowerExpr(node, cx, out);
+  return out;
+}
+
+function lowerDeclaration(node: Node, cx: BodyContext, out: Stmt[]): void {
+  const typeText = node.childForFieldName('type')?.text ?? '';
+  for (const d of node.childrenForFieldName('declarator')) {
+    if (!d) continue;
+    const name = declaredName(d);
+    const isPointer = d.text.trimStart().startsWith('*') || /\*/.test(d.childForFieldName('declarator')?.text ?? '');
+    if (name && isPointer && cx.model.resource.walkTypes.includes(typeText)) cx.walkLocals.add(name);
+    if (d.type !== 'init_declarator') continue;
+    const value = d.childForFieldName('value');
+    if (!value || !name) continue;
+    if (value.type === 'initializer_list') {
+      lowerExpr(value, cx, out);
+      continue;
+    }
+    assignLocal(name, value, cx, out, spanOf(d));
+  }
+}
+
+/** The identifier a declarator declares: *pgd, pgd[4], (*handler)(...) and pgd = x all name pgd. */
+export function declaredName(node: Node): string | undefined {
+  let cur: Node | null = node;
+  while (cur) {
+    if (cur.type === 'identifier' || cur.type === 'field_identifier' || cur.type === 'type_identifier') return cur.text;
+    cur = cur.childForFieldName('declarator') ?? cur.namedChildren.find((c) => c && /declarator|identifier/.test(c.type)) ?? null;
+  }
+  return undefined;
+}
+
+function assignLocal(name: string, value: Node, cx: BodyContext, out: Stmt[], at: ReturnType<typeof spanOf>): void {
+  const source = functionSource(value);
+  if (source) cx.varSources.push({ variable: name, from: source });
+  const v = lowerExpr(value, cx, out, cx.walkLocals.has(name) || cx.aliases.has(name));
+  if (v) {
+    cx.aliases.add(name);
+    out.push({ k: 'assign', local: name, value: v, at });
+  } else if (cx.aliases.has(name)) {
+    out.push({ k: 'assign', local: name, at });
+  }
+}
+
+/** Where a function-pointer variable's value comes from: f, &f, table[i], or a call's result. */
+function functionSource(value: Node): { function?: string; call?: string; table?: string } | undefined {
+  let v = value;
+  while (v.type === 'parenthesized_expression' || v.type === 'cast_expression') v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1)!;
+  if (v.type === 'identifier') return { function: v.text };
+  if (v.type === 'pointer_expression' && v.child(0)?.type === '&' && v.childForFieldName('argument')?.type === 'identifier') {
+    return { function: v.childForFieldName('argument')!.text };
+  }
+  if (v.type === 'subscript_expression' && v.childForFieldName('argument')?.type === 'identifier') {
+    return { table: v.childForFieldName('argument')!.text };
+  }
+  if (v.type === 'call_expression' && v.childForFieldName('function')?.type === 'identifier') {
+    return { call: v.childForFieldName('function')!.text };
+  }
+  return undefined;
+}
+
+/** Does `node` name the resource field (kvm->arch.pgd, kvm->arch.mmu.pgt)? */
+export function isRootField(node: Node, cx: { model: Model }): boolean {
+  if (node.type !== 'field_expression') return false;
+  const path = cx.model.resource.fieldPath;
+  let cur: Node | null = node;
+  for (let i = path.length - 1; i >= 0; i--) {
+    if (!cur || cur.type !== 'field_expression' || cur.childForFieldName('field')?.text !== path[i]) return false;
+    cur = cur.childForFieldName('argument');
+  }
+  return true;
+}
+
+/**
+ * Emits the effects of evaluating `node` into `out`, in evaluation order, and returns the resource value it
+ * yields, if any (the field, an alias, or a pointer computed from them). `wantValue` asks for call results too.
+ */
+export function lowerExpr(node: Node, cx: BodyContext, out: Stmt[], wantValue = false, isCallArg = false): ValueRef | undefined {
+  const at = spanOf(node);
+  switch (node.type) {
+    case 'identifier':
+      return cx.aliases.has(node.text) ? { kind: 'local', name: node.text } : undefined;
+    case 'parenthesized_expression':
+    case 'cast_expression': {
+      const inner = node.childForFieldName('value') ?? node.namedChild(node.namedChildCount - 1);
+      return inner ? lowerExpr(inner, cx, out, wantValue, isCallArg) : undefined;
+    }
+    case 'field_expression': {
+      if (isRootField(node, cx)) return { kind: 'field' };
+      const base = node.childForFieldName('argument');
+      const v = base ? lowerExpr(base, cx, out) : undefined;
+      if (v) out.push({ k: 'deref', value: v, at, text: node.text });
+      return undefined;
+    }
+    case 'pointer_expression': {
+      const arg = node.childForFieldName('argument');
+      const v = arg ? lowerExpr(arg, cx, out) : undefined;
+      if (v && node.child(0)?.type === '*') out.push({ k: 'deref', value: v, at, text: node.text });
+      return undefined;
+    }
+    case 'subscript_expression': {
+      const arg = node.childForFieldName('argument');
+      const v = arg ? lowerExpr(arg, cx, out) : undefined;
+      const index = node.childForFieldName('index') ?? node.childForFieldName('indices');
+      if (index) lowerExpr(index, cx, out);
+      if (v) out.push({ k: 'deref', value: v, at, text: node.text });
+      return undefined;
+    }
+    case 'binary_expression': {
+      const left = node.childForFieldName('left');
+      const right = node.childForFieldName('right');
+      const op = node.childForFieldName('operator')?.type ?? node.child(1)?.type;
+      const lv = left ? lowerExpr(left, cx, out) : undefined;
+      const rv = right ? lowerExpr(right, cx, out) : undefined;
+      return op === '+' || op === '-' ? (lv ?? rv) : undefined;
+    }
+    case 'update_expression': {
+      const arg = node.childForFieldName('argument');
+      return arg ? lowerExpr(arg, cx, out) : undefined;
+    }
+    case 'assignment_expression':
+      return lowerAssignment(node, cx, out);
+    case 'comma_expression': {
+      const left = node.childForFieldName('left');
+      const right = node.childForFieldName('right');
+      if (left) lowerExpr(left, cx, out);
+      return right ? lowerExpr(right, cx, out, wantValue) : undefined;
+    }
+    case 'call_expression':
+      return lowerCall(node, cx, out, wantValue);
+    case 'sizeof_expression':
+    case 'alignof_expression':
+    case 'offsetof_expression':
+    case 'string_literal':
+    case 'number_literal':
+    case 'char_literal':
+      return undefined;
+    default:
+      for (const c of node.namedChildren) if (c) lowerExpr(c, cx, out, false, isCallArg);
+      return undefined;
+  }
+}
+
+function lowerAssignment(node: Node, cx: BodyContext, out: Stmt[]): ValueRef | undefined {
+  const left = node.childForFieldName('left');
+  const right = node.childForFieldName('right');
+  const op = node.childForFieldName('operator')?.text ?? '=';
+  if (!left || !right) return undefined;
+  const at = spanOf(node);
+  if (isRootField(left, cx)) {
+    const rv = lowerExpr(right, cx, out);
+    out.push({ k: 'write', at, value: NULLS.has(right.text.trim()) ? 'null' : (rv ?? 'other') });
+    return undefined;
+  }
+  if (left.type === 'identifier') {
+    if (op === '=') assignLocal(left.text, right, cx, out, at);
+    else lowerExpr(right, cx, out);
+    return cx.aliases.has(left.text) ? { kind: 'local', name: left.text } : undefined;
+  }
+  lowerExpr(right, cx, out);
+  lowerExpr(left, cx, out);
+  return undefined;
+}
+
+function calleeOf(fn: Node): CalleeRef | undefined {
+  let f = fn;
+  // (*fn)(args) and (fn)(args); but (u64)(x) is a cast tree-sitter reads as a call, so only strip around a '*'.
+  while ((f.type === 'parenthesized_expression' && f.namedChild(0)?.type === 'pointer_expression') || (f.type === 'pointer_expression' && f.child(0)?.type === '*')) {
+    f = f.childForFieldName('argument') ?? f.namedChild(0)!;
+  }
+  if (f.type === 'identifier') return { kind: 'direct', name: f.text };
+  if (f.type === 'field_expression') return { kind: 'field', field: f.childForFieldName('field')?.text ?? '' };
+  return undefined;
+}
+
+function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean): ValueRef | undefined {
+  const at = spanOf(node);
+  const fnNode = node.childForFieldName('function');
+  const argNodes = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => a !== null && a.type !== 'comment');
+  const callee = fnNode ? calleeOf(fnNode) : undefined;
+  const name = callee?.kind === 'direct' ? callee.name : undefined;
+
+  if (name && TRANSPARENT.has(name)) {
+    let v: ValueRef | undefined;
+    argNodes.forEach((a, i) => {
+      const av = lowerExpr(a, cx, out, wantValue);
+      if (i === 0) v = av;
+    });
+    return v;
+  }
+  if (name === 'WRITE_ONCE' && argNodes.length === 2 && isRootField(argNodes[0], cx)) {
+    const rv = lowerExpr(argNodes[1], cx, out);
+    out.push({ k: 'write', at, value: NULLS.has(argNodes[1].text.trim()) ? 'null' : (rv ?? 'other') });
+    return undefined;
+  }
+  const lockOp = name ? cx.lockOps.get(name) : undefined;
+  if (lockOp) {
+    for (const a of argNodes) lowerExpr(a, cx, out);
+    out.push({ k: 'lock', op: lockOp.op, mode: lockOp.mode, fn: lockOp.function, lock: lockName(argNodes[0]), at });
+    return undefined;
+  }
+  if (name && cx.freeCalls.has(name)) {
+    const values = argNodes.map((a) => lowerExpr(a, cx, out, true));
+    const v = values[0];
+    if (v) out.push({ k: 'free', value: v, fn: name, at });
+    return undefined;
+  }
+  if (fnNode && callee?.kind === 'field') {
+    const base = fnNode.childForFieldName('argument');
+    if (base) lowerExpr(base, cx, out);
+  }
+  const args: CallArg[] = argNodes.map((a) => {
+    const v = lowerExpr(a, cx, out, false, true);
+    const arg: CallArg = { text: a.text };
+    const fname = functionArg(a);
+    if (fname) arg.functionName = fname;
+    if (v) arg.value = v;
+    return arg;
+  });
+  if (!callee) return undefined;
+  const ref: CalleeRef = callee.kind === 'direct' && isFunctionVariable(callee.name, cx) ? { kind: 'variable', name: callee.name } : callee;
+  const stmt: Stmt = { k: 'call', callee: ref, args, at };
+  out.push(stmt);
+  if (!wantValue) return undefined;
+  // A call whose result may point into the tables: the callee's return (if indexed) or, for macros such as
+  // stage2_pud_offset(pgd, addr), the table pointer it was given.
+  const tmp = `$ret@${at.line}:${at.column}`;
+  stmt.assignTo = tmp;
+  cx.aliases.add(tmp);
+  return { kind: 'local', name: tmp };
+}
+
+/** A call through a function-pointer parameter or a local that was given a function (or table entry). */
+function isFunctionVariable(name: string, cx: BodyContext): boolean {
+  return cx.fnParams.has(name) || cx.varSources.some((s) => s.variable === name);
+}
+
+function functionArg(a: Node): string | undefined {
+  if (a.type === 'identifier') return a.text;
+  if (a.type === 'pointer_expression' && a.child(0)?.type === '&') {
+    const inner = a.childForFieldName('argument');
+    if (inner?.type === 'identifier') return inner.text;
+  }
+  return undefined;
+}
+
+/** The lock's name: the last identifier of its expression (&kvm->mmu_lock -> mmu_lock). */
+function lockName(arg: Node | undefined): string {
+  if (!arg) return '?';
+  const m = /([A-Za-z_][A-Za-z0-9_]*)\s*\)*\s*$/.exec(arg.text);
+  return m ? m[1] : arg.text;
+}
+
+/** The condition of an if/while as far as the resource is concerned. */
+export function lowerCond(node: Node, cx: BodyContext): Cond {
+  switch (node.type) {
+    case 'parenthesized_expression':
+    case 'condition_clause': {
+      const inner = node.childForFieldName('value') ?? node.namedChild(node.namedChildCount - 1);
+      return inner ? lowerCond(inner, cx) : { k: 'unknown' };
+    }
+    case 'unary_expression':
+      if (node.child(0)?.type === '!') {
+        const arg = node.childForFieldName('argument');
+        return arg ? negate(lowerCond(arg, cx)) : { k: 'unknown' };
+      }
+      return { k: 'unknown' };
+    case 'binary_expression': {
+      const op = node.child(1)?.type;
+      const left = node.childForFieldName('left');
+      const right = node.childForFieldName('right');
+      if (!left || !right) return { k: 'unknown' };
+      if (op === '&&') return { k: 'and', a: lowerCond(left, cx), b: lowerCond(right, cx) };
+      if (op === '||') return { k: 'or', a: lowerCond(left, cx), b: lowerCond(right, cx) };
+      if (op === '==' || op === '!=') {
+        const [v, other] = NULLS.has(right.text.trim()) ? [valueOf(left, cx), right] : [valueOf(right, cx), left];
+        if (v && NULLS.has(other.text.trim())) {
+          const isnull: Cond = { k: 'isnull', value: v };
+          return op === '==' ? isnull : negate(isnull);
+        }
+      }
+      return { k: 'unknown' };
+    }
+    case 'call_expression': {
+      const name = node.childForFieldName('function')?.text ?? '';
+      const arg = node.childForFieldName('arguments')?.namedChild(0);
+      if (TRANSPARENT.has(name) && arg) return lowerCond(arg, cx);
+      break;
+    }
+  }
+  const v = valueOf(node, cx);
+  return v ? negate({ k: 'isnull', value: v }) : { k: 'unknown' };
+}
+
+function negate(c: Cond): Cond {
+  return c.k === 'not' ? c.c : c.k === 'unknown' ? c : { k: 'not', c };
+}
+
+/** The resource value an expression denotes, without emitting effects (for conditions). */
+function valueOf(node: Node, cx: BodyContext): ValueRef | undefined {
+  if (node.type === 'parenthesized_expression') return node.namedChild(0) ? valueOf(node.namedChild(0)!, cx) : undefined;
+  if (node.type === 'call_expression' && TRANSPARENT.has(node.childForFieldName('function')?.text ?? '')) {
+    const arg = node.childForFieldName('arguments')?.namedChild(0);
+    return arg ? valueOf(arg, cx) : undefined;
+  }
+  if (isRootField(node, cx)) return { kind: 'field' };
+  if (node.type === 'identifier' && cx.aliases.has(node.text)) return { kind: 'local', name: node.text };
+  return undefined;
+}
+
+/**
+ * `if (cond)` with short-circuit operands that have effects (if (!pgd || pgd_none(*pgd))) becomes nested ifs, so
+ * a dereference in the right operand runs only when the left one let it.
+ */
+function lowerIf(condNode: Node, thenStmts: Stmt[], elseStmts: Stmt[], cx: BodyContext, at: ReturnType<typeof spanOf>): Stmt[] {
+  let c = condNode;
+  while (c.type === 'parenthesized_expression' || c.type === 'condition_clause') {
+    const inner = c.childForFieldName('value') ?? c.namedChild(c.namedChildCount - 1);
+    if (!inner) break;
+    c = inner;
+  }
+  if (c.type === 'binary_expression') {
+    const op = c.child(1)?.type;
+    const left = c.childForFieldName('left');
+    const right = c.childForFieldName('right');
+    if (left && right && (op === '||' || op === '&&') && hasEffects(right, cx)) {
+      const inner = lowerIf(right, thenStmts, elseStmts, cx, at);
+      return op === '||' ? lowerIf(left, thenStmts, inner, cx, at) : lowerIf(left, inner, elseStmts, cx, at);
+    }
+  }
+  if (c.type === 'unary_expression' && c.child(0)?.type === '!') {
+    const arg = c.childForFieldName('argument');
+    let a = arg;
+    while (a && a.type === 'parenthesized_expression') a = a.namedChild(0);
+    if (a && a.type === 'binary_expression' && ['||', '&&'].includes(a.child(1)?.type ?? '') && hasEffects(a, cx)) {
+      return lowerIf(a, elseStmts, thenStmts, cx, at);
+    }
+  }
+  const out: Stmt[] = [];
+  lowerExpr(c, cx, out);
+  out.push({ k: 'if', at, cond: lowerCond(c, cx), text: condText(c), then: thenStmts, else: elseStmts });
+  return out;
+}
+
+function hasEffects(node: Node, cx: BodyContext): boolean {
+  const scratch: Stmt[] = [];
+  const aliasesBefore = new Set(cx.aliases);
+  lowerExpr(node, { ...cx, varSources: [...cx.varSources] }, scratch);
+  for (const a of cx.aliases) if (!aliasesBefore.has(a)) cx.aliases.delete(a);
+  return scratch.length > 0;
+}
+
+/**
+ * The return type as written before the name, without storage classes and kernel attributes: `static
+ * __always_inline int foo(` gives int, `static pud_t *stage2_get_pud(` gives pud_t *. Read from the text because
+ * attribute macros often land in ERROR nodes.
+ */
+export function cleanReturnType(head: string): string {
+  const words = head
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/\b__\w+\s*\([^()]*\)/g, ' ')
+    .replace(/\*/g, ' * ')
+    .split(/\s+/)
+    .filter((w) => w && !/^(static|inline|extern|noinline|notrace|__\w+|asmlinkage)$/.test(w));
+  const type = words.join(' ').replace(/\s+\*/g, ' *').replace(/\* \*/g, '**').trim();
+  return type || 'int';
+}

@@ -1,0 +1,142 @@
+// Per-file facts the indexer extracts from one syntax tree. Plain data: cached, compared and sent between stages.
+
+/** Zero-based line and column (UTF-16 code units) in the file's text. */
+export interface Span {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+/** Where a value of the resource lives: the field itself, or a local (or parameter) holding a copy of it. */
+export type ValueRef = { kind: 'field' } | { kind: 'local'; name: string };
+
+/** A boolean condition over the resource, as far as the analysis can tell; other atoms are unknown. */
+export type Cond =
+  | { k: 'isnull'; value: ValueRef }
+  | { k: 'not'; c: Cond }
+  | { k: 'and'; a: Cond; b: Cond }
+  | { k: 'or'; a: Cond; b: Cond }
+  | { k: 'unknown' };
+
+export interface CallArg {
+  text: string;
+  /** The argument names a function (f or &f): a candidate for a function-pointer parameter. */
+  functionName?: string;
+  /** The argument carries the resource (the field, or a local alias of it). */
+  value?: ValueRef;
+}
+
+export type CalleeRef =
+  | { kind: 'direct'; name: string }
+  /** Through a parameter or local variable holding a function pointer. */
+  | { kind: 'variable'; name: string }
+  /** Through a struct field: ops->release(...), range->handler(...). */
+  | { kind: 'field'; field: string };
+
+/**
+ * One statement of a function body in program order. Only what the lifetime analysis needs survives:
+ * calls, lock operations, reads/dereferences/writes/frees of the resource, control flow.
+ */
+export type Stmt =
+  | { k: 'call'; callee: CalleeRef; args: CallArg[]; at: Span; assignTo?: string }
+  | { k: 'lock'; op: 'acquire' | 'release' | 'resched'; lock: string; mode: 'exclusive' | 'shared'; fn: string; at: Span }
+  /** local := value (a copy of the root, or of a pointer into the tables); value undefined: no longer an alias. */
+  | { k: 'assign'; local: string; value?: ValueRef; at: Span }
+  | { k: 'deref'; value: ValueRef; at: Span; text: string }
+  | { k: 'write'; value: ValueRef | 'null' | 'other'; at: Span }
+  | { k: 'free'; value: ValueRef; fn: string; at: Span }
+  /** text: the condition as written, for witnesses and hovers. */
+  | { k: 'if'; cond: Cond; text: string; then: Stmt[]; else: Stmt[]; at: Span }
+  /** test: effects of evaluating the loop condition; cond: what it says about the resource. */
+  | { k: 'loop'; body: Stmt[]; at: Span; form: 'do' | 'while' | 'for' | 'macro'; test: Stmt[]; cond: Cond; text: string }
+  | { k: 'switch'; body: Stmt[]; at: Span }
+  | { k: 'case'; at: Span }
+  | { k: 'return'; value?: ValueRef; at: Span }
+  | { k: 'break'; at: Span }
+  | { k: 'continue'; at: Span }
+  | { k: 'goto'; label: string; at: Span }
+  | { k: 'label'; name: string; at: Span };
+
+export interface Param {
+  name: string;
+  type: string;
+  isFunctionPointer: boolean;
+  /** The parameter points into the stage-2 tables (its type is one of the model's walk types). */
+  walks: boolean;
+}
+
+export interface CallSiteFacts {
+  callee: CalleeRef;
+  args: CallArg[];
+  at: Span;
+  /** Locks held at the call, by lock name, as far as this function's own code shows. */
+  locksHeld: string[];
+  /** Guards of the resource that dominate the call (the call runs only when they found it non-NULL). */
+  guards: Span[];
+}
+
+export interface ResourceUse {
+  kind: 'read' | 'deref' | 'guard' | 'write' | 'free';
+  at: Span;
+  /** Locks held there (this function's own code). */
+  locksHeld: string[];
+}
+
+export interface GuardFacts {
+  at: Span;
+  /** early-exit: if (!p) return; the rest of the block is protected. block: if (p) { ... }. */
+  form: 'early-exit' | 'block';
+  /** What the guard protects. */
+  protects: Span;
+  onField: boolean;
+}
+
+export interface FunctionFacts {
+  name: string;
+  file: string;
+  /** The declared return type as written, with pointer stars: int, pud_t *, void, bool. */
+  returnType: string;
+  params: Param[];
+  span: Span;
+  nameSpan: Span;
+  body: Stmt[];
+  bodySpan: Span;
+  calls: CallSiteFacts[];
+  uses: ResourceUse[];
+  guards: GuardFacts[];
+  /** Reads the root itself in order to dereference, write or free it (a "walker" or the free path). */
+  touchesRoot: boolean;
+  /** Where local function-pointer variables get their value (for calls through them). */
+  varSources: { variable: string; from: { function?: string; call?: string; table?: string } }[];
+  /** Hash of the function's text, for caches. */
+  hash: string;
+  /** The function was recovered from a region tree-sitter could not parse. */
+  recovered: boolean;
+}
+
+/** A struct or array initializer naming functions: ops tables and dispatch arrays. */
+export interface TableFacts {
+  variable: string;
+  structType?: string;
+  file: string;
+  at: Span;
+  entries: { key: string; keyKind: 'field' | 'index'; function: string; at: Span }[];
+}
+
+export interface Problem {
+  file: string;
+  at: Span;
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+}
+
+export interface FileFacts {
+  file: string;
+  functions: FunctionFacts[];
+  tables: TableFacts[];
+  /** Functions that return an element of a table: kvm_get_exit_handler returns arm_exit_handlers[ec]. */
+  tableReturns: { function: string; table: string }[];
+  /** Parse problems that may hide code (ERROR regions), reported once per region. */
+  problems: Problem[];
+}

@@ -1,0 +1,203 @@
+// Extracts the facts of one C file from its syntax tree: functions (with lowered bodies), tables of function
+// pointers, and the functions that return table entries. Never throws on odd input: what cannot be read becomes a
+// Problem with a location.
+import type { Node, Tree } from '../parse/parser';
+import type { Model } from '../model/types';
+import { cleanReturnType, declaredName, lowerBlock, type BodyContext } from './body';
+import { annotate } from './annotate';
+import type { FileFacts, FunctionFacts, Param, Problem, TableFacts } from './facts';
+import { hashText, spanOf } from './span';
+import { recoverFunctions } from './recover';
+
+export function indexTree(file: string, tree: Tree, model: Model): FileFacts {
+  const facts: FileFacts = { file, functions: [], tables: [], tableReturns: [], problems: [] };
+  const seen = new Set<string>();
+  const visit = (node: Node, depth: number): void => {
+    if (depth > 400) return; // pathological nesting: the parser's own limit is far below what matters here
+    switch (node.type) {
+      case 'function_definition': {
+        const fn = functionFacts(file, node, model, false);
+        if (fn && !seen.has(`${fn.name}@${fn.span.line}`)) {
+          seen.add(`${fn.name}@${fn.span.line}`);
+          facts.functions.push(fn);
+          const ret = tableReturn(node);
+          if (ret) facts.tableReturns.push({ function: fn.name, table: ret });
+        }
+        // Local initializers name handlers too: const struct kvm_hva_range range = { .handler = kvm_age_gfn };
+        collectLocalTables(file, node, facts.tables);
+        return;
+      }
+      case 'declaration': {
+        const table = tableFacts(file, node);
+        if (table) facts.tables.push(table);
+        return;
+      }
+      case 'ERROR': {
+        for (const fn of recoverFunctions(file, node, model)) {
+          if (!seen.has(`${fn.name}@${fn.span.line}`)) {
+            seen.add(`${fn.name}@${fn.span.line}`);
+            facts.functions.push(fn);
+          }
+        }
+        break;
+      }
+    }
+    for (const c of node.namedChildren) if (c) visit(c, depth + 1);
+  };
+  visit(tree.rootNode, 0);
+  facts.problems.push(...errorProblems(file, tree));
+  return facts;
+}
+
+/** Builds the facts of one function_definition node (also used for functions recovered from ERROR regions). */
+export function functionFacts(file: string, node: Node, model: Model, recovered: boolean, bodyNode?: Node): FunctionFacts | undefined {
+  const declarator = node.childForFieldName('declarator');
+  const body = bodyNode ?? node.childForFieldName('body');
+  const fnDecl = declarator ? findFunctionDeclarator(declarator) : undefined;
+  const nameNode = fnDecl?.childForFieldName('declarator');
+  if (!fnDecl || !nameNode || !body) return undefined;
+  const name = innermostIdentifier(nameNode);
+  if (!name) return undefined;
+  const params = paramsOf(fnDecl, model);
+  const cx: BodyContext = {
+    model,
+    aliases: new Set(params.filter((p) => p.walks).map((p) => p.name)),
+    walkLocals: new Set(),
+    varSources: [],
+    fnParams: new Set(params.filter((p) => p.isFunctionPointer).map((p) => p.name)),
+    lockOps: new Map(model.lockOps.map((o) => [o.function, o])),
+    freeCalls: new Set(model.freeCalls),
+  };
+  const stmts = lowerBlock(body, cx);
+  const fn: FunctionFacts = {
+    name: name.text,
+    file,
+    returnType: cleanReturnType(node.text.slice(0, name.startIndex - node.startIndex)),
+    params,
+    span: spanOf(node),
+    nameSpan: spanOf(name),
+    body: stmts,
+    bodySpan: spanOf(body),
+    calls: [],
+    uses: [],
+    guards: [],
+    touchesRoot: false,
+    varSources: cx.varSources,
+    hash: hashText(node.text),
+    recovered,
+  };
+  annotate(fn);
+  return fn;
+}
+
+function findFunctionDeclarator(node: Node): Node | undefined {
+  let cur: Node | null = node;
+  while (cur) {
+    if (cur.type === 'function_declarator') return cur;
+    cur = cur.childForFieldName('declarator');
+  }
+  return undefined;
+}
+
+function innermostIdentifier(node: Node): Node | undefined {
+  let cur: Node | null = node;
+  while (cur && cur.type !== 'identifier') {
+    cur = cur.childForFieldName('declarator') ?? cur.namedChild(0);
+  }
+  return cur ?? undefined;
+}
+
+
+
+function paramsOf(fnDecl: Node, model: Model): Param[] {
+  const list = fnDecl.childForFieldName('parameters');
+  const params: Param[] = [];
+  for (const p of list?.namedChildren ?? []) {
+    if (!p || p.type !== 'parameter_declaration') continue;
+    const d = p.childForFieldName('declarator');
+    const type = p.childForFieldName('type')?.text ?? '';
+    const name = d ? declaredName(d) : undefined;
+    if (!name) continue;
+    const isFunctionPointer = !!d && containsType(d, 'function_declarator');
+    const isPointer = !!d && d.type === 'pointer_declarator';
+    params.push({ name, type: `${type}${isPointer ? ' *' : ''}`, isFunctionPointer, walks: isPointer && model.resource.walkTypes.includes(type) });
+  }
+  return params;
+}
+
+function containsType(node: Node, type: string): boolean {
+  if (node.type === type) return true;
+  for (const c of node.namedChildren) if (c && containsType(c, type)) return true;
+  return false;
+}
+
+function collectLocalTables(file: string, node: Node, into: TableFacts[]): void {
+  for (const c of node.namedChildren) {
+    if (!c) continue;
+    if (c.type === 'declaration' && c.text.includes('=')) {
+      const t = tableFacts(file, c);
+      if (t) into.push(t);
+    } else if (c.namedChildCount) collectLocalTables(file, c, into);
+  }
+}
+
+/** `return table[i];` makes the function a table lookup (kvm_get_exit_handler). */
+function tableReturn(fn: Node): string | undefined {
+  const body = fn.childForFieldName('body');
+  if (!body) return undefined;
+  let found: string | undefined;
+  const visit = (n: Node): void => {
+    if (found) return;
+    if (n.type === 'return_statement') {
+      const e = n.namedChild(0);
+      if (e?.type === 'subscript_expression' && e.childForFieldName('argument')?.type === 'identifier') {
+        found = e.childForFieldName('argument')!.text;
+      }
+    }
+    for (const c of n.namedChildren) if (c) visit(c);
+  };
+  visit(body);
+  return found;
+}
+
+/** Designated initializers naming functions: .release = f, [EC] = f, .handler = &f. */
+function tableFacts(file: string, decl: Node): TableFacts | undefined {
+  for (const d of decl.childrenForFieldName('declarator')) {
+    if (!d || d.type !== 'init_declarator') continue;
+    const list = d.childForFieldName('value');
+    if (list?.type !== 'initializer_list') continue;
+    const entries: TableFacts['entries'] = [];
+    for (const item of list.namedChildren) {
+      if (!item || item.type !== 'initializer_pair') continue;
+      const designator = item.childForFieldName('designator') ?? item.namedChild(0);
+      let value = item.childForFieldName('value');
+      if (value?.type === 'pointer_expression' && value.child(0)?.type === '&') value = value.childForFieldName('argument');
+      if (!designator || value?.type !== 'identifier') continue;
+      const key = designator.type === 'field_designator' ? designator.text.replace(/^\./, '') : designator.text.replace(/^\[|\]$/g, '');
+      entries.push({ key, keyKind: designator.type === 'field_designator' ? 'field' : 'index', function: value.text, at: spanOf(item) });
+    }
+    if (!entries.length) continue;
+    const typeNode = decl.childForFieldName('type');
+    const structType = typeNode?.type === 'struct_specifier' ? typeNode.childForFieldName('name')?.text : typeNode?.text;
+    return { variable: declaredName(d.childForFieldName('declarator') ?? d) ?? '?', structType, file, at: spanOf(decl), entries };
+  }
+  return undefined;
+}
+
+/** One problem per ERROR region: the index keeps going, but the user should know what it could not read. */
+function errorProblems(file: string, tree: Tree): Problem[] {
+  const problems: Problem[] = [];
+  if (!tree.rootNode.hasError) return problems;
+  const visit = (n: Node): void => {
+    if (problems.length >= 50) return;
+    if (n.type === 'ERROR' || n.isMissing) {
+      const what = n.isMissing ? `missing ${n.type}` : `cannot parse \`${n.text.split('\n')[0].slice(0, 40)}\``;
+      problems.push({ file, at: spanOf(n), severity: 'info', message: `lockpath: ${what}; analysis continues around it` });
+      return;
+    }
+    if (!n.hasError) return;
+    for (const c of n.children) if (c) visit(c);
+  };
+  visit(tree.rootNode);
+  return problems;
+}

@@ -1,0 +1,79 @@
+// Functions hidden inside ERROR regions. Kernel macros in a signature (__acquires(x), __must_hold(x), attribute
+// soup) can make tree-sitter give up on the whole definition; a name, a parameter list and a body in a row are
+// enough to get it back.
+import type { Node } from '../parse/parser';
+import type { Model } from '../model/types';
+import type { FunctionFacts } from './facts';
+import { cleanReturnType, lowerBlock, type BodyContext } from './body';
+import { annotate } from './annotate';
+import { hashText, spanOf } from './span';
+
+const NOT_NAMES = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'do', 'else']);
+
+export function recoverFunctions(file: string, error: Node, model: Model): FunctionFacts[] {
+  const found: FunctionFacts[] = [];
+  const kids = error.children.filter((c): c is Node => c !== null);
+  for (let i = 1; i < kids.length; i++) {
+    const body = kids[i];
+    if (body.type !== 'compound_statement') continue;
+    // The text between the previous statement boundary and the body: "static int foo(struct kvm *kvm) __acquires(x)"
+    let start = i - 1;
+    while (start > 0 && ![';', '}', 'compound_statement', 'declaration', 'function_definition'].includes(kids[start - 1].type)) start--;
+    const head = kids.slice(start, i);
+    const headText = head.map((n) => n.text).join(' ');
+    const m = /([A-Za-z_]\w*)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)[^(){};]*(?:\([^()]*\)\s*)*$/.exec(headText);
+    if (!m || NOT_NAMES.has(m[1]) || !/^[\s\w*]*\b[A-Za-z_]\w*[\s*]+$/.test(headText.slice(0, m.index))) continue;
+    const nameNode = findIdentifier(head, m[1]);
+    const cx: BodyContext = {
+      model,
+      aliases: new Set(),
+      walkLocals: new Set(),
+      varSources: [],
+      fnParams: new Set(),
+      lockOps: new Map(model.lockOps.map((o) => [o.function, o])),
+      freeCalls: new Set(model.freeCalls),
+    };
+    const params = m[2].split(',').map((p) => p.trim()).filter((p) => p && p !== 'void').map((p) => {
+      const pm = /^(.*?)([A-Za-z_]\w*)\s*$/.exec(p.replace(/\(\s*\*\s*([A-Za-z_]\w*)\s*\)\s*\(.*\)$/, ' $1'));
+      const type = (pm?.[1] ?? '').replace(/\b(const|struct|volatile)\b/g, (w) => (w === 'struct' ? w : '')).trim();
+      const walks = /\*/.test(type) && model.resource.walkTypes.some((t) => type.replace(/\s*\*/g, '').trim() === t);
+      return { name: pm?.[2] ?? p, type, isFunctionPointer: /\(\s*\*/.test(p), walks };
+    });
+    for (const p of params) {
+      if (p.walks) cx.aliases.add(p.name);
+      if (p.isFunctionPointer) cx.fnParams.add(p.name);
+    }
+    const stmts = lowerBlock(body, cx);
+    const before = cleanReturnType(headText.slice(0, m.index));
+    const span = { ...spanOf(head[0]), endLine: body.endPosition.row, endColumn: body.endPosition.column };
+    const fn: FunctionFacts = {
+      name: m[1],
+      file,
+      returnType: before,
+      params,
+      span,
+      nameSpan: nameNode ? spanOf(nameNode) : span,
+      body: stmts,
+      bodySpan: spanOf(body),
+      calls: [],
+      uses: [],
+      guards: [],
+      touchesRoot: false,
+      varSources: cx.varSources,
+      hash: hashText(headText + body.text),
+      recovered: true,
+    };
+    annotate(fn);
+    found.push(fn);
+  }
+  return found;
+}
+
+function findIdentifier(nodes: Node[], name: string): Node | undefined {
+  for (const n of nodes) {
+    if ((n.type === 'identifier' || n.type === 'type_identifier') && n.text === name) return n;
+    const inner = findIdentifier(n.children.filter((c): c is Node => c !== null), name);
+    if (inner) return inner;
+  }
+  return undefined;
+}

@@ -1,0 +1,24 @@
+import type { Node } from '../parse/parser';
+import type { Span } from './facts';
+
+export function spanOf(node: Node): Span {
+  const s = node.startPosition;
+  const e = node.endPosition;
+  return { line: s.row, column: s.column, endLine: e.row, endColumn: e.column };
+}
+
+export function spanContains(outer: Span, inner: Span): boolean {
+  const startsAfter = inner.line > outer.line || (inner.line === outer.line && inner.column >= outer.column);
+  const endsBefore = inner.endLine < outer.endLine || (inner.endLine === outer.endLine && inner.endColumn <= outer.endColumn);
+  return startsAfter && endsBefore;
+}
+
+/** FNV-1a, 32 bit, as hex: cheap content keys for caches. */
+export function hashText(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,133 @@
+// Built-in models, one per kernel generation. The facts come from ../shared/domain/stage2-lifetime.md.
+import type { AssumptionSpec, ContextSpec, LockOp, Model, TeardownPathSpec } from './types';
+
+const contexts: ContextSpec[] = [
+  { id: 'vcpu', label: 'VCPU thread' },
+  { id: 'vm-ioctl', label: 'VM ioctl' },
+  { id: 'mmu-notifier', label: 'mmu notifier' },
+  { id: 'teardown', label: 'teardown' },
+];
+
+const lockOps: LockOp[] = [
+  ...['spin_lock', 'spin_lock_irq', 'spin_lock_bh', 'spin_lock_irqsave', 'write_lock', 'write_lock_irq'].map(
+    (f): LockOp => ({ function: f, op: 'acquire', mode: 'exclusive' }),
+  ),
+  { function: 'read_lock', op: 'acquire', mode: 'shared' },
+  ...['spin_unlock', 'spin_unlock_irq', 'spin_unlock_bh', 'spin_unlock_irqrestore', 'write_unlock', 'write_unlock_irq'].map(
+    (f): LockOp => ({ function: f, op: 'release', mode: 'exclusive' }),
+  ),
+  { function: 'read_unlock', op: 'release', mode: 'shared' },
+  { function: 'cond_resched_lock', op: 'resched', mode: 'exclusive' },
+  { function: 'cond_resched_rwlock_write', op: 'resched', mode: 'exclusive' },
+  { function: 'cond_resched_rwlock_read', op: 'resched', mode: 'shared' },
+];
+
+const teardownPaths: TeardownPathSpec[] = [
+  {
+    id: 'exit_mmap',
+    label: 'exit_mmap',
+    frames: ['do_exit', 'exit_mm', 'mmput', '__mmput', 'exit_mmap', 'mmu_notifier_release'],
+    requires: 'mm-user',
+  },
+  {
+    id: 'kvm_destroy_vm',
+    label: 'kvm_destroy_vm',
+    frames: ['kvm_put_kvm', 'kvm_destroy_vm', 'mmu_notifier_unregister'],
+    startFunction: 'kvm_destroy_vm',
+    requires: 'kvm-ref',
+  },
+];
+
+const assumptions: AssumptionSpec[] = [
+  {
+    id: 'vcpu-fd-pins-kvm',
+    description: 'A VCPU ioctl runs on an open vcpu fd, which holds a reference on struct kvm: kvm_destroy_vm cannot start.',
+    enabled: true,
+    context: 'vcpu',
+    pin: 'kvm-ref',
+  },
+  {
+    id: 'vcpu-thread-pins-mm',
+    description: 'A running VCPU thread is a user of kvm->mm (kvm_vcpu_ioctl rejects a caller whose mm is not kvm->mm): exit_mmap cannot start.',
+    enabled: true,
+    context: 'vcpu',
+    pin: 'mm-user',
+  },
+  {
+    id: 'vm-fd-pins-kvm',
+    description: 'A VM ioctl runs on an open VM fd, which holds a reference on struct kvm: kvm_destroy_vm cannot start.',
+    enabled: true,
+    context: 'vm-ioctl',
+    pin: 'kvm-ref',
+  },
+  {
+    id: 'vm-ioctl-pins-mm',
+    description: 'kvm_vm_ioctl rejects a caller whose mm is not kvm->mm, so the caller is a user of that mm: exit_mmap cannot start.',
+    enabled: true,
+    context: 'vm-ioctl',
+    pin: 'mm-user',
+  },
+  {
+    id: 'releases-may-overlap',
+    description: 'exit_mmap (mmu_notifier_release) and kvm_destroy_vm (mmu_notifier_unregister) may both call ->release, at the same time.',
+    enabled: true,
+  },
+];
+
+const notifier = (fn: string, via: string[]) => ({ function: fn, context: 'mmu-notifier', via, locksHeld: ['mmu_lock'] });
+
+/** kvm->arch.pgd, virt/kvm/arm/mmu.c (and arch/arm/kvm/mmu.c before v4.12), up to about v5.8. */
+export const kvmArmV4: Model = {
+  id: 'kvm-arm-v4',
+  description: 'KVM arm/arm64 up to v5.8: stage-2 root kvm->arch.pgd, spinlock kvm->mmu_lock',
+  source: 'built-in',
+  detect: ['arch.pgd'],
+  resource: { display: 'kvm->arch.pgd', fieldPath: ['arch', 'pgd'], walkTypes: ['pgd_t', 'pud_t', 'pmd_t', 'pte_t'] },
+  freeFunction: 'kvm_free_stage2_pgd',
+  lock: { name: 'mmu_lock', display: 'kvm->mmu_lock', kind: 'spinlock' },
+  lockOps,
+  freeCalls: ['free_pages_exact', 'free_pages', 'kfree', 'kvfree', 'free_page', '__free_pages', 'kvm_free_hwpgd'],
+  contexts,
+  hooks: [
+    notifier('kvm_unmap_hva', ['invalidate_page']),
+    notifier('kvm_unmap_hva_range', ['invalidate_range_start']),
+    notifier('kvm_set_spte_hva', ['change_pte']),
+    notifier('kvm_age_hva', ['clear_flush_young', 'clear_young']),
+    notifier('kvm_test_age_hva', ['test_young']),
+    { function: 'kvm_arch_flush_shadow_all', context: 'teardown', via: ['release'], locksHeld: [] },
+    { function: 'kvm_handle_guest_abort', context: 'vcpu', via: ['KVM_RUN exit handler'], locksHeld: [] },
+    { function: 'kvm_set_way_flush', context: 'vcpu', via: ['set/way cache maintenance trap'], locksHeld: [] },
+    { function: 'kvm_toggle_cache', context: 'vcpu', via: ['SCTLR cache toggle trap'], locksHeld: [] },
+    { function: 'vgic_v2_map_resources', context: 'vcpu', via: ['first KVM_RUN'], locksHeld: [] },
+    { function: 'kvm_arch_vcpu_ioctl_vcpu_init', context: 'vcpu', via: ['KVM_ARM_VCPU_INIT'], locksHeld: [] },
+    { function: 'kvm_arch_prepare_memory_region', context: 'vm-ioctl', via: ['KVM_SET_USER_MEMORY_REGION'], locksHeld: [] },
+    { function: 'kvm_arch_commit_memory_region', context: 'vm-ioctl', via: ['KVM_SET_USER_MEMORY_REGION'], locksHeld: [] },
+    { function: 'kvm_arch_flush_shadow_memslot', context: 'vm-ioctl', via: ['KVM_SET_USER_MEMORY_REGION'], locksHeld: [] },
+    { function: 'kvm_arch_mmu_enable_log_dirty_pt_masked', context: 'vm-ioctl', via: ['KVM_GET_DIRTY_LOG'], locksHeld: ['mmu_lock'] },
+  ],
+  entryTables: [
+    {
+      structType: 'mmu_notifier_ops',
+      fields: {
+        invalidate_page: 'mmu-notifier',
+        invalidate_range_start: 'mmu-notifier',
+        invalidate_range_end: 'mmu-notifier',
+        clear_flush_young: 'mmu-notifier',
+        clear_young: 'mmu-notifier',
+        test_young: 'mmu-notifier',
+        change_pte: 'mmu-notifier',
+        release: 'teardown',
+      },
+    },
+    { structType: 'file_operations', variable: 'kvm_vcpu_fops', fields: { unlocked_ioctl: 'vcpu', compat_ioctl: 'vcpu' } },
+    { structType: 'file_operations', variable: 'kvm_vm_fops', fields: { unlocked_ioctl: 'vm-ioctl', compat_ioctl: 'vm-ioctl' } },
+  ],
+  externalInvokes: [
+    { function: 'mmu_notifier_unregister', structType: 'mmu_notifier_ops', field: 'release' },
+    { function: 'mmu_notifier_release', structType: 'mmu_notifier_ops', field: 'release' },
+  ],
+  teardownPaths,
+  assumptions,
+};
+
+export const builtinModels: Model[] = [kvmArmV4];

@@ -1,0 +1,110 @@
+// What the analysis is told about the kernel: which pointer is the resource, which function frees it, which lock
+// guards it, where execution contexts enter, how teardown starts, and the named assumptions behind "pinned".
+
+/** A reference that keeps a teardown path from starting while held. */
+export type Pin = 'kvm-ref' | 'mm-user';
+
+export type LockMode = 'exclusive' | 'shared';
+
+export interface LockOp {
+  function: string;
+  /** acquire, release, or resched (release, let others run, reacquire). */
+  op: 'acquire' | 'release' | 'resched';
+  mode: LockMode;
+}
+
+export interface ContextSpec {
+  id: string;
+  label: string;
+}
+
+export interface HookSpec {
+  /** The arch hook the core calls, e.g. kvm_age_hva. */
+  function: string;
+  context: string;
+  /** How the core reaches it (ops-table fields or ioctls), one chain per entry. */
+  via: string[];
+  /** Locks the (absent) core wrapper holds around the call, by lock name. */
+  locksHeld: string[];
+}
+
+export interface EntryTableSpec {
+  structType: string;
+  /** Restricts to one table variable (file_operations serve both vcpu and VM fds). */
+  variable?: string;
+  fields: Record<string, string>;
+}
+
+export interface ExternalInvoke {
+  /** A core function outside the indexed tree, e.g. mmu_notifier_unregister. */
+  function: string;
+  /** The ops-table field it calls, e.g. release of mmu_notifier_ops. */
+  structType: string;
+  field: string;
+}
+
+export interface TeardownPathSpec {
+  id: string;
+  label: string;
+  /** The core frames before the code we index, outermost first (for witnesses). */
+  frames: string[];
+  /** An indexed function that starts the path, if present in the tree (kvm_destroy_vm). */
+  startFunction?: string;
+  /** The pin that must be gone before the path can start. */
+  requires: Pin;
+}
+
+export interface AssumptionSpec {
+  id: string;
+  description: string;
+  enabled: boolean;
+  /** The context this assumption lets hold a pin. */
+  context?: string;
+  pin?: Pin;
+}
+
+export interface ResourceSpec {
+  /** How messages name it: kvm->arch.pgd. */
+  display: string;
+  /** Trailing field names that reach it: ['arch', 'pgd'] matches kvm->arch.pgd and x.arch.pgd. */
+  fieldPath: string[];
+  /** Pointer types whose parameters carry a walk into the tables (pgd_t *pgd). */
+  walkTypes: string[];
+}
+
+export interface Model {
+  id: string;
+  description: string;
+  /** Where it came from: built-in, or the model file's path. */
+  source: string;
+  /** Strings whose presence in a tree suggests this model (for automatic choice). */
+  detect: string[];
+  resource: ResourceSpec;
+  freeFunction: string;
+  /** The lock by its field name (mmu_lock), with how messages name it. */
+  lock: { name: string; display: string; kind: 'spinlock' | 'rwlock' };
+  lockOps: LockOp[];
+  /** Functions that free memory given as their first argument. */
+  freeCalls: string[];
+  contexts: ContextSpec[];
+  hooks: HookSpec[];
+  entryTables: EntryTableSpec[];
+  externalInvokes: ExternalInvoke[];
+  teardownPaths: TeardownPathSpec[];
+  assumptions: AssumptionSpec[];
+}
+
+export function assumptionEnabled(model: Model, id: string): boolean {
+  return model.assumptions.some((a) => a.id === id && a.enabled);
+}
+
+/** The pins a context holds under the assumptions in force, each with the assumption that grants it. */
+export function pinsOf(model: Model, context: string): { pin: Pin; assumption: string }[] {
+  return model.assumptions
+    .filter((a) => a.enabled && a.context === context && a.pin)
+    .map((a) => ({ pin: a.pin!, assumption: a.id }));
+}
+
+export function contextLabel(model: Model, id: string): string {
+  return model.contexts.find((c) => c.id === id)?.label ?? id;
+}

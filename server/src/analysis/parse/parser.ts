@@ -1,0 +1,109 @@
+// The one place that talks to web-tree-sitter: loads the C grammar once and parses text, incrementally when an
+// old tree and the edit are known.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Language, Parser, type Edit, type Node, type Tree } from 'web-tree-sitter';
+
+export type { Node, Tree };
+
+let loading: Promise<CParser> | undefined;
+
+/** Loads the grammar on first use; every later call returns the same parser. */
+export function loadParser(wasmDir?: string): Promise<CParser> {
+  loading ??= (async () => {
+    const dir = wasmDir ?? findWasmDir();
+    await Parser.init({ locateFile: (name: string) => join(dir, name) });
+    const language = await Language.load(join(dir, 'tree-sitter-c.wasm'));
+    return new CParser(language);
+  })();
+  return loading;
+}
+
+/** The bundle keeps the wasm files in dist/wasm; unbundled runs (ts sources) find them in node_modules. */
+function findWasmDir(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    for (const candidate of [join(dir, 'wasm'), join(dir, 'dist', 'wasm')]) {
+      if (existsSync(join(candidate, 'tree-sitter-c.wasm'))) return candidate;
+    }
+    if (dirname(dir) === dir) break;
+  }
+  throw new Error('lockpath: tree-sitter-c.wasm not found; run `npm run build` first');
+}
+
+/** Parsing longer than this is cut off rather than left to hang the caller (pathological input). */
+const PARSE_BUDGET_MS = 10_000;
+
+export class CParser {
+  private readonly parser = new Parser();
+
+  constructor(readonly language: Language) {
+    this.parser.setLanguage(language);
+  }
+
+  /** Parses `text`; with `oldTree` (already edited to match), reuses its unchanged parts. */
+  parse(text: string, oldTree?: Tree): Tree {
+    const started = performance.now();
+    const tree = this.parser.parse(text, oldTree ?? null, {
+      progressCallback: () => performance.now() - started > PARSE_BUDGET_MS,
+    });
+    if (!tree) throw new ParseTimeout(PARSE_BUDGET_MS);
+    return tree;
+  }
+}
+
+export class ParseTimeout extends Error {
+  constructor(ms: number) {
+    super(`parsing took longer than ${ms} ms and was stopped`);
+  }
+}
+
+/** A text edit in the terms LSP uses: replace [start, end) (line/character, UTF-16) by `text`. */
+export interface TextChange {
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+  text: string;
+}
+
+/** Turns a line/character position into an offset of `text` (clamped into the text). */
+export function offsetAt(text: string, line: number, character: number): number {
+  let offset = 0;
+  for (let l = 0; l < line; l++) {
+    const next = text.indexOf('\n', offset);
+    if (next < 0) return text.length;
+    offset = next + 1;
+  }
+  const lineEnd = text.indexOf('\n', offset);
+  return Math.min(offset + character, lineEnd < 0 ? text.length : lineEnd);
+}
+
+function pointAt(text: string, offset: number): { row: number; column: number } {
+  let row = 0;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    row++;
+    lineStart = i + 1;
+  }
+  return { row, column: offset - lineStart };
+}
+
+/**
+ * Applies one change to `text` and tells `tree` about it (tree.edit), so the next parse can reuse the tree.
+ * Indices are UTF-16 code units: web-tree-sitter parses JavaScript strings as UTF-16.
+ */
+export function applyChange(text: string, change: TextChange, tree?: Tree): string {
+  const startIndex = offsetAt(text, change.start.line, change.start.character);
+  const oldEndIndex = Math.max(startIndex, offsetAt(text, change.end.line, change.end.character));
+  const next = text.slice(0, startIndex) + change.text + text.slice(oldEndIndex);
+  if (tree) {
+    const edit: Edit = {
+      startIndex,
+      oldEndIndex,
+      newEndIndex: startIndex + change.text.length,
+      startPosition: pointAt(text, startIndex),
+      oldEndPosition: pointAt(text, oldEndIndex),
+      newEndPosition: pointAt(next, startIndex + change.text.length),
+    };
+    tree.edit(edit);
+  }
+  return next;
+}

@@ -1,0 +1,340 @@
+// Explores every interleaving of a few threads (one chain's thread and the teardown actors it can meet),
+// breadth first with state hashing, so each hazard comes with a shortest witness. Values are abstract: a pointer
+// is the stage-2 tables (T), NULL, or unknown; the tables are live or freed; locks have holders.
+import type { CondI, Instr, Program, Src } from './program';
+
+export const UNKNOWN = 0;
+export const TABLES = 1;
+export const NULLV = 2;
+
+export interface ThreadSpec {
+  name: string;
+  program: Program;
+  /** Teardown actors walk the tables to tear them down: their dereferences modify them. */
+  mutates: boolean;
+}
+
+export type HazardKind = 'null-deref' | 'use-after-free' | 'concurrent-teardown' | 'double-free';
+
+export interface Step {
+  thread: number;
+  pc: number;
+  /** For branches: which way it went (true = then), and the value the guard saw. */
+  taken?: boolean;
+  seen?: number;
+  /** Locks this thread held after the step. */
+  held: string[];
+  /** The field's value and the tables' state after the step. */
+  field: number;
+  freed: boolean;
+}
+
+export interface Hazard {
+  kind: HazardKind;
+  thread: number;
+  pc: number;
+  /** The steps leading to the hazard, then the hazardous step itself (not executed). */
+  witness: Step[];
+  /** For concurrent-teardown: the teardown thread and its pending mutation. */
+  partner?: { thread: number; pc: number; heldByPartner: string[] };
+  /** Locks the hazardous thread holds at the hazard. */
+  heldAtHazard: string[];
+  /** What `classify` called it. */
+  story: string;
+}
+
+export interface GuardSeen {
+  thread: number;
+  pc: number;
+  held: string[];
+}
+
+export interface ExploreResult {
+  hazards: Hazard[];
+  states: number;
+  complete: boolean;
+  /** Guard branches that found the pointer NULL (thread, pc, locks held): the checks that made a chain safe. */
+  guardsSawNull: GuardSeen[];
+  /** Guard branches that found it non-NULL. */
+  guardsSawTables: GuardSeen[];
+}
+
+interface State {
+  pcs: number[];
+  slots: Uint8Array[];
+  field: number;
+  freed: boolean;
+  /** lock -> exclusive holder (-1 none), shared holders bitmask, resched-dropped bitmask. */
+  locks: Map<string, { ex: number; sh: number; dropped: number }>;
+  parent: number;
+  step?: Step;
+}
+
+/**
+ * `classify` names the kind of story a hazard's witness tells; one witness is kept for each distinct
+ * (hazard, place, class), so one dereference can carry two historical bugs (v4.11's unmap_stage2_range has both
+ * a stale pointer across cond_resched_lock and tables freed before the pointer is cleared).
+ */
+export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, classify: (h: Hazard) => string = () => ''): ExploreResult {
+  const states: State[] = [];
+  const seen = new Set<string>();
+  const hazards: Hazard[] = [];
+  const hazardKeys = new Set<string>();
+  const classifyTries = new Map<string, number>();
+  const guardsSawNull = new Map<string, GuardSeen>();
+  const guardsSawTables = new Map<string, GuardSeen>();
+
+  const initial: State = {
+    pcs: threads.map(() => 0),
+    slots: threads.map((t) => new Uint8Array(t.program.slots)),
+    field: TABLES,
+    freed: false,
+    locks: new Map(),
+    parent: -1,
+  };
+  const push = (s: State): void => {
+    const k = key(s);
+    if (seen.has(k)) return;
+    seen.add(k);
+    states.push(s);
+  };
+  push(initial);
+
+  let complete = true;
+  for (let i = 0; i < states.length; i++) {
+    if (states.length > maxStates) {
+      complete = false;
+      break;
+    }
+    const s = states[i];
+    for (let t = 0; t < threads.length; t++) {
+      const pc = s.pcs[t];
+      if (pc < 0) continue;
+      const instr = threads[t].program.instrs[pc];
+      // A thread that dereferences NULL or freed memory has crashed there: what it would do next is not explored.
+      if (checkHazards(s, i, t, instr)) continue;
+      for (const next of successors(s, t, instr)) {
+        next.parent = i;
+        push(next);
+      }
+    }
+  }
+  return { hazards, states: states.length, complete, guardsSawNull: [...guardsSawNull.values()], guardsSawTables: [...guardsSawTables.values()] };
+
+  function evalSrc(s: State, t: number, src: Src): number {
+    return 'field' in src ? s.field : s.slots[t][src.slot];
+  }
+
+  function heldBy(s: State, t: number): string[] {
+    const out: string[] = [];
+    for (const [name, l] of s.locks) if (l.ex === t || (l.sh & (1 << t)) !== 0) out.push(name);
+    return out.sort();
+  }
+
+  function witnessOf(index: number): Step[] {
+    const steps: Step[] = [];
+    for (let i = index; i >= 0 && states[i].step; i = states[i].parent) steps.unshift(states[i].step!);
+    return steps;
+  }
+
+  function record(kind: HazardKind, s: State, index: number, t: number, pc: number, partner?: Hazard['partner']): void {
+    const site = `${kind}:${t}:${pc}`;
+    const tries = classifyTries.get(site) ?? 0;
+    if (tries >= 64) return;
+    classifyTries.set(site, tries + 1);
+    const witness = witnessOf(index);
+    witness.push({ thread: t, pc, held: heldBy(s, t), field: s.field, freed: s.freed });
+    const h: Hazard = { kind, thread: t, pc, witness, partner, heldAtHazard: heldBy(s, t), story: '' };
+    h.story = classify(h);
+    const k = `${site}:${h.story}`;
+    if (hazardKeys.has(k)) return;
+    hazardKeys.add(k);
+    hazards.push(h);
+  }
+
+  function checkHazards(s: State, index: number, t: number, instr: Instr): boolean {
+    if (instr.op === 'deref') {
+      const v = evalSrc(s, t, instr.src);
+      if (v === NULLV) record('null-deref', s, index, t, s.pcs[t]);
+      else if (v === TABLES && s.freed) record('use-after-free', s, index, t, s.pcs[t]);
+      else if (v === TABLES) {
+        let racing = false;
+        // A teardown walk poised to modify the tables at the same moment, with no lock in common: a data race.
+        for (let u = 0; u < threads.length; u++) {
+          if (u === t || !threads[u].mutates || s.pcs[u] < 0) continue;
+          const other = threads[u].program.instrs[s.pcs[u]];
+          if (other.op === 'deref' && evalSrc(s, u, other.src) === TABLES) {
+            record('concurrent-teardown', s, index, t, s.pcs[t], { thread: u, pc: s.pcs[u], heldByPartner: heldBy(s, u) });
+            racing = true;
+          }
+        }
+        return racing;
+      }
+      return v === NULLV || (v === TABLES && s.freed);
+    } else if (instr.op === 'free') {
+      if (evalSrc(s, t, instr.src) === TABLES && s.freed) {
+        record('double-free', s, index, t, s.pcs[t]);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  function successors(s: State, t: number, instr: Instr): State[] {
+    const move = (pc: number, change?: (n: State) => void, taken?: boolean, seen?: number): State => {
+      const n: State = { ...s, pcs: [...s.pcs], parent: -1 };
+      n.pcs[t] = pc;
+      if (change) change(n);
+      n.step = { thread: t, pc: s.pcs[t], taken, seen, held: heldBy(n, t), field: n.field, freed: n.freed };
+      return n;
+    };
+    const withSlots = (n: State): Uint8Array => {
+      n.slots = [...s.slots];
+      n.slots[t] = new Uint8Array(s.slots[t]);
+      return n.slots[t];
+    };
+    const withLocks = (n: State): Map<string, { ex: number; sh: number; dropped: number }> => {
+      n.locks = new Map([...s.locks].map(([k, v]) => [k, { ...v }]));
+      return n.locks;
+    };
+    const lockOf = (name: string) => s.locks.get(name) ?? { ex: -1, sh: 0, dropped: 0 };
+    const bit = 1 << t;
+    switch (instr.op) {
+      case 'lock': {
+        const l = lockOf(instr.lock);
+        if (l.ex === t || (l.sh & bit) !== 0) return [move(instr.next)]; // already held: nested or core-held
+        const free = instr.mode === 'exclusive' ? l.ex < 0 && l.sh === 0 : l.ex < 0;
+        if (!free) return [];
+        return [move(instr.next, (n) => {
+          const m = withLocks(n);
+          const cur = m.get(instr.lock) ?? { ex: -1, sh: 0, dropped: 0 };
+          if (instr.mode === 'exclusive') cur.ex = t;
+          else cur.sh |= bit;
+          m.set(instr.lock, cur);
+        })];
+      }
+      case 'unlock':
+      case 'resched-drop': {
+        const l = lockOf(instr.lock);
+        if (l.ex !== t && (l.sh & bit) === 0) return [move(instr.next)];
+        return [move(instr.next, (n) => {
+          const m = withLocks(n);
+          const cur = m.get(instr.lock)!;
+          const mode = cur.ex === t ? 'exclusive' : 'shared';
+          if (cur.ex === t) cur.ex = -1;
+          cur.sh &= ~bit;
+          if (instr.op === 'resched-drop') cur.dropped |= bit | (mode === 'shared' ? 1 << 30 : 0);
+        })];
+      }
+      case 'resched-take': {
+        const l = lockOf(instr.lock);
+        if ((l.dropped & bit) === 0) return [move(instr.next)];
+        const free = instr.mode === 'exclusive' ? l.ex < 0 && l.sh === 0 : l.ex < 0;
+        if (!free) return [];
+        return [move(instr.next, (n) => {
+          const cur = withLocks(n).get(instr.lock)!;
+          cur.dropped &= ~bit;
+          if (instr.mode === 'exclusive') cur.ex = t;
+          else cur.sh |= bit;
+        })];
+      }
+      case 'assign':
+        return [move(instr.next, (n) => {
+          withSlots(n)[instr.slot] = instr.src ? evalSrc(s, t, instr.src) : UNKNOWN;
+        })];
+      case 'deref':
+        return [move(instr.next)];
+      case 'write':
+        return [move(instr.next, (n) => {
+          const v = typeof instr.value === 'string' ? (instr.value === 'null' ? NULLV : TABLES) : evalSrc(s, t, instr.value);
+          n.field = v === NULLV ? NULLV : TABLES;
+        })];
+      case 'free':
+        return [move(instr.next, (n) => {
+          if (evalSrc(s, t, instr.src) === TABLES) n.freed = true;
+        })];
+      case 'branch': {
+        const v = evalCond(instr.cond, (src) => evalSrc(s, t, src));
+        const srcs = instr.guard ? collectSrcs(instr.cond) : [];
+        if (instr.guard) noteGuard(instr, s, t);
+        const seen = srcs.length ? evalSrc(s, t, srcs[0]) : undefined;
+        const out: State[] = [];
+        if (v !== false) out.push(move(instr.then, undefined, true, seen));
+        if (v !== true) out.push(move(instr.else, undefined, false, seen));
+        return out;
+      }
+      case 'choice':
+        return instr.targets.map((pc) => move(pc));
+      case 'jump':
+        return [move(instr.target)];
+      case 'end':
+        return [move(-1, (n) => {
+          // A thread that ends still holding a lock (an analysis gap, not kernel behaviour) must not block others.
+          const held = heldBy(n, t);
+          if (held.length) {
+            const m = withLocks(n);
+            for (const h of held) {
+              const cur = m.get(h)!;
+              if (cur.ex === t) cur.ex = -1;
+              cur.sh &= ~bit;
+            }
+          }
+        })];
+    }
+  }
+
+  function noteGuard(instr: Extract<Instr, { op: 'branch' }>, s: State, t: number): void {
+    const values = new Set<number>();
+    collectSrcs(instr.cond).forEach((src) => values.add(evalSrc(s, t, src)));
+    const k = `${t}:${s.pcs[t]}`;
+    if (values.has(NULLV) && !guardsSawNull.has(k)) guardsSawNull.set(k, { thread: t, pc: s.pcs[t], held: heldBy(s, t) });
+    if (values.has(TABLES) && !guardsSawTables.has(k)) guardsSawTables.set(k, { thread: t, pc: s.pcs[t], held: heldBy(s, t) });
+  }
+}
+
+function collectSrcs(c: CondI): Src[] {
+  switch (c.k) {
+    case 'isnull':
+      return [c.src];
+    case 'not':
+      return collectSrcs(c.c);
+    case 'and':
+    case 'or':
+      return [...collectSrcs(c.a), ...collectSrcs(c.b)];
+    default:
+      return [];
+  }
+}
+
+/** Three-valued: true, false, or undefined when it depends on something the analysis does not track. */
+export function evalCond(c: CondI, value: (src: Src) => number): boolean | undefined {
+  switch (c.k) {
+    case 'isnull': {
+      const v = value(c.src);
+      return v === NULLV ? true : v === TABLES ? false : undefined;
+    }
+    case 'not': {
+      const v = evalCond(c.c, value);
+      return v === undefined ? undefined : !v;
+    }
+    case 'and': {
+      const a = evalCond(c.a, value);
+      const b = evalCond(c.b, value);
+      return a === false || b === false ? false : a === true && b === true ? true : undefined;
+    }
+    case 'or': {
+      const a = evalCond(c.a, value);
+      const b = evalCond(c.b, value);
+      return a === true || b === true ? true : a === false && b === false ? false : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function key(s: State): string {
+  let k = `${s.pcs.join(',')}|${s.field}${s.freed ? 1 : 0}|`;
+  for (const sl of s.slots) k += String.fromCharCode(...sl.subarray(0, Math.min(sl.length, 4096))) + '/';
+  for (const [name, l] of [...s.locks].sort()) if (l.ex >= 0 || l.sh || l.dropped) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
+  return k;
+}

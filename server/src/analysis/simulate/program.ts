@@ -1,0 +1,340 @@
+// Compiles what one thread does, from an entry function, into a flat list of instructions: callees inlined at
+// their call sites (function-pointer parameters bound to what each caller passes), loops and gotos as jumps,
+// unknown conditions as choices. Only what touches the resource or a lock survives; everything else is skipped.
+import type { Bindings, CallGraph } from '../callgraph/graph';
+import type { CallSiteFacts, Cond, FunctionFacts, Span, Stmt, ValueRef } from '../index/facts';
+
+/** An inlined function activation: which function, and the call that brought it in. */
+export interface Frame {
+  fn: FunctionFacts;
+  parent: number;
+  /** The call site in the parent frame's function (absent for the outermost frame). */
+  callAt?: Span;
+  via?: string;
+}
+
+/** Where a value lives at run time: the shared field, or one thread-local variable (by slot). */
+export type Src = { field: true } | { slot: number };
+
+export type CondI =
+  | { k: 'isnull'; src: Src }
+  | { k: 'not'; c: CondI }
+  | { k: 'and'; a: CondI; b: CondI }
+  | { k: 'or'; a: CondI; b: CondI }
+  | { k: 'unknown' };
+
+interface Base {
+  frame: number;
+  at: Span;
+}
+
+export type Instr =
+  | (Base & { op: 'lock'; lock: string; mode: 'exclusive' | 'shared'; fn: string; next: number; byCore?: boolean })
+  | (Base & { op: 'unlock'; lock: string; fn: string; next: number; byCore?: boolean })
+  /** cond_resched_lock, first half: drop the lock if this thread holds it (and remember that it did). */
+  | (Base & { op: 'resched-drop'; lock: string; fn: string; next: number })
+  /** Second half: take it back if the first half dropped it. Other threads may run in between. */
+  | (Base & { op: 'resched-take'; lock: string; mode: 'exclusive' | 'shared'; fn: string; next: number })
+  | (Base & { op: 'assign'; slot: number; src?: Src; next: number })
+  | (Base & { op: 'deref'; src: Src; text: string; next: number })
+  | (Base & { op: 'write'; value: 'null' | 'other' | Src; next: number })
+  | (Base & { op: 'free'; src: Src; fn: string; next: number })
+  | (Base & { op: 'branch'; cond: CondI; text: string; then: number; else: number; guard: boolean })
+  | (Base & { op: 'choice'; targets: number[] })
+  | (Base & { op: 'jump'; target: number })
+  | (Base & { op: 'end' });
+
+export interface Program {
+  instrs: Instr[];
+  frames: Frame[];
+  /** Number of thread-local slots (variables of all inlined frames). */
+  slots: number;
+  slotNames: string[];
+  /** Compilation stopped at the size bound: results from it are inconclusive. */
+  truncated: boolean;
+}
+
+export interface CompileOptions {
+  maxInstrs: number;
+  maxDepth: number;
+  /** Locks the core holds around the entry (built-in hooks): taken first, released last. */
+  locksHeld: { lock: string; at: Span }[];
+}
+
+export const defaultCompileOptions: CompileOptions = { maxInstrs: 60_000, maxDepth: 40, locksHeld: [] };
+
+type Patch = (pc: number) => void;
+
+class Compiler {
+  readonly instrs: Instr[] = [];
+  readonly frames: Frame[] = [];
+  readonly slotNames: string[] = [];
+  truncated = false;
+
+  constructor(private readonly graph: CallGraph, private readonly opts: CompileOptions) {}
+
+  emit(i: Instr): number {
+    if (this.instrs.length >= this.opts.maxInstrs) {
+      this.truncated = true;
+    }
+    this.instrs.push(i);
+    return this.instrs.length - 1;
+  }
+
+  get pc(): number {
+    return this.instrs.length;
+  }
+
+  slot(frame: number, name: string): number {
+    const key = `${frame}:${name}`;
+    let i = this.slotIndex.get(key);
+    if (i === undefined) {
+      i = this.slotNames.length;
+      this.slotNames.push(key);
+      this.slotIndex.set(key, i);
+    }
+    return i;
+  }
+
+  private readonly slotIndex = new Map<string, number>();
+
+  src(frame: number, v: ValueRef): Src {
+    return v.kind === 'field' ? { field: true } : { slot: this.slot(frame, v.name) };
+  }
+
+  cond(frame: number, c: Cond): CondI {
+    switch (c.k) {
+      case 'isnull':
+        return { k: 'isnull', src: this.src(frame, c.value) };
+      case 'not':
+        return { k: 'not', c: this.cond(frame, c.c) };
+      case 'and':
+      case 'or':
+        return { k: c.k, a: this.cond(frame, c.a), b: this.cond(frame, c.b) };
+      default:
+        return { k: 'unknown' };
+    }
+  }
+
+  /** Compiles `fn` as frame `frame`; returns jumps to patch to the instruction after the inlined body. */
+  compileFunction(frame: number, bindings: Bindings, stack: FunctionFacts[]): Patch[] {
+    const fn = this.frames[frame].fn;
+    const exits: Patch[] = [];
+    const labels = new Map<string, number>();
+    const gotos: { label: string; patch: Patch }[] = [];
+    const loops: { breaks: Patch[]; continues: Patch[] }[] = [];
+    const retSlot = this.slot(frame, '$return');
+
+    const block = (stmts: readonly Stmt[]): void => {
+      for (const s of stmts) {
+        if (this.truncated) return;
+        stmt(s);
+      }
+    };
+
+    const jumpPatch = (at: Span): Patch => {
+      const pc = this.emit({ op: 'jump', target: -1, frame, at });
+      return (target) => {
+        (this.instrs[pc] as { target: number }).target = target;
+      };
+    };
+
+    const stmt = (s: Stmt): void => {
+      const at = s.at;
+      switch (s.k) {
+        case 'call':
+          this.call(frame, fn, s, bindings, stack);
+          return;
+        case 'lock':
+          if (s.op === 'acquire') this.emit({ op: 'lock', lock: s.lock, mode: s.mode, fn: s.fn, frame, at, next: this.pc + 1 });
+          else if (s.op === 'release') this.emit({ op: 'unlock', lock: s.lock, fn: s.fn, frame, at, next: this.pc + 1 });
+          else {
+            this.emit({ op: 'resched-drop', lock: s.lock, fn: s.fn, frame, at, next: this.pc + 1 });
+            this.emit({ op: 'resched-take', lock: s.lock, mode: s.mode, fn: s.fn, frame, at, next: this.pc + 1 });
+          }
+          return;
+        case 'assign':
+          this.emit({ op: 'assign', slot: this.slot(frame, s.local), src: s.value ? this.src(frame, s.value) : undefined, frame, at, next: this.pc + 1 });
+          return;
+        case 'deref':
+          this.emit({ op: 'deref', src: this.src(frame, s.value), text: s.text, frame, at, next: this.pc + 1 });
+          return;
+        case 'write':
+          this.emit({ op: 'write', value: typeof s.value === 'string' ? s.value : this.src(frame, s.value), frame, at, next: this.pc + 1 });
+          return;
+        case 'free':
+          this.emit({ op: 'free', src: this.src(frame, s.value), fn: s.fn, frame, at, next: this.pc + 1 });
+          return;
+        case 'if': {
+          const br = this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: -1, else: -1, guard: s.cond.k !== 'unknown', frame, at });
+          (this.instrs[br] as { then: number }).then = this.pc;
+          block(s.then);
+          const skip = jumpPatch(at);
+          (this.instrs[br] as { else: number }).else = this.pc;
+          block(s.else);
+          skip(this.pc);
+          return;
+        }
+        case 'loop': {
+          const loop = { breaks: [] as Patch[], continues: [] as Patch[] };
+          loops.push(loop);
+          const testFirst = s.form !== 'do';
+          const head = this.pc;
+          let exitBranch = -1;
+          if (testFirst) {
+            block(s.test);
+            exitBranch = this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: this.pc + 1, else: -1, guard: s.cond.k !== 'unknown', frame, at });
+          }
+          block(s.body);
+          const continueTarget = this.pc;
+          if (!testFirst) {
+            block(s.test);
+            this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: head, else: this.pc + 1, guard: s.cond.k !== 'unknown', frame, at });
+          } else {
+            this.emit({ op: 'jump', target: head, frame, at });
+          }
+          const exit = this.pc;
+          if (exitBranch >= 0) (this.instrs[exitBranch] as { else: number }).else = exit;
+          loops.pop();
+          loop.breaks.forEach((p) => p(exit));
+          loop.continues.forEach((p) => p(testFirst ? head : continueTarget));
+          return;
+        }
+        case 'switch': {
+          const loop = { breaks: [] as Patch[], continues: loops[loops.length - 1]?.continues ?? [] };
+          loops.push(loop);
+          const choice = this.emit({ op: 'choice', targets: [], frame, at });
+          const targets: number[] = [];
+          const caseAt = (x: Stmt): void => {
+            if (x.k === 'case') targets.push(this.pc);
+          };
+          for (const x of s.body) {
+            caseAt(x);
+            stmt(x);
+          }
+          const exit = this.pc;
+          targets.push(exit);
+          (this.instrs[choice] as { targets: number[] }).targets = targets;
+          loops.pop();
+          loop.breaks.forEach((p) => p(exit));
+          return;
+        }
+        case 'case':
+          return;
+        case 'return':
+          if (s.value) this.emit({ op: 'assign', slot: retSlot, src: this.src(frame, s.value), frame, at, next: this.pc + 1 });
+          exits.push(jumpPatch(at));
+          return;
+        case 'break': {
+          const l = loops[loops.length - 1];
+          if (l) l.breaks.push(jumpPatch(at));
+          return;
+        }
+        case 'continue': {
+          const l = loops[loops.length - 1];
+          if (l) l.continues.push(jumpPatch(at));
+          return;
+        }
+        case 'goto':
+          gotos.push({ label: s.label, patch: jumpPatch(at) });
+          return;
+        case 'label':
+          labels.set(s.name, this.pc);
+          return;
+      }
+    };
+
+    block(fn.body);
+    const end = this.pc;
+    for (const g of gotos) g.patch(labels.get(g.label) ?? end);
+    return exits;
+  }
+
+  private call(frame: number, fn: FunctionFacts, s: Extract<Stmt, { k: 'call' }>, bindings: Bindings, stack: FunctionFacts[]): void {
+    const site: CallSiteFacts = { callee: s.callee, args: s.args, at: s.at, locksHeld: [], guards: [] };
+    const targets = this.graph.targets(fn, site, bindings).filter((t) => this.graph.matters(t.fn) && !stack.includes(t.fn));
+    const argSrcs = s.args.map((a) => (a.value ? this.src(frame, a.value) : undefined));
+    if (targets.length === 0) {
+      // A macro or a function outside the tree: given a table pointer, it reads the tables (stage2_pud_offset).
+      if (this.graph.isDefined(calleeName(s)) || isParamCall(s, fn)) return;
+      for (const [i, src] of argSrcs.entries()) {
+        if (src) this.emit({ op: 'deref', src, text: `${calleeName(s)}(${s.args[i].text})`, frame, at: s.at, next: this.pc + 1 });
+      }
+      const first = argSrcs.find((x) => x);
+      if (s.assignTo && first) this.emit({ op: 'assign', slot: this.slot(frame, s.assignTo), src: first, frame, at: s.at, next: this.pc + 1 });
+      return;
+    }
+    if (stack.length >= this.opts.maxDepth) return;
+    const choice = targets.length > 1 ? this.emit({ op: 'choice', targets: [], frame, at: s.at }) : -1;
+    const starts: number[] = [];
+    const ends: Patch[] = [];
+    for (const t of targets) {
+      starts.push(this.pc);
+      const child = this.frames.push({ fn: t.fn, parent: frame, callAt: s.at, via: t.via }) - 1;
+      t.fn.params.forEach((p, i) => {
+        const src = argSrcs[i];
+        if (src) this.emit({ op: 'assign', slot: this.slot(child, p.name), src, frame: child, at: s.at, next: this.pc + 1 });
+      });
+      const exits = this.compileFunction(child, this.graph.bindingsFor(fn, site, t.fn, bindings), [...stack, t.fn]);
+      exits.forEach((p) => p(this.pc));
+      if (s.assignTo) {
+        this.emit({ op: 'assign', slot: this.slot(frame, s.assignTo), src: { slot: this.slot(child, '$return') }, frame, at: s.at, next: this.pc + 1 });
+      }
+      if (targets.length > 1) {
+        const pc = this.emit({ op: 'jump', target: -1, frame, at: s.at });
+        ends.push((target) => ((this.instrs[pc] as { target: number }).target = target));
+      }
+    }
+    if (choice >= 0) (this.instrs[choice] as { targets: number[] }).targets = starts;
+    ends.forEach((p) => p(this.pc));
+  }
+}
+
+function calleeName(s: Extract<Stmt, { k: 'call' }>): string {
+  return s.callee.kind === 'field' ? `.${s.callee.field}` : s.callee.name;
+}
+
+function isParamCall(s: Extract<Stmt, { k: 'call' }>, fn: FunctionFacts): boolean {
+  return s.callee.kind === 'variable' || (s.callee.kind === 'direct' && fn.params.some((p) => p.name === (s.callee as { name: string }).name));
+}
+
+/** Compiles the thread that starts in `entry`. `prelude` frames name core functions above it (for witnesses). */
+export function compileThread(graph: CallGraph, entry: FunctionFacts, opts: Partial<CompileOptions> = {}): Program {
+  const o = { ...defaultCompileOptions, ...opts };
+  const c = new Compiler(graph, o);
+  c.frames.push({ fn: entry, parent: -1 });
+  for (const held of o.locksHeld) c.emit({ op: 'lock', lock: held.lock, mode: 'exclusive', fn: 'core', frame: 0, at: held.at, next: c.pc + 1, byCore: true });
+  const exits = c.compileFunction(0, new Map(), [entry]);
+  exits.forEach((p) => p(c.pc));
+  for (const held of [...o.locksHeld].reverse()) c.emit({ op: 'unlock', lock: held.lock, fn: 'core', frame: 0, at: held.at, next: c.pc + 1, byCore: true });
+  c.emit({ op: 'end', frame: 0, at: entry.span });
+  return { instrs: c.instrs, frames: c.frames, slots: c.slotNames.length, slotNames: c.slotNames, truncated: c.truncated };
+}
+
+/** A thread that enters through several alternative functions (one teardown path calling every .release). */
+export function compileAlternatives(graph: CallGraph, entries: readonly FunctionFacts[], opts: Partial<CompileOptions> = {}): Program {
+  if (entries.length === 1) return compileThread(graph, entries[0], opts);
+  const o = { ...defaultCompileOptions, ...opts };
+  const c = new Compiler(graph, o);
+  const choice = c.emit({ op: 'choice', targets: [], frame: 0, at: entries[0].span });
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const e of entries) {
+    starts.push(c.pc);
+    const frame = c.frames.push({ fn: e, parent: -1 }) - 1;
+    const exits = c.compileFunction(frame, new Map(), [e]);
+    exits.forEach((p) => p(c.pc));
+    ends.push(c.emit({ op: 'jump', target: -1, frame, at: e.span }));
+  }
+  (c.instrs[choice] as { targets: number[] }).targets = starts;
+  const end = c.emit({ op: 'end', frame: 0, at: entries[0].span });
+  for (const pc of ends) (c.instrs[pc] as { target: number }).target = end;
+  return { instrs: c.instrs, frames: c.frames, slots: c.slotNames.length, slotNames: c.slotNames, truncated: c.truncated };
+}
+
+/** The call stack of an instruction, outermost first: function names and the call sites between them. */
+export function stackOf(p: Program, frame: number): Frame[] {
+  const out: Frame[] = [];
+  for (let f = frame; f >= 0; f = p.frames[f].parent) out.unshift(p.frames[f]);
+  return out;
+}
