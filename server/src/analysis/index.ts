@@ -2,7 +2,8 @@
 export { loadParser, applyChange, offsetAt, type CParser, type TextChange } from './parse/parser';
 export { Workspace, type Analysis, type ChainResult, type WorkspaceOptions } from './workspace';
 export { builtinModels, kvmArmV4 } from './model/builtin';
-export type { Model } from './model/types';
+export type { Model } from "./model/types";
+export { loadModelFile, applyModelFile, type LoadedModel, type ModelFile } from "./model/loader";
 export type { Finding, WitnessStep } from './findings/findings';
 export type { FindingClass } from './findings/classify';
 export type { Chain, Hop } from './chains/chains';

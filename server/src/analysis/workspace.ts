@@ -8,6 +8,7 @@ import { buildFindings, type Finding } from './findings/findings';
 import type { FileFacts, Problem } from './index/facts';
 import { indexTree } from './index/indexer';
 import { chooseModel } from './model/choose';
+import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
 import { applyChange, type CParser, type TextChange, type Tree } from './parse/parser';
 import { buildActors, type TeardownActor } from './simulate/actors';
@@ -37,6 +38,8 @@ export interface Analysis {
 export interface WorkspaceOptions {
   /** A fixed model; without one, chosen per analysis from the tree. */
   model?: Model;
+  /** A model file with base "auto": applied on top of the model chosen for the tree. */
+  overlay?: { file: ModelFile; source: string };
   maxStates?: number;
   chainLimits?: ChainLimits;
   /** Files larger than this are not parsed (a note says so). */
@@ -136,11 +139,18 @@ export class Workspace {
     return out;
   }
 
+  private chooseModel(): { model: Model; reason: string } {
+    const fixed = this.options.model;
+    if (fixed) return { model: fixed, reason: fixed.source === 'built-in' ? 'given' : `base ${fixed.id}, from the model file ${fixed.source}` };
+    const chosen = chooseModel(this.files);
+    const overlay = this.options.overlay;
+    if (!overlay) return chosen;
+    return { model: applyModelFile(chosen.model, overlay.file, overlay.source), reason: `${chosen.reason}; adjusted by the model file ${overlay.source}` };
+  }
+
   analyze(): Analysis {
     const started = performance.now();
-    const { model, reason } = this.options.model
-      ? { model: this.options.model, reason: this.options.model.source === 'built-in' ? 'given' : `model file ${this.options.model.source}` }
-      : chooseModel(this.files);
+    const { model, reason } = this.chooseModel();
     const files = this.facts(model);
     const graph = new CallGraph(files, model);
     const entries = findEntries(graph, model);

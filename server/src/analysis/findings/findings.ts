@@ -56,7 +56,7 @@ export function buildFindings(model: Model, program: Program, verdicts: Readonly
         if (!existing.teardown.includes(run.actor.path.label)) existing.teardown.push(run.actor.path.label);
         continue;
       }
-      const witness = renderWitness(model, run, hazard);
+      const witness = renderWitness(model, run, hazard, chain);
       const freeSide = [...witness].reverse().find((s) => s.lane !== 0 && /frees|sets .* NULL|tears down|walks/.test(s.action));
       const derefText = instr.op === 'deref' ? instr.text : instr.op;
       byKey.set(key, {
@@ -103,7 +103,9 @@ function messageOf(model: Model, f: Finding): string {
   return `${what[f.kind]}: reached from ${ctx} ${entryName(model, f.chain)} (${viaName(f.chain)}) while ${model.freeFunction} runs from ${f.teardown.join(' or ')} [${f.title}]`;
 }
 
-export function renderWitness(model: Model, run: Run, hazard: Hazard): WitnessStep[] {
+export function renderWitness(model: Model, run: Run, hazard: Hazard, chain: Chain): WitnessStep[] {
+  // The chain's own lane is named after the hook people know (kvm_age_hva), not the core wrapper it entered by.
+  const laneName = (t: number): string => (t === 0 ? `${contextLabel(model, chain.context)}: ${entryName(model, chain)}` : run.threads[t].name);
   const out: WitnessStep[] = [];
   const res = model.resource.display;
   const lockName = (l: string): string => (l === model.lock.name ? model.lock.display : l);
@@ -149,7 +151,7 @@ export function renderWitness(model: Model, run: Run, hazard: Hazard): WitnessSt
     }
     if (!action) return;
     out.push({
-      thread: thread.name,
+      thread: laneName(st.thread),
       lane: st.thread,
       action,
       function: frame.fn.name,
@@ -164,7 +166,7 @@ export function renderWitness(model: Model, run: Run, hazard: Hazard): WitnessSt
     const instr = thread.program.instrs[hazard.partner.pc];
     const frame = thread.program.frames[instr.frame];
     out.push({
-      thread: thread.name,
+      thread: laneName(hazard.partner.thread),
       lane: hazard.partner.thread,
       action: `at the same time tears down ${instr.op === 'deref' ? instr.text : 'the tables'} ${hazard.partner.heldByPartner.length ? 'holding ' + hazard.partner.heldByPartner.map(lockName).join(', ') : 'without the lock'}`,
       function: frame.fn.name,

@@ -160,12 +160,13 @@ function safeReason(model: Model, sim: EntrySimulation, chain: Chain): string {
       const instr = sim.program.instrs[g.pc];
       const fn = stack[stack.length - 1];
       const locks = g.held.length ? `under ${g.held.map((l) => (l === model.lock.name ? model.lock.display : l)).join(', ')}` : 'without a lock';
-      seen.set(`${fn}:${instr.at.line}`, `${fn} checks ${res} (line ${instr.at.line + 1}) ${locks}`);
+      const text = instr.op === 'branch' ? `\`${instr.text}\`` : res;
+      seen.set(`${fn}:${instr.at.line}`, `${fn} tests ${text} (line ${instr.at.line + 1}) ${locks}`);
     }
   }
   const pinned = sim.blocked.map((b) => `${b.actor.path.label} cannot start (${b.assumption})`);
   const parts: string[] = [];
-  if (seen.size) parts.push(`guarded: ${[...seen.values()].join('; ')}, and sees NULL once ${model.freeFunction} has cleared it`);
+  if (seen.size) parts.push(`guarded: ${[...seen.values()].join('; ')}; each test finds NULL once ${model.freeFunction} has cleared ${res}`);
   else parts.push(`no interleaving reaches a NULL or freed ${res} on this path`);
   if (pinned.length) parts.push(`pinned: ${pinned.join('; ')}`);
   const states = sim.runs.reduce((n, r) => n + r.result.states, 0);

@@ -1,0 +1,147 @@
+// Reads a model file (.lockpath.json): JSON with comments, checked against schemas/lockpath.schema.json, merged
+// onto a built-in model. Never throws: every problem comes back with the line and column it is about, and a file
+// that cannot be used leaves the built-in model in force.
+import Ajv from 'ajv';
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
+import schema from '../../../../schemas/lockpath.schema.json';
+import type { Problem, Span } from '../index/facts';
+import { builtinModels } from './builtin';
+import type { Model } from './types';
+
+export interface ModelFile {
+  base?: string;
+  assumptions?: Record<string, boolean>;
+  resource?: Omit<Model['resource'], 'walkTypes'> & { walkTypes?: string[] };
+  freeFunction?: string;
+  lock?: Partial<Model['lock']> & { name: string };
+  freeCalls?: string[];
+  contexts?: Model['contexts'];
+  hooks?: { function: string; context: string; via?: string[]; locksHeld?: string[] }[];
+  entryTables?: Model['entryTables'];
+  teardownPaths?: (Omit<Model['teardownPaths'][number], 'label'> & { label?: string })[];
+  index?: { include?: string[]; exclude?: string[] };
+}
+
+export interface LoadedModel {
+  /** The merged model; undefined when the file is unusable (then the built-in one stays in force). */
+  model?: Model;
+  /** What the file said, for settings the analysis does not own (index globs). */
+  file?: ModelFile;
+  /** Base "auto": the caller picks the built-in model per tree and applies `overlay` to it. */
+  auto: boolean;
+  problems: Problem[];
+}
+
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+export function loadModelFile(path: string, text: string): LoadedModel {
+  const problems: Problem[] = [];
+  const at = (offset: number, length = 1): Span => spanAt(text, offset, length);
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  for (const e of errors) {
+    problems.push({ file: path, at: at(e.offset, e.length), severity: 'error', message: `lockpath model file: ${describeParseError(printParseErrorCode(e.error))}` });
+  }
+  if (errors.length || !tree) {
+    if (!tree && !errors.length) problems.push({ file: path, at: at(0), severity: 'error', message: 'lockpath model file: empty file; expected a JSON object' });
+    return { auto: true, problems };
+  }
+  const value = nodeValue(tree);
+  if (!validate(value)) {
+    for (const e of validate.errors ?? []) {
+      const segments = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+      let node = findNodeAtLocation(tree, segments) ?? tree;
+      if (e.keyword === 'additionalProperties') {
+        const extra = (e.params as { additionalProperty: string }).additionalProperty;
+        const prop = node.children?.find((c) => c.children?.[0]?.value === extra);
+        if (prop?.children?.[0]) node = prop.children[0];
+        problems.push({ file: path, at: at(node.offset, node.length), severity: 'error', message: `lockpath model file: unknown key "${extra}"${e.instancePath ? ` in ${e.instancePath}` : ''}` });
+        continue;
+      }
+      problems.push({ file: path, at: at(node.offset, node.length), severity: 'error', message: `lockpath model file: ${e.instancePath || 'the file'} ${e.message ?? 'is not valid'}` });
+    }
+    return { auto: true, problems };
+  }
+  const file = value as ModelFile;
+  const baseId = file.base ?? 'auto';
+  const auto = baseId === 'auto';
+  const base = auto ? builtinModels[0] : builtinModels.find((m) => m.id === baseId)!;
+  const model = applyModelFile(base, file, path, (segments, message) => {
+    const node = findNodeAtLocation(tree, segments) ?? tree;
+    problems.push({ file: path, at: at(node.offset, node.length), severity: 'warning', message: `lockpath model file: ${message}` });
+  });
+  return { model, file, auto, problems };
+}
+
+/** Merges the file onto a built-in model; `report` names the path of anything it could not honour. */
+export function applyModelFile(base: Model, file: ModelFile, source: string, report: (path: (string | number)[], message: string) => void = () => {}): Model {
+  const m: Model = structuredClone(base);
+  m.source = source;
+  if (file.resource) m.resource = { ...file.resource, walkTypes: file.resource.walkTypes ?? [] };
+  if (file.freeFunction) m.freeFunction = file.freeFunction;
+  if (file.lock) m.lock = { ...m.lock, display: file.lock.name, ...file.lock };
+  if (file.freeCalls) m.freeCalls = [...new Set([...m.freeCalls, ...file.freeCalls])];
+  if (file.contexts) for (const c of file.contexts) if (!m.contexts.some((x) => x.id === c.id)) m.contexts.push(c);
+  const contextIds = new Set(m.contexts.map((c) => c.id));
+  file.hooks?.forEach((h, i) => {
+    if (!contextIds.has(h.context)) report(['hooks', i, 'context'], `unknown context "${h.context}" (known: ${[...contextIds].join(', ')})`);
+    m.hooks = m.hooks.filter((x) => x.function !== h.function);
+    m.hooks.push({ function: h.function, context: h.context, via: h.via ?? [h.context], locksHeld: h.locksHeld ?? [] });
+  });
+  file.entryTables?.forEach((t, i) => {
+    for (const [field, ctx] of Object.entries(t.fields)) if (!contextIds.has(ctx)) report(['entryTables', i, 'fields', field], `unknown context "${ctx}"`);
+    m.entryTables.push(t);
+  });
+  file.teardownPaths?.forEach((p) => {
+    m.teardownPaths = m.teardownPaths.filter((x) => x.id !== p.id);
+    m.teardownPaths.push({ label: p.id, ...p });
+  });
+  for (const [id, enabled] of Object.entries(file.assumptions ?? {})) {
+    const a = m.assumptions.find((x) => x.id === id);
+    if (!a) {
+      report(['assumptions', id], `unknown assumption "${id}" (known: ${m.assumptions.map((x) => x.id).join(', ')})`);
+      continue;
+    }
+    a.enabled = enabled;
+  }
+  return m;
+}
+
+function nodeValue(n: JsonNode): unknown {
+  switch (n.type) {
+    case 'object':
+      return Object.fromEntries((n.children ?? []).map((p) => [p.children![0].value as string, p.children![1] ? nodeValue(p.children![1]) : undefined]));
+    case 'array':
+      return (n.children ?? []).map(nodeValue);
+    default:
+      return n.value;
+  }
+}
+
+function describeParseError(code: string): string {
+  const words: Record<string, string> = {
+    InvalidSymbol: 'unexpected character',
+    InvalidNumberFormat: 'malformed number',
+    PropertyNameExpected: 'expected a property name in double quotes',
+    ValueExpected: 'expected a value',
+    ColonExpected: 'expected ":"',
+    CommaExpected: 'expected ","',
+    CloseBraceExpected: 'expected "}"',
+    CloseBracketExpected: 'expected "]"',
+    EndOfFileExpected: 'expected the end of the file',
+    UnexpectedEndOfString: 'unterminated string',
+    UnexpectedEndOfComment: 'unterminated comment',
+    InvalidEscapeCharacter: 'invalid escape in string',
+    InvalidCharacter: 'invalid character in string',
+  };
+  return words[code] ?? code;
+}
+
+function spanAt(text: string, offset: number, length: number): Span {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length - 1;
+  const column = offset - (before.lastIndexOf('\n') + 1);
+  const end = text.slice(0, offset + Math.max(length, 0));
+  const endLine = end.split('\n').length - 1;
+  return { line, column, endLine, endColumn: offset + length - (end.lastIndexOf('\n') + 1) };
+}
