@@ -7,4 +7,4 @@ if (!fs.existsSync(cli)) {
   process.stderr.write(`lockpath: ${cli} is missing; run \`npm ci && npm run build\` in ${path.join(__dirname, '..')} first\n`);
   process.exit(2);
 }
-require(cli);
+require(cli).run();

@@ -10,6 +10,8 @@ const require = createRequire(join(root, 'package.json'));
 // web-tree-sitter's CommonJS build still reads import.meta.url; give it this bundle's own URL.
 const common = {
   bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning', absWorkingDir: root,
+  // jsonc-parser's UMD build hides its modules from the bundler; its ESM build does not.
+  mainFields: ['module', 'main'],
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };

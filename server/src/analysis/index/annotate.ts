@@ -63,8 +63,10 @@ export function annotate(fn: FunctionFacts): void {
           break;
         }
         case 'loop':
-          walk(s.test, cur, s.at);
+          // do { } while (test): the body runs before the test.
+          if (s.form !== 'do') walk(s.test, cur, s.at);
           cur = { locks: walk(s.body, cur, s.at).locks, guards: cur.guards };
+          if (s.form === 'do') walk(s.test, cur, s.at);
           break;
         case 'switch':
           walk(s.body, cur, s.at);

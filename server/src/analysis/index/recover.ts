@@ -22,7 +22,11 @@ export function recoverFunctions(file: string, error: Node, model: Model): Funct
     const head = kids.slice(start, i);
     const headText = head.map((n) => n.text).join(' ');
     const m = /([A-Za-z_]\w*)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)[^(){};]*(?:\([^()]*\)\s*)*$/.exec(headText);
-    if (!m || NOT_NAMES.has(m[1]) || !/^[\s\w*]*\b[A-Za-z_]\w*[\s*]+$/.test(headText.slice(0, m.index))) continue;
+    if (!m || NOT_NAMES.has(m[1])) continue;
+    // What stands before the name since the last punctuation must read like a return type: "static int".
+    const prefix = headText.slice(0, m.index);
+    const tail = prefix.slice(Math.max(...[';', '}', '{', ')', '(', ',', '"'].map((c) => prefix.lastIndexOf(c))) + 1);
+    if (!/^[\s\w*]*\b[A-Za-z_]\w*[\s*]*$/.test(tail)) continue;
     const nameNode = findIdentifier(head, m[1]);
     const cx: BodyContext = {
       model,
@@ -44,8 +48,9 @@ export function recoverFunctions(file: string, error: Node, model: Model): Funct
       if (p.isFunctionPointer) cx.fnParams.add(p.name);
     }
     const stmts = lowerBlock(body, cx);
-    const before = cleanReturnType(headText.slice(0, m.index));
-    const span = { ...spanOf(head[0]), endLine: body.endPosition.row, endColumn: body.endPosition.column };
+    const before = cleanReturnType(tail);
+    const from = nameNode ? { line: nameNode.startPosition.row, column: 0 } : { line: head[0].startPosition.row, column: head[0].startPosition.column };
+    const span = { ...from, endLine: body.endPosition.row, endColumn: body.endPosition.column };
     const fn: FunctionFacts = {
       name: m[1],
       file,
