@@ -27,11 +27,14 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
   if (h.kind === 'concurrent-teardown') {
     return h.partner && !h.partner.heldByPartner.includes(lock) ? 'teardown-without-lock' : 'may-be-freed';
   }
-  if (h.kind === 'double-free') return 'cleared-outside-lock';
+  // The free side: the other threads' frees and clears in the witness.
+  const freeSide = steps
+    .map((st, i) => ({ st, i, a: instrOf(st.thread, st.pc) }))
+    .filter(({ st, a }) => st.thread !== h.thread && (a.op === 'free' || (a.op === 'write' && a.value === 'null')));
 
-  // Where the dereferenced value was read from the field, following copies between locals backwards.
+  // What the thread last learned about the pointer (a test, or a read of the field), following copies backwards.
   const instr = instrOf(h.thread, h.pc);
-  let readIndex = -1;
+  let learnedAt = -1;
   if (instr.op === 'deref' && 'slot' in instr.src) {
     const slots = new Set([instr.src.slot]);
     for (let i = hazardIndex - 1; i >= 0; i--) {
@@ -41,18 +44,23 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
       if (a.op !== 'assign' || !slots.has(a.slot)) continue;
       if (!a.src) break;
       if ('field' in a.src) {
-        readIndex = i;
+        learnedAt = i;
         break;
       }
       slots.delete(a.slot);
       slots.add(a.src.slot);
     }
   }
+  const guardedAt = steps.findLastIndex((st, i) => i < hazardIndex && st.thread === h.thread && isGuard(instrOf(st.thread, st.pc)));
+  // A freed pointer was good when it was read; a NULL one was known good only at the last test.
+  if (h.kind === 'null-deref' || learnedAt < 0) learnedAt = guardedAt;
+  else if (guardedAt > learnedAt) learnedAt = guardedAt;
 
-  // The thread read the pointer, dropped the lock, someone freed or cleared it, and the thread used its copy.
-  if (readIndex >= 0) {
+  // It learned the pointer was good, dropped the lock, someone freed or cleared it, and it went on as if nothing
+  // happened: every fact learned under the lock is stale after the drop (fixed by re-checking after the drop).
+  if (learnedAt >= 0 && h.kind !== 'double-free') {
     let dropped = false;
-    for (let i = readIndex + 1; i < hazardIndex; i++) {
+    for (let i = learnedAt + 1; i < hazardIndex; i++) {
       const st = steps[i];
       const a = instrOf(st.thread, st.pc);
       if (st.thread === h.thread && (a.op === 'unlock' || a.op === 'resched-drop') && a.lock === lock && !st.held.includes(lock)) dropped = true;
@@ -60,24 +68,22 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
     }
   }
 
-  // The tables were freed while the pointer still led to them, or the pointer was cleared without the lock: a
-  // check made under the lock could pass and still walk freed tables.
+  // Freed while the pointer still published the tables, or freed twice: the free path must test and clear the
+  // pointer under the lock and free only after (fixed by doing exactly that).
   const last = steps[hazardIndex];
-  if (h.kind === 'use-after-free') {
-    if (last.field === TABLES) return 'cleared-outside-lock';
-    for (let i = 0; i < hazardIndex; i++) {
-      const st = steps[i];
-      const a = instrOf(st.thread, st.pc);
-      if (st.thread !== h.thread && a.op === 'write' && a.value === 'null' && !st.held.includes(lock)) return 'cleared-outside-lock';
-    }
-  }
+  if (h.kind === 'double-free') return 'cleared-outside-lock';
+  if (h.kind === 'use-after-free' && last.field === TABLES) return 'cleared-outside-lock';
 
-  const checked = steps.slice(0, hazardIndex).some((st) => {
-    const a = instrOf(st.thread, st.pc);
-    return st.thread === h.thread && a.op === 'branch' && a.guard;
-  });
-  if (!checked && context === 'mmu-notifier' && (h.kind === 'null-deref' || last.field === NULLV || h.kind === 'use-after-free')) {
-    return 'unguarded-notifier-path';
-  }
+  // A notifier path that never tests the pointer and meets NULL or freed tables (fixed by a test in the hook).
+  if (guardedAt < 0 && context === 'mmu-notifier') return 'unguarded-notifier-path';
+
+  // It tested the pointer under the lock, but the free side cleared it without holding that lock, or freed the
+  // tables while the pointer still published them.
+  const unserialized = ({ st, a }: (typeof freeSide)[number]): boolean => (a.op === 'write' && !st.held.includes(lock)) || (a.op === 'free' && st.field === TABLES);
+  if (freeSide.some((x) => x.i > guardedAt && unserialized(x))) return 'cleared-outside-lock';
   return 'may-be-freed';
+}
+
+function isGuard(a: Instr): boolean {
+  return a.op === 'branch' && a.guard;
 }

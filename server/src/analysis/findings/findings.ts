@@ -41,6 +41,8 @@ export interface Finding {
   witness: WitnessStep[];
   /** The free-side step it conflicts with (the free, the clear, or the teardown walk). */
   freeSide?: WitnessStep;
+  /** Later places on the same chain where the same story goes wrong too (follow-on dereferences). */
+  alsoAt: { file: string; at: Span; function: string }[];
 }
 
 export function buildFindings(model: Model, program: Program, verdicts: ReadonlyMap<Chain, ChainVerdict>): Finding[] {
@@ -50,17 +52,26 @@ export function buildFindings(model: Model, program: Program, verdicts: Readonly
       const instr = program.instrs[hazard.pc];
       const frame = program.frames[instr.frame];
       const cls = hazard.story as FindingClass;
-      const key = `${chain.id}|${cls}|${hazard.kind}|${frame.fn.file}:${instr.at.line}:${instr.at.column}`;
+      // One finding per chain and story: the shortest witness leads, other places on the chain are listed.
+      const key = `${chain.id}|${cls}`;
       const existing = byKey.get(key);
       if (existing) {
         if (!existing.teardown.includes(run.actor.path.label)) existing.teardown.push(run.actor.path.label);
+        const same = existing.file === frame.fn.file && existing.at.line === instr.at.line && existing.at.column === instr.at.column;
+        const shorter = hazard.witness.length < existing.witness.length;
+        if (!same && shorter) {
+          existing.alsoAt.push({ file: existing.file, at: existing.at, function: existing.function });
+          Object.assign(existing, { kind: hazard.kind, file: frame.fn.file, at: instr.at, function: frame.fn.name, witness: renderWitness(model, run, hazard, chain) });
+          existing.freeSide = [...existing.witness].reverse().find((s) => s.lane !== 0 && /frees|sets .* NULL|tears down|walks/.test(s.action));
+        } else if (!same && !existing.alsoAt.some((x) => x.file === frame.fn.file && x.at.line === instr.at.line && x.at.column === instr.at.column)) {
+          existing.alsoAt.push({ file: frame.fn.file, at: instr.at, function: frame.fn.name });
+        }
         continue;
       }
       const witness = renderWitness(model, run, hazard, chain);
       const freeSide = [...witness].reverse().find((s) => s.lane !== 0 && /frees|sets .* NULL|tears down|walks/.test(s.action));
-      const derefText = instr.op === 'deref' ? instr.text : instr.op;
       byKey.set(key, {
-        id: `LP${hashText(`${cls}|${chain.entry.via}|${chain.path.join('>')}|${frame.fn.name}|${derefText}|${hazard.kind}`).toUpperCase()}`,
+        id: `LP${hashText(`${cls}|${chain.entry.via}|${chain.path.join('>')}`).toUpperCase()}`,
         class: cls,
         title: classTitles[cls],
         kind: hazard.kind,
@@ -73,6 +84,7 @@ export function buildFindings(model: Model, program: Program, verdicts: Readonly
         teardown: [run.actor.path.label],
         witness,
         freeSide,
+        alsoAt: [],
       });
     }
   }

@@ -133,8 +133,22 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
     case 'comment':
     case 'preproc_call':
       return out;
+    case 'preproc_if':
+    case 'preproc_ifdef':
+    case 'preproc_elif':
+    case 'preproc_elifdef': {
+      // #if A ... #else ... #endif: one branch or the other is compiled in, never both.
+      const alt = node.childForFieldName('alternative');
+      const head = node.childForFieldName('condition') ?? node.childForFieldName('name');
+      const inner = node.namedChildren.filter((c): c is Node => c !== null && c !== alt && c !== head);
+      const thenStmts = inner.flatMap((c) => lowerStmt(c, cx));
+      if (!alt) return [{ k: 'if', at, cond: { k: 'unknown' }, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: [] }];
+      return [{ k: 'if', at, cond: { k: 'unknown' }, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: lowerStmt(alt, cx) }];
+    }
+    case 'preproc_else':
+      return node.namedChildren.filter((c): c is Node => c !== null).flatMap((c) => lowerStmt(c, cx));
     default:
-      // preproc_if/#ifdef blocks hold statements; ERROR nodes hold whatever survived. Lower their children in order.
+      // Other preprocessor nodes and ERROR regions hold statements: lower their children in order.
       if (node.type.startsWith('preproc_') || node.type === 'ERROR') return lowerBlock(node, cx);
       lowerExpr(node, cx, out);
       return out;

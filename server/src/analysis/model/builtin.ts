@@ -87,6 +87,7 @@ export const kvmArmV4: Model = {
   lock: { name: 'mmu_lock', display: 'kvm->mmu_lock', kind: 'spinlock' },
   lockOps,
   freeCalls: ['free_pages_exact', 'free_pages', 'kfree', 'kvfree', 'free_page', '__free_pages', 'kvm_free_hwpgd'],
+  addressOnlyCalls: ['virt_to_phys', '__pa', '__virt_to_phys', 'virt_to_page', 'page_to_phys', 'offset_in_page', 'kvm_phys_to_vttbr', 'IS_ERR', 'IS_ERR_OR_NULL', 'PTR_ERR', 'assert_spin_locked', 'lockdep_assert_held'],
   contexts,
   hooks: [
     notifier('kvm_unmap_hva', ['invalidate_page']),

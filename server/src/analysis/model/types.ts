@@ -86,6 +86,8 @@ export interface Model {
   lockOps: LockOp[];
   /** Functions that free memory given as their first argument. */
   freeCalls: string[];
+  /** Functions that only compute with a pointer's value (virt_to_phys): passing the root to them reads nothing. */
+  addressOnlyCalls: string[];
   contexts: ContextSpec[];
   hooks: HookSpec[];
   entryTables: EntryTableSpec[];

@@ -66,6 +66,11 @@ interface State {
   freed: boolean;
   /** lock -> exclusive holder (-1 none), shared holders bitmask, resched-dropped bitmask. */
   locks: Map<string, { ex: number; sh: number; dropped: number }>;
+  /**
+   * Threads (bitmask) that released a lock since they last read or tested the pointer. Part of the state so that
+   * a stale history (read, drop, someone frees, retake, use) is not merged with a fresh one reaching the same place.
+   */
+  staleSince: number;
   parent: number;
   step?: Step;
 }
@@ -90,6 +95,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     field: TABLES,
     freed: false,
     locks: new Map(),
+    staleSince: 0,
     parent: -1,
   };
   const push = (s: State): void => {
@@ -139,8 +145,9 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
 
   function record(kind: HazardKind, s: State, index: number, t: number, pc: number, partner?: Hazard['partner']): void {
     const site = `${kind}:${t}:${pc}`;
+    // Each try rebuilds a witness; a site gets many, since a rarer story (a stale pointer) may come late.
     const tries = classifyTries.get(site) ?? 0;
-    if (tries >= 64) return;
+    if (tries >= 1_000_000) return;
     classifyTries.set(site, tries + 1);
     const witness = witnessOf(index);
     witness.push({ thread: t, pc, held: heldBy(s, t), field: s.field, freed: s.freed });
@@ -224,6 +231,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           if (cur.ex === t) cur.ex = -1;
           cur.sh &= ~bit;
           if (instr.op === 'resched-drop') cur.dropped |= bit | (mode === 'shared' ? 1 << 30 : 0);
+          n.staleSince |= bit;
         })];
       }
       case 'resched-take': {
@@ -241,6 +249,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       case 'assign':
         return [move(instr.next, (n) => {
           withSlots(n)[instr.slot] = instr.src ? evalSrc(s, t, instr.src) : UNKNOWN;
+          if (instr.src && 'field' in instr.src) n.staleSince &= ~bit;
         })];
       case 'deref':
         return [move(instr.next)];
@@ -259,8 +268,9 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
         if (instr.guard) noteGuard(instr, s, t);
         const seen = srcs.length ? evalSrc(s, t, srcs[0]) : undefined;
         const out: State[] = [];
-        if (v !== false) out.push(move(instr.then, undefined, true, seen));
-        if (v !== true) out.push(move(instr.else, undefined, false, seen));
+        const learn = instr.guard ? (n: State): void => void (n.staleSince &= ~bit) : undefined;
+        if (v !== false) out.push(move(instr.then, learn, true, seen));
+        if (v !== true) out.push(move(instr.else, learn, false, seen));
         return out;
       }
       case 'choice':
@@ -333,7 +343,7 @@ export function evalCond(c: CondI, value: (src: Src) => number): boolean | undef
 }
 
 function key(s: State): string {
-  let k = `${s.pcs.join(',')}|${s.field}${s.freed ? 1 : 0}|`;
+  let k = `${s.pcs.join(',')}|${s.field}${s.freed ? 1 : 0}${s.staleSince}|`;
   for (const sl of s.slots) k += String.fromCharCode(...sl.subarray(0, Math.min(sl.length, 4096))) + '/';
   for (const [name, l] of [...s.locks].sort()) if (l.ex >= 0 || l.sh || l.dropped) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
   return k;

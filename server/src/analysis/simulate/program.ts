@@ -256,7 +256,7 @@ class Compiler {
     const argSrcs = s.args.map((a) => (a.value ? this.src(frame, a.value) : undefined));
     if (targets.length === 0) {
       // A macro or a function outside the tree: given a table pointer, it reads the tables (stage2_pud_offset).
-      if (this.graph.isDefined(calleeName(s)) || isParamCall(s, fn)) return;
+      if (this.graph.isDefined(calleeName(s)) || isParamCall(s, fn) || this.graph.model.addressOnlyCalls.includes(calleeName(s))) return;
       for (const [i, src] of argSrcs.entries()) {
         if (src) this.emit({ op: 'deref', src, text: `${calleeName(s)}(${s.args[i].text})`, frame, at: s.at, next: this.pc + 1 });
       }
