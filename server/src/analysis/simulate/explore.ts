@@ -62,6 +62,8 @@ export interface ExploreResult {
 interface State {
   pcs: number[];
   slots: Uint8Array[];
+  /** Per thread, its non-zero slots as text: part of the state's key, rebuilt only when a slot changes. */
+  slotKeys: string[];
   field: number;
   freed: boolean;
   /** lock -> exclusive holder (-1 none), shared holders bitmask, resched-dropped bitmask. */
@@ -72,7 +74,8 @@ interface State {
    */
   staleSince: number;
   parent: number;
-  step?: Step;
+  /** The steps that led here from the parent: one shared step, then this thread's local steps run eagerly. */
+  steps?: Step[];
 }
 
 /**
@@ -89,9 +92,18 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   const guardsSawNull = new Map<string, GuardSeen>();
   const guardsSawTables = new Map<string, GuardSeen>();
 
+  // A lock that only one thread ever touches excludes no one: its operations are that thread's local steps.
+  const lockUsers = new Map<string, Set<number>>();
+  threads.forEach((th, t) => {
+    for (const i of th.program.instrs) if ('lock' in i) (lockUsers.get(i.lock) ?? lockUsers.set(i.lock, new Set()).get(i.lock)!).add(t);
+  });
+  const sharedLocks = new Set([...lockUsers].filter(([, users]) => users.size > 1).map(([lock]) => lock));
+  const isLocal = (i: Instr): boolean => ('lock' in i ? !sharedLocks.has(i.lock) : isLocalStep(i));
+
   const initial: State = {
     pcs: threads.map(() => 0),
     slots: threads.map((t) => new Uint8Array(t.program.slots)),
+    slotKeys: threads.map(() => ''),
     field: TABLES,
     freed: false,
     locks: new Map(),
@@ -119,7 +131,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       const instr = threads[t].program.instrs[pc];
       // A thread that dereferences NULL or freed memory has crashed there: what it would do next is not explored.
       if (checkHazards(s, i, t, instr)) continue;
-      for (const next of successors(s, t, instr)) {
+      for (const next of settle(successors(s, t, instr), t)) {
         next.parent = i;
         push(next);
       }
@@ -138,9 +150,9 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   }
 
   function witnessOf(index: number): Step[] {
-    const steps: Step[] = [];
-    for (let i = index; i >= 0 && states[i].step; i = states[i].parent) steps.unshift(states[i].step!);
-    return steps;
+    const chunks: Step[][] = [];
+    for (let i = index; i >= 0 && states[i].steps; i = states[i].parent) chunks.push(states[i].steps!);
+    return chunks.reverse().flat();
   }
 
   function record(kind: HazardKind, s: State, index: number, t: number, pc: number, partner?: Hazard['partner']): void {
@@ -192,7 +204,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       const n: State = { ...s, pcs: [...s.pcs], parent: -1 };
       n.pcs[t] = pc;
       if (change) change(n);
-      n.step = { thread: t, pc: s.pcs[t], taken, seen, held: heldBy(n, t), field: n.field, freed: n.freed };
+      n.steps = [{ thread: t, pc: s.pcs[t], taken, seen, held: heldBy(n, t), field: n.field, freed: n.freed }];
       return n;
     };
     const withSlots = (n: State): Uint8Array => {
@@ -248,7 +260,13 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       }
       case 'assign':
         return [move(instr.next, (n) => {
-          withSlots(n)[instr.slot] = instr.src ? evalSrc(s, t, instr.src) : UNKNOWN;
+          const value = instr.src ? evalSrc(s, t, instr.src) : UNKNOWN;
+          if (s.slots[t][instr.slot] !== value) {
+            const slots = withSlots(n);
+            slots[instr.slot] = value;
+            n.slotKeys = [...s.slotKeys];
+            n.slotKeys[t] = slotKey(slots);
+          }
           if (instr.src && 'field' in instr.src) n.staleSince &= ~bit;
         })];
       case 'deref':
@@ -293,12 +311,55 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     }
   }
 
+  /**
+   * Runs thread t's local steps (jumps, choices, copies between locals, tests of locals) right away: they touch
+   * nothing another thread can see, so interleaving them changes no outcome and only multiplies states.
+   */
+  function settle(next: State[], t: number): State[] {
+    const program = threads[t].program;
+    const out: State[] = [];
+    const stack = [...next];
+    const local = new Set<string>();
+    while (stack.length) {
+      const x = stack.pop()!;
+      const pc = x.pcs[t];
+      const ins = pc >= 0 ? program.instrs[pc] : undefined;
+      if (!ins || !isLocal(ins)) {
+        out.push(x);
+        continue;
+      }
+      const k = `${pc}|${x.slotKeys[t]}`;
+      if (local.has(k)) continue; // a loop of local steps only: nothing new
+      local.add(k);
+      for (const y of successors(x, t, ins)) {
+        y.steps = [...x.steps!, ...y.steps!];
+        stack.push(y);
+      }
+    }
+    return out;
+  }
+
   function noteGuard(instr: Extract<Instr, { op: 'branch' }>, s: State, t: number): void {
     const values = new Set<number>();
     collectSrcs(instr.cond).forEach((src) => values.add(evalSrc(s, t, src)));
     const k = `${t}:${s.pcs[t]}`;
     if (values.has(NULLV) && !guardsSawNull.has(k)) guardsSawNull.set(k, { thread: t, pc: s.pcs[t], held: heldBy(s, t) });
     if (values.has(TABLES) && !guardsSawTables.has(k)) guardsSawTables.set(k, { thread: t, pc: s.pcs[t], held: heldBy(s, t) });
+  }
+}
+
+/** Steps that neither read nor write anything shared (the field, the tables, locks). */
+function isLocalStep(i: Instr): boolean {
+  switch (i.op) {
+    case 'jump':
+    case 'choice':
+      return true;
+    case 'assign':
+      return !i.src || !('field' in i.src);
+    case 'branch':
+      return collectSrcs(i.cond).every((src) => !('field' in src));
+    default:
+      return false;
   }
 }
 
@@ -342,9 +403,14 @@ export function evalCond(c: CondI, value: (src: Src) => number): boolean | undef
   }
 }
 
+function slotKey(slots: Uint8Array): string {
+  let k = '';
+  for (let i = 0; i < slots.length; i++) if (slots[i]) k += `${i}=${slots[i]},`;
+  return k;
+}
+
 function key(s: State): string {
-  let k = `${s.pcs.join(',')}|${s.field}${s.freed ? 1 : 0}${s.staleSince}|`;
-  for (const sl of s.slots) k += String.fromCharCode(...sl.subarray(0, Math.min(sl.length, 4096))) + '/';
-  for (const [name, l] of [...s.locks].sort()) if (l.ex >= 0 || l.sh || l.dropped) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
+  let k = `${s.pcs.join(',')}|${s.field}${s.freed ? 1 : 0}${s.staleSince}|${s.slotKeys.join('/')}|`;
+  for (const [name, l] of s.locks) if (l.ex >= 0 || l.sh || l.dropped) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
   return k;
 }
