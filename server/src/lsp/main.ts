@@ -1,5 +1,8 @@
 // The language server's own entry (dist/server/server.js): IPC or stdio, picked from argv by createConnection.
+// The same bundle is the analysis worker's script: inside that worker it runs the engine instead.
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { startServer } from './server';
+import { isAnalysisWorker, runWorker } from './worker';
 
-startServer(createConnection(ProposedFeatures.all));
+if (isAnalysisWorker()) runWorker();
+else startServer(createConnection(ProposedFeatures.all));

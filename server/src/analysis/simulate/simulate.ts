@@ -111,7 +111,7 @@ export interface ChainVerdict {
 export function chainVerdicts(model: Model, sim: EntrySimulation, chains: readonly Chain[]): Map<Chain, ChainVerdict> {
   const out = new Map<Chain, ChainVerdict>();
   const assumptions = [...new Set([...sim.blocked.map((b) => b.assumption), ...(sim.entry.context === 'teardown' && sim.runs.length ? ['releases-may-overlap'] : [])])];
-  for (const c of chains) out.set(c, { verdict: 'safe', reason: '', assumptions, hazards: [] });
+  for (const c of chains) out.set(c, { verdict: 'safe', reason: '', assumptions: [...assumptions].sort(), hazards: [] });
   for (const run of sim.runs) {
     for (const hazard of run.result.hazards) {
       if (hazard.thread !== 0) continue;

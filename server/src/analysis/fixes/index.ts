@@ -1,0 +1,71 @@
+// Quick fixes for findings, as plain text edits. Each historical bug class has the fix upstream gave it:
+//   unguarded-notifier-path -> a pgd test in the mmu-notifier hook (preferred), or in the walker (v4.13, 2017 thread)
+//   stale-after-lock-drop   -> re-read the root at the top of the loop that reschedules (v4.12)
+//   cleared-outside-lock,
+//   teardown-without-lock   -> test and clear under the lock in the free function, free after unlocking (v4.12)
+// When unsure (text changed since the analysis, a shape we cannot rewrite safely, the guard already there) no fix
+// is offered: a wrong edit to kernel code is worse than none.
+import type { Finding } from '../findings/findings';
+import type { Analysis } from '../workspace';
+import { freeUnderLock } from './freeUnderLock';
+import { lockDrop, lockDropRecheck } from './lockDropRecheck';
+import { hookGuard, walkerGuard } from './notifierGuard';
+import type { Draft, Fix } from './types';
+
+export type { Fix, TextEdit } from './types';
+
+export function fixesFor(analysis: Analysis, finding: Finding, textOf: (file: string) => string | undefined): Fix[] {
+  try {
+    const drafts: Draft[] = [];
+    const seen = new Set<string>();
+    for (const make of strategies(analysis, finding)) {
+      const d = make();
+      const key = d && JSON.stringify(d.edits);
+      if (!d || !d.edits.length || seen.has(key!)) continue;
+      seen.add(key!);
+      drafts.push(d);
+    }
+    return drafts.map((d, i) => ({ ...d, preferred: i === 0, findingId: finding.id }));
+  } catch {
+    return [];
+  }
+}
+
+type Make = () => Draft | undefined;
+
+/** The fixes worth trying for a finding, best first. */
+function strategies(analysis: Analysis, finding: Finding): Make[] {
+  const textOf = currentTextOf;
+  const recheck: Make = () => lockDropRecheck(analysis, finding, textOf());
+  const freeSide: Make = () => freeUnderLock(analysis, finding, textOf());
+  const guards: Make[] = [() => hookGuard(analysis, finding, textOf()), () => walkerGuard(analysis, finding, textOf())];
+  const dropped = !!lockDrop(finding);
+  let own: Make[];
+  switch (finding.class) {
+    case 'unguarded-notifier-path':
+      own = guards;
+      break;
+    case 'may-be-freed':
+      // A walk that dropped the lock first needs the re-check; a notifier path may also lack its guard.
+      own = [...(dropped ? [recheck] : []), ...(finding.chain.context === 'mmu-notifier' ? guards : [])];
+      break;
+    case 'stale-after-lock-drop':
+      // A second free by an overlapping release is the free function's fault, not the loop's.
+      own = finding.kind === 'double-free' || finding.function === analysis.model.freeFunction ? [freeSide] : [recheck];
+      break;
+    case 'cleared-outside-lock':
+    case 'teardown-without-lock':
+      own = [freeSide];
+      break;
+    default:
+      own = [];
+  }
+  // When the class's own fix is already in the code, the witness may still show a lock drop to re-check after.
+  return dropped ? [...own, recheck] : own;
+}
+
+// fixesFor's textOf, passed to each strategy (kept in one place so a strategy cannot call a stale one).
+let current: (file: string) => string | undefined = () => undefined;
+function currentTextOf(): (file: string) => string | undefined {
+  return current;
+}

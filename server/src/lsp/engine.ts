@@ -1,0 +1,183 @@
+// The analysis side of the server: owns the Workspace (texts, trees, facts), indexes the workspace folders from
+// disk, applies editor changes incrementally and answers "analyze" with a Snapshot. It runs in a worker thread
+// (worker.ts) so that a multi-second analysis never stalls the LSP thread, and it is driven only by messages, in
+// order. It reads files (inside the workspace folders only) and never writes any.
+import { readFileSync } from 'node:fs';
+import { loadParser, Workspace, type CParser, type Model, type TextChange } from '../analysis';
+import { fixesFor } from '../analysis/fixes';
+import { hashText } from '../analysis/index/span';
+import type { ModelFile } from '../analysis/model/loader';
+import { collectSources, globToRegExp } from '../files/collect';
+import { Paths, type Root } from './paths';
+import { buildSnapshot, type Snapshot } from './snapshot';
+
+export interface EngineConfig {
+  include: string[];
+  exclude: string[];
+  maxFileBytes: number;
+  /** A fixed model (a model file with an explicit base), or none. */
+  model?: Model;
+  /** A model file with base "auto", applied on top of the model chosen for the tree. */
+  overlay?: { file: ModelFile; source: string };
+}
+
+export type ToEngine =
+  | { t: 'init'; roots: Root[]; config: EngineConfig }
+  | { t: 'open'; key: string; text: string; version: number }
+  | { t: 'change'; key: string; changes: TextChange[]; version: number; hash: string }
+  /** The editor closed it: back to the disk text when it is indexed, else out of the analysis. */
+  | { t: 'close'; key: string }
+  /** A watched file changed on disk (ignored while the editor has it open). */
+  | { t: 'disk'; key: string; change: 'created' | 'changed' | 'deleted' }
+  | { t: 'analyze'; seq: number };
+
+export type FromEngine =
+  | { t: 'progress'; done: number; total: number }
+  | { t: 'indexed'; files: number; ms: number; skipped: { file: string; reason: string }[] }
+  | { t: 'snapshot'; seq: number; snapshot: Snapshot; ms: number }
+  /** The text after applying changes does not match the editor's: send the whole text. */
+  | { t: 'desync'; key: string }
+  | { t: 'log'; level: 'info' | 'warning' | 'error'; message: string };
+
+/** Same hash on both sides of the worker boundary: the editor's text and the analysis's text agree. */
+export function textHash(text: string): string {
+  return `${text.length}:${hashText(text)}`;
+}
+
+export class Engine {
+  private parser?: CParser;
+  private ws?: Workspace;
+  private paths = new Paths([]);
+  private config?: EngineConfig;
+  private include: RegExp[] = [];
+  private exclude: RegExp[] = [];
+  /** Files read from disk by the index (they go back to the disk text when the editor closes them). */
+  private readonly indexed = new Set<string>();
+  /** Editor documents and their versions. */
+  private readonly open = new Map<string, number>();
+  private queue: Promise<void>;
+
+  constructor(private readonly send: (m: FromEngine) => void, wasmDir?: string) {
+    this.queue = loadParser(wasmDir).then((p) => {
+      this.parser = p;
+    });
+  }
+
+  /** Messages are handled strictly in order, after the parser has loaded. */
+  handle(m: ToEngine): Promise<void> {
+    this.queue = this.queue.then(() => this.process(m)).catch((e: unknown) => {
+      this.send({ t: 'log', level: 'error', message: `lockpath analysis: ${m.t} failed: ${(e as Error).stack ?? e}` });
+    });
+    return this.queue;
+  }
+
+  private process(m: ToEngine): void {
+    if (m.t === 'init') return this.init(m.roots, m.config);
+    const ws = this.ws;
+    if (!ws) throw new Error(`${m.t} before init`);
+    switch (m.t) {
+      case 'open':
+        ws.setFile(m.key, m.text);
+        this.open.set(m.key, m.version);
+        return;
+      case 'change': {
+        if (!ws.has(m.key)) {
+          this.send({ t: 'desync', key: m.key });
+          return;
+        }
+        const text = ws.applyChanges(m.key, m.changes);
+        this.open.set(m.key, m.version);
+        if (textHash(text) !== m.hash) this.send({ t: 'desync', key: m.key });
+        return;
+      }
+      case 'close':
+        this.open.delete(m.key);
+        if (!this.indexed.has(m.key) || !this.readFromDisk(m.key)) {
+          ws.removeFile(m.key);
+          this.indexed.delete(m.key);
+        }
+        return;
+      case 'disk':
+        if (this.open.has(m.key)) return;
+        if (m.change === 'deleted' || !this.wanted(m.key) || !this.readFromDisk(m.key)) {
+          ws.removeFile(m.key);
+          this.indexed.delete(m.key);
+        }
+        return;
+      case 'analyze': {
+        const started = performance.now();
+        const a = ws.analyze();
+        const textOf = (file: string): string => ws.text(file) ?? '';
+        const snapshot = buildSnapshot(a, m.seq, Object.fromEntries(this.open), (f) => fixesFor(a, f, textOf));
+        this.send({ t: 'snapshot', seq: m.seq, snapshot, ms: performance.now() - started });
+        return;
+      }
+    }
+  }
+
+  private init(roots: Root[], config: EngineConfig): void {
+    const started = performance.now();
+    this.ws?.dispose();
+    this.indexed.clear();
+    this.open.clear();
+    this.paths = new Paths(roots);
+    this.config = config;
+    this.include = config.include.map(globToRegExp);
+    this.exclude = config.exclude.map(globToRegExp);
+    const ws = new Workspace(this.parser!, { model: config.model, overlay: config.overlay, maxFileBytes: config.maxFileBytes });
+    this.ws = ws;
+    const skipped: { file: string; reason: string }[] = [];
+    const todo: string[] = [];
+    for (const root of roots) {
+      try {
+        const c = collectSources(root.fsPath, { include: config.include, exclude: config.exclude, maxBytes: config.maxFileBytes });
+        todo.push(...c.files.map((f) => this.paths.keyIn(root, f)));
+        skipped.push(...c.skipped.map((s) => ({ ...s, file: this.paths.keyIn(root, s.file) })));
+      } catch (e) {
+        skipped.push({ file: root.fsPath, reason: `cannot list: ${(e as Error).message}` });
+      }
+    }
+    this.send({ t: 'progress', done: 0, total: todo.length });
+    let lastReport = performance.now();
+    todo.forEach((key, i) => {
+      if (!this.readFromDisk(key)) skipped.push({ file: key, reason: 'unreadable or outside the workspace folder' });
+      if (performance.now() - lastReport > 100 || i === todo.length - 1) {
+        lastReport = performance.now();
+        this.send({ t: 'progress', done: i + 1, total: todo.length });
+      }
+    });
+    this.send({ t: 'indexed', files: this.indexed.size, ms: performance.now() - started, skipped });
+  }
+
+  /** Does the index want this file (C source or header matching the globs)? */
+  private wanted(key: string): boolean {
+    const root = this.paths.rootOfKey(key);
+    if (!root || !/\.[ch]$/.test(key)) return false;
+    const rel = this.paths.roots.length > 1 ? key.slice(root.name.length + 1) : key;
+    return this.include.some((r) => r.test(rel)) && !this.exclude.some((r) => r.test(rel));
+  }
+
+  private readFromDisk(key: string): boolean {
+    const path = this.paths.fsPathOfKey(key);
+    if (!path || !this.paths.mayRead(path)) return false;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return false;
+    }
+    this.ws!.setFile(key, text);
+    this.indexed.add(key);
+    return true;
+  }
+
+  dispose(): void {
+    this.ws?.dispose();
+    this.ws = undefined;
+  }
+
+  /** For tests and the in-process host. */
+  get configuration(): EngineConfig | undefined {
+    return this.config;
+  }
+}

@@ -1,0 +1,218 @@
+// Texts the editor features share: LSP ranges from analysis spans, markdown links into the tree, short verdicts
+// for code lenses, the witness as a two-column table, and the per-function explanation.
+import type { Position, Range } from 'vscode-languageserver/node';
+import type { Span, WitnessStep } from '../analysis';
+import { timeline } from '../report/text';
+import type { ChainView, FindingView, Snapshot } from './snapshot';
+
+export interface Env {
+  snap: Snapshot;
+  uriOf(key: string): string;
+}
+
+export function rangeOf(s: Span): Range {
+  return { start: { line: s.line, character: s.column }, end: { line: s.endLine, character: s.endColumn } };
+}
+
+export function pointRange(line: number, column: number, length = 0): Range {
+  return { start: { line, character: column }, end: { line, character: column + length } };
+}
+
+export function spanHas(s: Span, p: Position): boolean {
+  const afterStart = p.line > s.line || (p.line === s.line && p.character >= s.column);
+  const beforeEnd = p.line < s.endLine || (p.line === s.endLine && p.character <= s.endColumn);
+  return afterStart && beforeEnd;
+}
+
+export function rangesMeet(a: Range, b: Range): boolean {
+  const before = (x: Position, y: Position): boolean => x.line < y.line || (x.line === y.line && x.character < y.character);
+  return !before(a.end, b.start) && !before(b.end, a.start);
+}
+
+/** The identifier under (or just before) the cursor. */
+export function wordAt(text: string, p: Position): { word: string; range: Range } | undefined {
+  let offset = 0;
+  for (let l = 0; l < p.line; l++) {
+    const nl = text.indexOf('\n', offset);
+    if (nl < 0) return undefined;
+    offset = nl + 1;
+  }
+  const lineEnd = text.indexOf('\n', offset);
+  const line = text.slice(offset, lineEnd < 0 ? text.length : lineEnd);
+  const isId = (c: string | undefined): boolean => !!c && /[A-Za-z0-9_]/.test(c);
+  let s = Math.min(p.character, line.length);
+  if (!isId(line[s]) && isId(line[s - 1])) s--;
+  if (!isId(line[s])) return undefined;
+  let e = s;
+  while (s > 0 && isId(line[s - 1])) s--;
+  while (isId(line[e])) e++;
+  const word = line.slice(s, e);
+  if (!/^[A-Za-z_]/.test(word)) return undefined;
+  return { word, range: pointRange(p.line, s, e - s) };
+}
+
+const base = (file: string): string => file.slice(file.lastIndexOf('/') + 1);
+
+/** A markdown link that opens the file at a (0-based) line: [text](file:///...#L12). */
+export function link(env: Env, text: string, file: string, line: number): string {
+  return `[${escapeMd(text)}](${env.uriOf(file)}#L${line + 1})`;
+}
+
+export function escapeMd(s: string): string {
+  return s.replace(/([\\`*_{}[\]<>|])/g, '\\$1');
+}
+
+/** A table cell: no pipes or line breaks. */
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+export function lockNames(env: Env, locks: readonly string[]): string {
+  return locks.map((l) => (l === env.snap.model.lock ? env.snap.model.lockDisplay : l)).join(', ') || 'none';
+}
+
+export function chainsThrough(snap: Snapshot, name: string): ChainView[] {
+  return snap.chains.filter((c) => c.path.includes(name));
+}
+
+export function findingById(snap: Snapshot, id: string): FindingView | undefined {
+  return snap.findings.find((f) => f.id === id);
+}
+
+/** Contexts of the chains through a function, in a stable order. */
+export function byContext(chains: readonly ChainView[]): Map<string, ChainView[]> {
+  const m = new Map<string, ChainView[]>();
+  for (const c of [...chains].sort((a, b) => a.contextLabel.localeCompare(b.contextLabel))) m.set(c.context, [...(m.get(c.context) ?? []), c]);
+  return m;
+}
+
+/** "race: pgd may be freed", "safe: vcpu fd + mm pinned", "safe: checked in kvm_set_spte_hva". */
+export function shortVerdict(snap: Snapshot, chains: readonly ChainView[]): string {
+  const res = snap.model.resourceShort;
+  const races = chains.filter((c) => c.verdict === 'race');
+  const of = (n: number): string => (n < chains.length ? ` (${n} of ${chains.length} chains)` : '');
+  if (races.length) {
+    const ids = new Set(races.flatMap((c) => c.findings));
+    const kinds = new Set(snap.findings.filter((f) => ids.has(f.id)).map((f) => f.kind));
+    const phrases = new Set<string>();
+    for (const k of kinds) {
+      if (k === 'double-free') phrases.add(`${res} may be freed twice`);
+      else if (k === 'concurrent-teardown') phrases.add('tables torn down under the walk');
+      else phrases.add(`${res} may be freed`);
+    }
+    if (!phrases.size) phrases.add(`${res} may be freed`);
+    return `race: ${[...phrases].join(', ')}${of(races.length)}`;
+  }
+  const open = chains.filter((c) => c.verdict === 'inconclusive');
+  if (open.length) {
+    const bound = open.some((c) => /search stopped/.test(c.reason));
+    return `inconclusive: ${bound ? 'search bound reached' : `no teardown frees ${res}`}${of(open.length)}`;
+  }
+  const parts = new Set<string>();
+  const checked = new Set<string>();
+  const pins = new Set<string>();
+  for (const c of chains) {
+    for (const m of c.reason.matchAll(/(\w+) tests `/g)) if (c.path.includes(m[1])) checked.add(m[1]);
+    if (/^pinned:|; pinned:/.test(c.reason)) for (const a of c.assumptions) pins.add(pinPhrase(a));
+  }
+  if (checked.size) parts.add(`checked in ${[...checked].join(', ')}`);
+  if (pins.size) parts.add(`${[...pins].join(' + ')} pinned`);
+  if (!parts.size) parts.add(`no interleaving frees ${res} here`);
+  return `safe: ${[...parts].join('; ')}`;
+}
+
+/** vcpu-fd-pins-kvm -> "vcpu fd", vm-ioctl-pins-mm -> "mm", releases-may-overlap -> as is. */
+function pinPhrase(assumption: string): string {
+  const m = /^(.*)-pins-(\w+)$/.exec(assumption);
+  if (!m) return assumption;
+  if (m[2] === 'mm') return 'mm';
+  return m[1].replace(/^vm-/, 'VM ').replace(/-/g, ' ');
+}
+
+/** The witness as a two-column markdown table (thread A | thread B), one row per step. */
+export function witnessTable(env: Env, steps: readonly WitnessStep[]): string {
+  const lanes = [...new Set(steps.map((s) => s.lane))].sort((a, b) => a - b);
+  if (!lanes.length) return '';
+  const title = (lane: number): string => steps.find((s) => s.lane === lane)?.thread ?? `thread ${lane}`;
+  const rows = [`| ${lanes.map((l) => cell(escapeMd(title(l)))).join(' | ')} |`, `|${lanes.map(() => '---').join('|')}|`];
+  for (const s of steps) {
+    const text = `${s.hazard ? '**⚠ ' : ''}${escapeMd(s.action)}${s.hazard ? '**' : ''} (${link(env, `${base(s.file)}:${s.at.line + 1}`, s.file, s.at.line)})`;
+    rows.push(`| ${lanes.map((l) => (l === s.lane ? cell(text) : ' ')).join(' | ')} |`);
+  }
+  return rows.join('\n');
+}
+
+/** The witness as plain text, two lanes side by side (as the CLI prints it). */
+export function witnessText(steps: readonly WitnessStep[]): string {
+  return timeline(steps).join('\n');
+}
+
+/** The path of a chain as links: entry -> ... -> walker. */
+export function pathLinks(env: Env, c: ChainView): string {
+  return c.path
+    .map((name, i) => {
+      const def = c.defs[i];
+      return def ? link(env, name, def.file, def.nameSpan.line) : escapeMd(name);
+    })
+    .join(' → ');
+}
+
+/** One chain's block: context and entry, path, locks where `name` runs, verdict and reason, and for a race its
+ *  findings with the witness table. */
+export function chainMarkdown(env: Env, c: ChainView, name?: string, withWitness = true): string {
+  const out: string[] = [];
+  const verdict = c.verdict === 'race' ? '**race**' : c.verdict === 'safe' ? '**safe**' : '**inconclusive**';
+  out.push(`${verdict} · **${escapeMd(c.contextLabel)}** ${escapeMd(c.hook)} via \`${c.entry.via}\`${c.entry.derived ? '' : ' (built-in hook table)'}`);
+  out.push('');
+  out.push(`path: ${pathLinks(env, c)}`);
+  out.push('');
+  const at = name ? c.path.indexOf(name) : c.path.length - 1;
+  if (at >= 0) out.push(`locks held in ${escapeMd(c.path[at])}: ${escapeMd(lockNames(env, c.locksAt[at] ?? c.locks))}`);
+  if (c.guards.length) out.push(`guards: ${c.guards.map((g) => link(env, `${g.function}:${g.line + 1}`, g.file, g.line)).join(', ')}`);
+  out.push('');
+  out.push(`${c.verdict === 'race' ? 'why' : 'reason'}: ${escapeMd(c.reason)}`);
+  if (c.assumptions.length) out.push(`\nassumptions: ${c.assumptions.map((a) => `\`${a}\``).join(', ')}`);
+  if (withWitness && c.verdict === 'race') {
+    for (const id of c.findings) {
+      const f = findingById(env.snap, id);
+      if (f) out.push('', findingMarkdown(env, f));
+    }
+  }
+  return out.join('\n');
+}
+
+export function findingMarkdown(env: Env, f: FindingView): string {
+  const out = [
+    `**${escapeMd(f.title)}** \`${f.class}\` ${f.id} at ${link(env, `${base(f.file)}:${f.at.line + 1}`, f.file, f.at.line)}`,
+    '',
+    escapeMd(f.message),
+    '',
+    witnessTable(env, f.witness),
+  ];
+  const fixes = env.snap.fixes[f.id] ?? [];
+  if (fixes.length) {
+    out.push('', 'fixes:');
+    for (const x of fixes) out.push(`- ${x.preferred ? '**(preferred)** ' : ''}${escapeMd(x.title)}: ${escapeMd(x.explanation)}`);
+  }
+  return out.join('\n');
+}
+
+/** Everything about a function: where it is, every chain through it, and the findings on those chains. */
+export function explainMarkdown(env: Env, name: string): { found: boolean; markdown: string } {
+  const snap = env.snap;
+  const def = snap.functions.find((f) => f.name === name);
+  const out: string[] = [`## ${escapeMd(name)}`, ''];
+  out.push(def ? `defined at ${link(env, `${def.file}:${def.nameSpan.line + 1}`, def.file, def.nameSpan.line)}, returns \`${def.returnType}\`` : 'not defined in the indexed files');
+  out.push('', `model: ${escapeMd(snap.model.id)} (${escapeMd(snap.model.reason)})`);
+  const off = snap.model.assumptions.filter((a) => !a.enabled).map((a) => `\`${a.id}\``);
+  if (off.length) out.push('', `assumptions switched off: ${off.join(', ')}`);
+  const through = chainsThrough(snap, name);
+  out.push('');
+  if (!through.length) {
+    out.push(`no stage-2 chain passes through ${escapeMd(name)}`);
+    return { found: !!def, markdown: out.join('\n') };
+  }
+  out.push(`${through.length} chain${through.length === 1 ? '' : 's'} pass${through.length === 1 ? 'es' : ''} through it:`);
+  for (const c of through) out.push('', '---', '', chainMarkdown(env, c, name));
+  return { found: true, markdown: out.join('\n') };
+}

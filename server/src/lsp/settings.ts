@@ -1,0 +1,48 @@
+// The `lockpath.*` settings as the server uses them, with defaults and a tolerant reader (clients send anything).
+
+export interface Settings {
+  /** The model file, relative to the (first) workspace folder. */
+  modelFile: string;
+  index: { include: string[]; exclude: string[] };
+  /** Assumption overrides: id -> enabled. */
+  assumptions: Record<string, boolean>;
+  inlayHints: { enabled: boolean };
+  showParseProblems: boolean;
+  /** Files larger than this (bytes) are not analysed. */
+  maxFileSize: number;
+}
+
+export const DEFAULT_INCLUDE = ['virt/kvm/**', 'arch/arm64/kvm/**', 'arch/arm/kvm/**'];
+
+export const defaultSettings: Settings = {
+  modelFile: '.lockpath.json',
+  index: { include: DEFAULT_INCLUDE, exclude: [] },
+  assumptions: {},
+  inlayHints: { enabled: true },
+  showParseProblems: false,
+  maxFileSize: 4 * 1024 * 1024,
+};
+
+const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...v] : undefined);
+
+/** Reads whatever the client sent for the `lockpath` section; anything malformed falls back to its default. */
+export function readSettings(raw: unknown): Settings {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, any>;
+  const index = (r.index && typeof r.index === 'object' ? r.index : {}) as Record<string, unknown>;
+  const assumptions: Record<string, boolean> = {};
+  if (r.assumptions && typeof r.assumptions === 'object') {
+    for (const [k, v] of Object.entries(r.assumptions)) if (typeof v === 'boolean') assumptions[k] = v;
+  }
+  const inlay = r.inlayHints && typeof r.inlayHints === 'object' ? r.inlayHints : {};
+  return {
+    modelFile: typeof r.modelFile === 'string' && r.modelFile.trim() ? r.modelFile.trim() : defaultSettings.modelFile,
+    index: {
+      include: strings(index.include ?? r['index.include']) ?? defaultSettings.index.include,
+      exclude: strings(index.exclude ?? r['index.exclude']) ?? defaultSettings.index.exclude,
+    },
+    assumptions,
+    inlayHints: { enabled: typeof inlay.enabled === 'boolean' ? inlay.enabled : typeof r['inlayHints.enabled'] === 'boolean' ? r['inlayHints.enabled'] : true },
+    showParseProblems: typeof r.showParseProblems === 'boolean' ? r.showParseProblems : false,
+    maxFileSize: typeof r.maxFileSize === 'number' && r.maxFileSize > 0 ? r.maxFileSize : defaultSettings.maxFileSize,
+  };
+}
