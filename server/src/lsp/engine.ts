@@ -44,6 +44,14 @@ export function textHash(text: string): string {
   return `${text.length}:${hashText(text)}`;
 }
 
+/** Does the index want this file (a C source or header under a folder, matching the globs)? */
+export function indexWants(paths: Paths, include: readonly RegExp[], exclude: readonly RegExp[], key: string): boolean {
+  const root = paths.rootOfKey(key);
+  if (!root || !/\.[ch]$/.test(key)) return false;
+  const rel = paths.roots.length > 1 ? key.slice(root.name.length + 1) : key;
+  return include.some((r) => r.test(rel)) && !exclude.some((r) => r.test(rel));
+}
+
 export class Engine {
   private parser?: CParser;
   private ws?: Workspace;
@@ -77,7 +85,8 @@ export class Engine {
     if (!ws) throw new Error(`${m.t} before init`);
     switch (m.t) {
       case 'open':
-        ws.setFile(m.key, m.text);
+        // Opening a file the index already holds with the same text changes nothing (and keeps its facts).
+        if (ws.text(m.key) !== m.text) ws.setFile(m.key, m.text);
         this.open.set(m.key, m.version);
         return;
       case 'change': {
@@ -108,7 +117,8 @@ export class Engine {
         const started = performance.now();
         const a = ws.analyze();
         const textOf = (file: string): string => ws.text(file) ?? '';
-        const snapshot = buildSnapshot(a, m.seq, Object.fromEntries(this.open), (f) => fixesFor(a, f, textOf));
+        const hashes = Object.fromEntries(ws.paths().map((p) => [p, textHash(ws.text(p) ?? '')]));
+        const snapshot = buildSnapshot(a, m.seq, Object.fromEntries(this.open), hashes, (f) => fixesFor(a, f, textOf));
         this.send({ t: 'snapshot', seq: m.seq, snapshot, ms: performance.now() - started });
         return;
       }
@@ -149,12 +159,8 @@ export class Engine {
     this.send({ t: 'indexed', files: this.indexed.size, ms: performance.now() - started, skipped });
   }
 
-  /** Does the index want this file (C source or header matching the globs)? */
   private wanted(key: string): boolean {
-    const root = this.paths.rootOfKey(key);
-    if (!root || !/\.[ch]$/.test(key)) return false;
-    const rel = this.paths.roots.length > 1 ? key.slice(root.name.length + 1) : key;
-    return this.include.some((r) => r.test(rel)) && !this.exclude.some((r) => r.test(rel));
+    return indexWants(this.paths, this.include, this.exclude, key);
   }
 
   private readFromDisk(key: string): boolean {

@@ -103,7 +103,7 @@ export class Paths {
   }
 
   private split(key: string): { root: Root; rel: string } | undefined {
-    if (!this.roots.length) return undefined;
+    if (!this.roots.length || SCHEME.test(key)) return undefined;
     if (this.roots.length === 1) return { root: this.roots[0], rel: key };
     const slash = key.indexOf('/');
     const root = this.roots.find((r) => r.name === key.slice(0, slash));

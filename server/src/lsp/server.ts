@@ -1,4 +1,698 @@
-import type { Connection } from 'vscode-languageserver/node';
+// The language server: documents and versions, settings and the model file, the analysis host (a worker), the
+// schedule (debounce, cancel stale work, publish only what matches the text), and the LSP features on top of the
+// latest snapshot. Feature logic lives in its own modules (diagnostics, hover, lenses, inlays, calls, actions,
+// commands); this file only wires them to the connection.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CodeActionKind,
+  DidChangeConfigurationNotification,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
+  TextDocumentSyncKind,
+  type CancellationToken,
+  type ClientCapabilities,
+  type Connection,
+  type Diagnostic,
+  type InitializeParams,
+  type InitializeResult,
+  type TextDocumentContentChangeEvent,
+  type WorkDoneProgressServerReporter,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { builtinModels, loadModelFile, type LoadedModel, type TextChange } from '../analysis';
+import { applyModelFile } from '../analysis/model/loader';
+import { globToRegExp } from '../files/collect';
+import { codeActions } from './actions';
+import { incomingCalls, outgoingCalls, prepareCallHierarchy } from './calls';
+import { chainsResult, explainResult, raceTimelineResult } from './commands';
+import { findingDiagnostics, problemDiagnostic, problemDiagnostics } from './diagnostics';
+import { indexWants, textHash, type EngineConfig, type FromEngine } from './engine';
+import type { Env } from './format';
+import { hover } from './hover';
+import { inlayHints } from './inlays';
+import { codeLenses } from './lenses';
+import { fsPathOfUri, makeRoots, Paths, type Root } from './paths';
+import {
+  ChainsRequest,
+  Commands,
+  ExplainRequest,
+  RaceTimelineRequest,
+  StatusNotification,
+  type ChainsParams,
+  type ExplainParams,
+  type InitializationOptions,
+  type RaceTimelineParams,
+  type StatusParams,
+} from './protocol';
+import { readSettings, type Settings } from './settings';
+import type { Snapshot } from './snapshot';
+import { createHost, type AnalysisHost } from './worker';
+
+/** Quiet time after the last keystroke before the analysis runs. */
+export const DEBOUNCE_MS = 100;
+/** Worker crashes tolerated within CRASH_WINDOW_MS before giving up. */
+const MAX_CRASHES = 4;
+const CRASH_WINDOW_MS = 3 * 60_000;
+
+interface OpenDoc {
+  doc: TextDocument;
+  key: string;
+  /** The model file (.lockpath.json) rather than C. */
+  model: boolean;
+  hash?: { version: number; value: string };
+}
+
+interface Waiter {
+  resolve(s: Snapshot | undefined): void;
+}
+
 export function startServer(connection: Connection): void {
-  connection.listen();
+  new LockpathServer(connection).listen();
+}
+
+export class LockpathServer {
+  private caps: ClientCapabilities = {};
+  private init: InitializationOptions = {};
+  private roots: Root[] = [];
+  private paths = new Paths([]);
+  private settings: Settings = readSettings(undefined);
+  private readonly docs = new Map<string, OpenDoc>();
+  private readonly keyToUri = new Map<string, string>();
+
+  private host?: AnalysisHost;
+  /** Bumped whenever the host is replaced: messages and snapshots of older hosts are ignored. */
+  private epoch = 0;
+  private indexedEpoch = -1;
+  private engineConfig?: EngineConfig;
+  private modelState: { uri?: string; loaded?: LoadedModel; published: boolean } = { published: false };
+  private crashes: number[] = [];
+  private gaveUp = false;
+
+  /** Changes not yet sent to the host (batched per key until the debounce fires). */
+  private readonly pending = new Map<string, { changes: TextChange[]; full: boolean }>();
+  private timer?: NodeJS.Timeout;
+  private seq = 0;
+  private inFlight?: { seq: number; sent: number };
+  /** What each analysis request saw besides the open documents' texts (those are checked by hash). */
+  private readonly requests = new Map<number, { diskGen: number; configGen: number }>();
+  /** Bumped whenever a file's analysed text changes other than through an open document. */
+  private diskGen = 0;
+  /** Bumped whenever the model, the index globs or the folders change. */
+  private configGen = 0;
+  private latest?: Snapshot;
+  private published?: Snapshot;
+  private readonly publishedUris = new Set<string>();
+  private waiters: Waiter[] = [];
+  private lastAnalysisMs?: number;
+  private lastIndexMs?: number;
+
+  private progress?: Promise<WorkDoneProgressServerReporter | undefined>;
+  private progressState = { done: 0, total: 0 };
+  private lastStatus?: string;
+  private lastLogged = '';
+
+  constructor(private readonly connection: Connection) {}
+
+  listen(): void {
+    const c = this.connection;
+    c.onInitialize((p) => this.initialize(p));
+    c.onInitialized(() => void this.initialized());
+    c.onShutdown(() => this.dispose());
+    c.onExit(() => this.dispose());
+    c.onDidOpenTextDocument((p) => this.guard('didOpen', () => this.didOpen(p.textDocument.uri, p.textDocument.languageId, p.textDocument.version, p.textDocument.text)));
+    c.onDidChangeTextDocument((p) => this.guard('didChange', () => this.didChange(p.textDocument.uri, p.textDocument.version, p.contentChanges)));
+    c.onDidCloseTextDocument((p) => this.guard('didClose', () => this.didClose(p.textDocument.uri)));
+    c.onDidChangeConfiguration((p) => void this.configurationChanged(p.settings));
+    c.onDidChangeWatchedFiles((p) => this.guard('watchedFiles', () => this.watchedFiles(p.changes)));
+    c.workspace.onDidChangeWorkspaceFolders?.((e) => {
+      const keep = this.roots.filter((r) => !e.removed.some((x) => x.uri === r.uri)).map((r) => ({ uri: r.uri, name: r.name }));
+      this.setRoots(makeRoots([...keep, ...e.added]));
+      this.loadModel(false);
+      this.configGen++;
+      this.startHost({ progress: true });
+    });
+
+    c.onHover(async (p, token) => {
+      const d = this.docs.get(p.textDocument.uri);
+      const s = await this.snapshotFor(token, 1500);
+      if (!d || !s || d.model) return null;
+      return this.attempt('hover', () => hover(this.env(s), d.key, d.doc.getText(), p.position, this.fresh(s, d)), null);
+    });
+    c.onCodeLens(async (p, token) => {
+      const d = this.docs.get(p.textDocument.uri);
+      const s = await this.snapshotFor(token, this.latest ? 1500 : 60_000);
+      if (!d || !s || d.model) return [];
+      return this.attempt('codeLens', () => codeLenses(this.env(s), d.key, d.doc.getText(), this.fresh(s, d)), []);
+    });
+    c.languages.inlayHint.on(async (p, token) => {
+      if (!this.settings.inlayHints.enabled) return [];
+      const d = this.docs.get(p.textDocument.uri);
+      const s = await this.snapshotFor(token, this.latest ? 1500 : 60_000);
+      if (!d || !s || d.model) return [];
+      return this.attempt('inlayHint', () => inlayHints(this.env(s), d.key, d.doc.getText(), p.range, this.fresh(s, d)), []);
+    });
+    c.onCodeAction(async (p, token) => {
+      const d = this.docs.get(p.textDocument.uri);
+      if (!d || d.model) return [];
+      // Edits must apply to the text they were computed from: only from an analysis of the current texts.
+      const s = await this.snapshotFor(token, 15_000);
+      if (!s || !this.isCurrent(s)) return [];
+      return this.attempt('codeAction', () =>
+        codeActions(this.env(s), d.key, p.range, p.context, {
+          documentChanges: !!this.caps.workspace?.workspaceEdit?.documentChanges,
+          versionOf: (key) => this.docs.get(this.keyToUri.get(key) ?? '')?.doc.version ?? null,
+        }), []);
+    });
+    c.languages.callHierarchy.onPrepare(async (p, token) => {
+      const d = this.docs.get(p.textDocument.uri);
+      const s = await this.snapshotFor(token, 1500);
+      if (!d || !s || d.model) return null;
+      return this.attempt('callHierarchy', () => prepareCallHierarchy(this.env(s), d.key, d.doc.getText(), p.position, this.fresh(s, d)), null);
+    });
+    c.languages.callHierarchy.onIncomingCalls(async (p, token) => {
+      const s = await this.snapshotFor(token, 1500);
+      return s ? this.attempt('incomingCalls', () => incomingCalls(this.env(s), p.item), []) : [];
+    });
+    c.languages.callHierarchy.onOutgoingCalls(async (p, token) => {
+      const s = await this.snapshotFor(token, 1500);
+      return s ? this.attempt('outgoingCalls', () => outgoingCalls(this.env(s), p.item), []) : [];
+    });
+
+    c.onRequest(ChainsRequest, async (p: ChainsParams, token) => {
+      const s = await this.snapshotFor(token, 5000);
+      return s ? chainsResult(this.env(s), p?.name) : { name: p?.name, chains: [], markdown: 'lockpath: no analysis yet' };
+    });
+    c.onRequest(ExplainRequest, async (p: ExplainParams, token) => {
+      const s = await this.snapshotFor(token, 5000);
+      return s ? explainResult(this.env(s), p.name) : { name: p.name, found: false, markdown: 'lockpath: no analysis yet' };
+    });
+    c.onRequest(RaceTimelineRequest, async (p: RaceTimelineParams, token) => {
+      const s = await this.snapshotFor(token, 5000);
+      return s ? raceTimelineResult(this.env(s), p.id) : { id: p.id, found: false, title: 'lockpath: no analysis yet', text: '', markdown: '', steps: [] };
+    });
+    c.onExecuteCommand(async (p, token) => {
+      const s = await this.snapshotFor(token, 5000);
+      if (!s) return null;
+      const arg = (p.arguments?.[0] ?? undefined) as string | undefined;
+      if (p.command === Commands.showChains) return chainsResult(this.env(s), arg);
+      if (p.command === Commands.explain) return arg ? explainResult(this.env(s), arg) : null;
+      if (p.command === Commands.showRaceTimeline) return arg ? raceTimelineResult(this.env(s), arg) : null;
+      return null;
+    });
+    c.listen();
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------------------
+
+  private initialize(p: InitializeParams): InitializeResult {
+    this.caps = p.capabilities;
+    this.init = (p.initializationOptions ?? {}) as InitializationOptions;
+    const folders = p.workspaceFolders?.length ? p.workspaceFolders : p.rootUri ? [{ uri: p.rootUri, name: '' }] : [];
+    this.setRoots(makeRoots(folders));
+    this.settings = readSettings(this.init.settings);
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        hoverProvider: true,
+        codeLensProvider: { resolveProvider: false },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        callHierarchyProvider: true,
+        inlayHintProvider: { resolveProvider: false },
+        ...(this.init.clientCommands ? {} : { executeCommandProvider: { commands: [Commands.showChains, Commands.explain, Commands.showRaceTimeline] } }),
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+      },
+      serverInfo: { name: 'lockpath' },
+    };
+  }
+
+  private async initialized(): Promise<void> {
+    if (this.caps.workspace?.didChangeConfiguration?.dynamicRegistration) {
+      void this.connection.client.register(DidChangeConfigurationNotification.type, { section: 'lockpath' }).catch(() => undefined);
+    }
+    if (this.caps.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
+      void this.connection.client
+        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h}' }, { globPattern: `**/${this.settings.modelFile.split('/').pop()}` }] })
+        .catch(() => undefined);
+    }
+    await this.pullSettings();
+    this.loadModel(false);
+    this.startHost({ progress: true });
+  }
+
+  private dispose(): void {
+    clearTimeout(this.timer);
+    this.host?.dispose();
+    this.host = undefined;
+    for (const w of this.waiters) w.resolve(this.latest);
+    this.waiters = [];
+  }
+
+  private setRoots(roots: Root[]): void {
+    this.roots = roots;
+    this.paths = new Paths(roots);
+    // Keys of open documents follow the folders.
+    this.keyToUri.clear();
+    for (const [uri, d] of this.docs) {
+      d.key = this.paths.keyOfUri(uri);
+      if (!d.model) this.keyToUri.set(d.key, uri);
+    }
+  }
+
+  // ---- settings and the model file ---------------------------------------------------------------------------
+
+  private async pullSettings(): Promise<void> {
+    if (!this.caps.workspace?.configuration) return;
+    try {
+      this.settings = readSettings(await this.connection.workspace.getConfiguration('lockpath'));
+    } catch (e) {
+      this.log(`lockpath: could not read settings: ${(e as Error).message}`);
+    }
+  }
+
+  private async configurationChanged(pushed: unknown): Promise<void> {
+    const before = this.settings;
+    if (this.caps.workspace?.configuration) await this.pullSettings();
+    else this.settings = readSettings((pushed as { lockpath?: unknown } | undefined)?.lockpath ?? pushed);
+    const after = this.settings;
+    if (!this.host) return;
+    if (after.showParseProblems !== before.showParseProblems && this.published) this.publishAll(this.published);
+    if (after.inlayHints.enabled !== before.inlayHints.enabled) this.refresh('inlayHint');
+    if (after.modelFile !== before.modelFile) this.clearModelDiagnostics();
+    this.loadModel(true);
+  }
+
+  private modelFileUri(): string | undefined {
+    const root = this.roots[0];
+    if (!root) return undefined;
+    const p = this.settings.modelFile.startsWith('/') ? this.settings.modelFile : join(root.fsPath, this.settings.modelFile);
+    return this.paths.uriOfKey(this.paths.keyOfFsPath(p) ?? p);
+  }
+
+  /** Reads the model file (the editor's text when open, else the disk's) and restarts the analysis if what it
+   *  asks for changed. A file with errors leaves the built-in model in force; its problems go on the file. */
+  private loadModel(restart: boolean): void {
+    const uri = this.modelFileUri();
+    const open = uri ? this.docs.get(uri) : undefined;
+    let text: string | undefined = open?.doc.getText();
+    const fsPath = uri ? fsPathOfUri(uri) : undefined;
+    if (text === undefined && fsPath && this.paths.mayRead(fsPath)) {
+      try {
+        text = readFileSync(fsPath, 'utf8');
+      } catch {
+        text = undefined;
+      }
+    }
+    const loaded = text === undefined ? undefined : loadModelFile(this.settings.modelFile, text);
+    if (this.modelState.uri && this.modelState.uri !== uri) this.clearModelDiagnostics();
+    this.modelState = { uri, loaded, published: this.modelState.published };
+    if (uri && (loaded?.problems.length || this.modelState.published)) {
+      this.connection.sendDiagnostics({ uri, version: open?.doc.version, diagnostics: (loaded?.problems ?? []).map(problemDiagnostic) });
+      this.modelState.published = !!loaded?.problems.length;
+    }
+    const config = this.configFrom(loaded);
+    const changed = JSON.stringify(config) !== JSON.stringify(this.engineConfig);
+    this.engineConfig = config;
+    if (changed) this.configGen++;
+    if (restart && changed) this.startHost({ progress: true });
+  }
+
+  private clearModelDiagnostics(): void {
+    if (this.modelState.uri && this.modelState.published) this.connection.sendDiagnostics({ uri: this.modelState.uri, diagnostics: [] });
+    this.modelState.published = false;
+  }
+
+  private configFrom(loaded: LoadedModel | undefined): EngineConfig {
+    const usable = loaded && !loaded.problems.some((p) => p.severity === 'error') ? loaded : undefined;
+    let model = usable && !usable.auto ? usable.model : undefined;
+    let overlay = usable?.auto && usable.file ? { file: usable.file, source: this.settings.modelFile } : undefined;
+    const overrides = this.settings.assumptions;
+    const known = new Set((model ?? builtinModels[0]).assumptions.map((a) => a.id));
+    const unknown = Object.keys(overrides).filter((id) => !known.has(id));
+    if (unknown.length) this.log(`lockpath: lockpath.assumptions names unknown assumptions: ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+    const assumptions = Object.fromEntries(Object.entries(overrides).filter(([id]) => known.has(id)));
+    if (Object.keys(assumptions).length) {
+      if (model) model = applyModelFile(model, { assumptions }, model.source);
+      else overlay = { file: { ...overlay?.file, assumptions: { ...overlay?.file.assumptions, ...assumptions } }, source: overlay?.source ?? 'settings (lockpath.assumptions)' };
+    }
+    const index = usable?.file?.index;
+    return {
+      include: [...this.settings.index.include, ...(index?.include ?? [])],
+      exclude: [...this.settings.index.exclude, ...(index?.exclude ?? [])],
+      maxFileBytes: this.settings.maxFileSize,
+      ...(model ? { model } : {}),
+      ...(overlay ? { overlay } : {}),
+    };
+  }
+
+  // ---- the analysis host -------------------------------------------------------------------------------------
+
+  /** A fresh host: index the folders, replay the open documents. Used at start, on configuration changes, to
+   *  cancel a stale analysis, and after a crash. */
+  private startHost(opts: { progress: boolean }): void {
+    this.host?.dispose();
+    const epoch = ++this.epoch;
+    this.inFlight = undefined;
+    this.pending.clear();
+    this.host = createHost({
+      message: (m) => {
+        if (epoch === this.epoch) this.guard(`engine ${m.t}`, () => this.fromEngine(m));
+      },
+      died: (reason) => {
+        if (epoch === this.epoch) this.hostDied(reason);
+      },
+    });
+    this.host.post({ t: 'init', roots: this.roots, config: this.engineConfig ?? this.configFrom(undefined) });
+    for (const d of this.docs.values()) if (!d.model) this.host.post({ t: 'open', key: d.key, text: d.doc.getText(), version: d.doc.version });
+    if (opts.progress) this.beginProgress();
+    this.status({ state: 'indexing', files: 0, findings: this.published?.findings.length ?? 0 });
+    this.analyzeNow();
+  }
+
+  private hostDied(reason: string): void {
+    this.log(`lockpath: ${reason}`);
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    if (this.crashes.length > MAX_CRASHES) {
+      this.host = undefined;
+      this.inFlight = undefined;
+      this.status({ state: 'error', files: 0, findings: 0, message: reason });
+      if (!this.gaveUp) void this.connection.window.showErrorMessage(`lockpath: the analysis stopped ${this.crashes.length} times in a few minutes and will not be restarted (${reason}). Restart the server to try again.`);
+      this.gaveUp = true;
+      return;
+    }
+    this.startHost({ progress: false });
+  }
+
+  private fromEngine(m: FromEngine): void {
+    switch (m.t) {
+      case 'progress':
+        this.progressState = { done: m.done, total: m.total };
+        void this.progress?.then((r) => r?.report(m.total ? Math.round((100 * m.done) / m.total) : 0, `${m.done}/${m.total} files`));
+        this.status({ state: 'indexing', files: m.done, total: m.total, findings: this.published?.findings.length ?? 0 });
+        return;
+      case 'indexed':
+        this.indexedEpoch = this.epoch;
+        this.lastIndexMs = m.ms;
+        for (const s of m.skipped) this.log(`lockpath: ${s.file}: skipped: ${s.reason}`);
+        void this.progress?.then((r) => r?.report(100, `${m.files} files indexed; analysing`));
+        if (this.inFlight) this.inFlight.sent = Date.now();
+        this.status({ state: 'analyzing', files: m.files, findings: this.published?.findings.length ?? 0 });
+        return;
+      case 'desync': {
+        // Analyses already asked for will carry the drifted text's hash, so they cannot pass for current.
+        this.log(`lockpath: ${m.key}: the analysis text drifted from the editor's; resending it`);
+        const d = this.docs.get(this.keyToUri.get(m.key) ?? '');
+        this.pending.delete(m.key);
+        if (d) this.host?.post({ t: 'open', key: d.key, text: d.doc.getText(), version: d.doc.version });
+        this.schedule();
+        return;
+      }
+      case 'log':
+        if (m.level === 'error') this.connection.console.error(m.message);
+        else this.connection.console.log(m.message);
+        return;
+      case 'snapshot':
+        this.snapshotArrived(m.snapshot, m.ms);
+        return;
+    }
+  }
+
+  // ---- documents ---------------------------------------------------------------------------------------------
+
+  private isModelUri(uri: string): boolean {
+    return uri === this.modelFileUri();
+  }
+
+  private didOpen(uri: string, languageId: string, version: number, text: string): void {
+    const key = this.paths.keyOfUri(uri);
+    if (this.isModelUri(uri)) {
+      this.docs.set(uri, { doc: TextDocument.create(uri, languageId, version, text), key, model: true });
+      this.loadModel(true);
+      return;
+    }
+    if (languageId !== 'c' && !/\.[ch]$/.test(uri)) return;
+    this.docs.set(uri, { doc: TextDocument.create(uri, languageId, version, text), key, model: false });
+    this.keyToUri.set(key, uri);
+    this.pending.delete(key);
+    this.host?.post({ t: 'open', key, text, version });
+    // The analysis already saw this text (the index read it from disk): its diagnostics hold as they are.
+    if (this.published && this.isCurrent(this.published)) this.publishAll(this.published);
+    else this.schedule();
+  }
+
+  private didChange(uri: string, version: number, changes: readonly TextDocumentContentChangeEvent[]): void {
+    const d = this.docs.get(uri);
+    if (!d) return;
+    const p = this.pending.get(d.key) ?? { changes: [], full: false };
+    for (const c of changes) {
+      if ('range' in c && c.range) p.changes.push({ start: c.range.start, end: c.range.end, text: c.text });
+      else p.full = true;
+    }
+    d.doc = TextDocument.update(d.doc, [...changes], version);
+    if (d.model) {
+      clearTimeout(this.modelTimer);
+      this.modelTimer = setTimeout(() => this.loadModel(true), DEBOUNCE_MS * 3);
+      return;
+    }
+    this.pending.set(d.key, p);
+    this.schedule();
+  }
+
+  private modelTimer?: NodeJS.Timeout;
+
+  private didClose(uri: string): void {
+    const d = this.docs.get(uri);
+    if (!d) return;
+    this.docs.delete(uri);
+    if (d.model) {
+      this.loadModel(true);
+      return;
+    }
+    this.keyToUri.delete(d.key);
+    this.pending.delete(d.key);
+    this.host?.post({ t: 'close', key: d.key });
+    if (this.publishedUris.delete(uri)) this.connection.sendDiagnostics({ uri, diagnostics: [] });
+    // Back to the disk text (or out of the analysis): unless that is the same text, the analysis must rerun.
+    const config = this.engineConfig;
+    const wanted = config && indexWants(this.paths, config.include.map(globToRegExp), config.exclude.map(globToRegExp), d.key);
+    const path = this.paths.fsPathOfKey(d.key);
+    let same = false;
+    if (wanted && path && this.paths.mayRead(path)) {
+      try {
+        same = readFileSync(path, 'utf8') === d.doc.getText();
+      } catch {
+        same = false;
+      }
+    }
+    if (!same) {
+      this.diskGen++;
+      this.schedule();
+    }
+  }
+
+  private watchedFiles(changes: readonly { uri: string; type: number }[]): void {
+    let any = false;
+    for (const ch of changes) {
+      if (this.isModelUri(ch.uri)) {
+        if (!this.docs.has(ch.uri)) this.loadModel(true);
+        continue;
+      }
+      if (this.docs.has(ch.uri) || !/\.[ch]$/.test(ch.uri)) continue;
+      const key = this.paths.keyOfUri(ch.uri);
+      if (!this.paths.rootOfKey(key)) continue;
+      const change = ch.type === FileChangeType.Created ? 'created' : ch.type === FileChangeType.Deleted ? 'deleted' : 'changed';
+      this.host?.post({ t: 'disk', key, change });
+      any = true;
+    }
+    if (any) {
+      this.diskGen++;
+      this.schedule();
+    }
+  }
+
+  // ---- scheduling --------------------------------------------------------------------------------------------
+
+  /** Input changed: (re)start the quiet period, and abandon a running analysis if waiting for it costs more
+   *  than starting over. */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.analyzeNow();
+    }, DEBOUNCE_MS);
+    this.maybeCancel();
+  }
+
+  private maybeCancel(): void {
+    const f = this.inFlight;
+    if (!f || !this.host?.cancellable || this.indexedEpoch !== this.epoch || this.lastAnalysisMs === undefined) return;
+    const remaining = this.lastAnalysisMs - (Date.now() - f.sent);
+    const restart = (this.lastIndexMs ?? 1000) + 150;
+    if (remaining > restart) {
+      this.log(`lockpath: abandoning a stale analysis (about ${Math.round(remaining)} ms left; restarting costs about ${Math.round(restart)} ms)`);
+      this.startHost({ progress: false });
+    }
+  }
+
+  private analyzeNow(): void {
+    if (!this.host) return;
+    if (this.inFlight) return; // the snapshot handler starts the next one
+    for (const [key, p] of this.pending) {
+      const d = this.docs.get(this.keyToUri.get(key) ?? '');
+      if (!d) continue;
+      if (p.full) this.host.post({ t: 'open', key, text: d.doc.getText(), version: d.doc.version });
+      else if (p.changes.length) this.host.post({ t: 'change', key, changes: p.changes, version: d.doc.version, hash: this.hashOf(d) });
+    }
+    this.pending.clear();
+    if (this.latest && this.isCurrent(this.latest)) {
+      // Nothing the analysis reads has changed (an edit undone, a file reopened): the last result stands.
+      this.snapshotArrived(this.latest, this.lastAnalysisMs ?? 0, true);
+      return;
+    }
+    const seq = ++this.seq;
+    this.requests.set(seq, { diskGen: this.diskGen, configGen: this.configGen });
+    this.host.post({ t: 'analyze', seq });
+    this.inFlight = { seq, sent: Date.now() };
+    if (this.indexedEpoch === this.epoch) this.status({ state: 'analyzing', files: this.latest?.files.length ?? 0, findings: this.published?.findings.length ?? 0 });
+  }
+
+  private snapshotArrived(s: Snapshot, ms: number, reused = false): void {
+    if (!reused) {
+      if (this.inFlight?.seq === s.seq) this.inFlight = undefined;
+      this.lastAnalysisMs = ms;
+      this.latest = s;
+      for (const n of s.notes) this.log(`lockpath: ${n}`);
+    }
+    if (this.isCurrent(s)) {
+      this.publishAll(s);
+      this.endProgress();
+      this.status({ state: 'idle', files: s.files.length, findings: s.findings.length, chains: s.chains.length, ms: Math.round(ms) });
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w.resolve(s);
+      this.refresh('codeLens');
+      this.refresh('inlayHint');
+      this.logProblems(s);
+    } else if (!this.timer) {
+      this.analyzeNow();
+    }
+  }
+
+  private hashOf(d: OpenDoc): string {
+    if (!d.hash || d.hash.version !== d.doc.version) d.hash = { version: d.doc.version, value: textHash(d.doc.getText()) };
+    return d.hash.value;
+  }
+
+  /** Computed from exactly the texts the analysis would read now: the same configuration, the same disk, and
+   *  for every open document the very text the editor has (by hash of what the analysis actually read). */
+  private isCurrent(s: Snapshot): boolean {
+    const req = this.requests.get(s.seq);
+    if (!req || req.configGen !== this.configGen || req.diskGen !== this.diskGen) return false;
+    for (const d of this.docs.values()) if (!d.model && s.hashes[d.key] !== this.hashOf(d)) return false;
+    return true;
+  }
+
+  /** This file's text is the one the snapshot analysed: its positions hold. */
+  private fresh(s: Snapshot, d: OpenDoc): boolean {
+    return s.hashes[d.key] === this.hashOf(d);
+  }
+
+  /** The latest snapshot once it matches the texts, waiting at most `ms` (or until the request is cancelled);
+   *  then whatever is there. */
+  private snapshotFor(token: CancellationToken | undefined, ms: number): Promise<Snapshot | undefined> {
+    if (this.latest && this.isCurrent(this.latest)) return Promise.resolve(this.latest);
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (s: Snapshot | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(t);
+        sub?.dispose();
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(s);
+      };
+      const waiter: Waiter = { resolve: finish };
+      const t = setTimeout(() => finish(this.latest), ms);
+      const sub = token?.onCancellationRequested(() => finish(this.latest));
+      this.waiters.push(waiter);
+    });
+  }
+
+  // ---- output ------------------------------------------------------------------------------------------------
+
+  private env(s: Snapshot): Env {
+    return { snap: s, uriOf: (key) => this.keyToUri.get(key) ?? this.paths.uriOfKey(key) };
+  }
+
+  private publishAll(s: Snapshot): void {
+    this.published = s;
+    const env = this.env(s);
+    for (const [uri, d] of this.docs) {
+      if (d.model) continue;
+      const diagnostics: Diagnostic[] = [...findingDiagnostics(env, d.key), ...problemDiagnostics(s.problems, d.key, this.settings.showParseProblems)];
+      if (!diagnostics.length && !this.publishedUris.has(uri)) continue;
+      this.connection.sendDiagnostics({ uri, version: d.doc.version, diagnostics });
+      if (diagnostics.length) this.publishedUris.add(uri);
+      else this.publishedUris.delete(uri);
+    }
+  }
+
+  private logProblems(s: Snapshot): void {
+    const lines = s.problems.filter((p) => p.severity !== 'info' && (!p.file || !this.keyToUri.has(p.file))).map((p) => `${p.file || '<workspace>'}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`);
+    const text = lines.join('\n');
+    if (text && text !== this.lastLogged) this.log(text);
+    this.lastLogged = text;
+  }
+
+  private refresh(kind: 'codeLens' | 'inlayHint'): void {
+    const ws = this.caps.workspace;
+    if (kind === 'codeLens' && ws?.codeLens?.refreshSupport) void this.connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    if (kind === 'inlayHint' && ws?.inlayHint?.refreshSupport) void this.connection.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
+  }
+
+  private beginProgress(): void {
+    if (!this.caps.window?.workDoneProgress || this.progress) return;
+    this.progress = this.connection.window.createWorkDoneProgress().then(
+      (r) => {
+        r.begin('lockpath', 0, 'indexing the kernel tree', false);
+        return r;
+      },
+      () => undefined,
+    );
+  }
+
+  private endProgress(): void {
+    const p = this.progress;
+    this.progress = undefined;
+    void p?.then((r) => r?.done());
+  }
+
+  private status(p: StatusParams): void {
+    const key = JSON.stringify(p);
+    if (key === this.lastStatus) return;
+    this.lastStatus = key;
+    void this.connection.sendNotification(StatusNotification, p);
+  }
+
+  private log(message: string): void {
+    this.connection.console.log(message);
+  }
+
+  private guard(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.connection.console.error(`lockpath: ${what} failed: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+  private attempt<T>(what: string, f: () => T, fallback: T): T {
+    try {
+      return f();
+    } catch (e) {
+      this.connection.console.error(`lockpath: ${what} failed: ${(e as Error).stack ?? e}`);
+      return fallback;
+    }
+  }
 }

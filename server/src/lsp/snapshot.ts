@@ -101,6 +101,8 @@ export interface Snapshot {
   versions: Record<string, number>;
   /** Every file key it analysed. */
   files: string[];
+  /** The text of every file it analysed, as textHash (length and FNV): the editor side checks currency with it. */
+  hashes: Record<string, string>;
   model: ModelView;
   functions: FnView[];
   chains: ChainView[];
@@ -116,6 +118,7 @@ export function buildSnapshot(
   a: Analysis,
   seq: number,
   versions: Record<string, number>,
+  hashes: Record<string, string>,
   fixesOf: (f: Finding) => Fix[],
 ): Snapshot {
   const notes: string[] = [];
@@ -209,6 +212,7 @@ export function buildSnapshot(
     seq,
     versions,
     files: a.files.map((f) => f.file),
+    hashes,
     model: {
       id: m.id,
       source: m.source,

@@ -16,15 +16,9 @@ export type { Fix, TextEdit } from './types';
 
 export function fixesFor(analysis: Analysis, finding: Finding, textOf: (file: string) => string | undefined): Fix[] {
   try {
-    const drafts: Draft[] = [];
-    const seen = new Set<string>();
-    for (const make of strategies(analysis, finding)) {
-      const d = make();
-      const key = d && JSON.stringify(d.edits);
-      if (!d || !d.edits.length || seen.has(key!)) continue;
-      seen.add(key!);
-      drafts.push(d);
-    }
+    const { own, fallback } = strategies(analysis, finding, textOf);
+    let drafts = made(own);
+    if (!drafts.length) drafts = made(fallback);
     return drafts.map((d, i) => ({ ...d, preferred: i === 0, findingId: finding.id }));
   } catch {
     return [];
@@ -33,39 +27,41 @@ export function fixesFor(analysis: Analysis, finding: Finding, textOf: (file: st
 
 type Make = () => Draft | undefined;
 
-/** The fixes worth trying for a finding, best first. */
-function strategies(analysis: Analysis, finding: Finding): Make[] {
-  const textOf = currentTextOf;
-  const recheck: Make = () => lockDropRecheck(analysis, finding, textOf());
-  const freeSide: Make = () => freeUnderLock(analysis, finding, textOf());
-  const guards: Make[] = [() => hookGuard(analysis, finding, textOf()), () => walkerGuard(analysis, finding, textOf())];
-  const dropped = !!lockDrop(finding);
-  let own: Make[];
-  switch (finding.class) {
-    case 'unguarded-notifier-path':
-      own = guards;
-      break;
-    case 'may-be-freed':
-      // A walk that dropped the lock first needs the re-check; a notifier path may also lack its guard.
-      own = [...(dropped ? [recheck] : []), ...(finding.chain.context === 'mmu-notifier' ? guards : [])];
-      break;
-    case 'stale-after-lock-drop':
-      // A second free by an overlapping release is the free function's fault, not the loop's.
-      own = finding.kind === 'double-free' || finding.function === analysis.model.freeFunction ? [freeSide] : [recheck];
-      break;
-    case 'cleared-outside-lock':
-    case 'teardown-without-lock':
-      own = [freeSide];
-      break;
-    default:
-      own = [];
+/** Runs the strategies in order, dropping the ones with nothing to offer and repeats of an earlier one. */
+function made(makes: readonly Make[]): Draft[] {
+  const drafts: Draft[] = [];
+  const seen = new Set<string>();
+  for (const make of makes) {
+    const d = make();
+    const key = d ? JSON.stringify(d.edits) : '';
+    if (!d || !d.edits.length || seen.has(key)) continue;
+    seen.add(key);
+    drafts.push(d);
   }
-  // When the class's own fix is already in the code, the witness may still show a lock drop to re-check after.
-  return dropped ? [...own, recheck] : own;
+  return drafts;
 }
 
-// fixesFor's textOf, passed to each strategy (kept in one place so a strategy cannot call a stale one).
-let current: (file: string) => string | undefined = () => undefined;
-function currentTextOf(): (file: string) => string | undefined {
-  return current;
+/** The fixes worth trying for a finding, best first; the fallback only when none of those has anything to offer. */
+function strategies(analysis: Analysis, finding: Finding, textOf: (file: string) => string | undefined): { own: Make[]; fallback: Make[] } {
+  const recheck: Make = () => lockDropRecheck(analysis, finding, textOf);
+  const freeSide: Make = () => freeUnderLock(analysis, finding, textOf);
+  const guards: Make[] = [() => hookGuard(analysis, finding, textOf), () => walkerGuard(analysis, finding, textOf)];
+  const dropped = !!lockDrop(finding);
+  // When the class's own fix is already in the code, a lock drop in the witness is the next suspect.
+  const fallback = dropped ? [recheck] : [];
+  switch (finding.class) {
+    case 'unguarded-notifier-path':
+      return { own: guards, fallback };
+    case 'may-be-freed':
+      // A walk that dropped the lock first needs the re-check; a notifier path may also lack its guard.
+      return { own: [...(dropped ? [recheck] : []), ...(finding.chain.context === 'mmu-notifier' ? guards : [])], fallback: [] };
+    case 'stale-after-lock-drop':
+      // A second free by an overlapping release is the free function's fault, not the loop's.
+      return { own: finding.kind === 'double-free' || finding.function === analysis.model.freeFunction ? [freeSide] : [recheck], fallback: [] };
+    case 'cleared-outside-lock':
+    case 'teardown-without-lock':
+      return { own: [freeSide], fallback };
+    default:
+      return { own: [], fallback: [] };
+  }
 }

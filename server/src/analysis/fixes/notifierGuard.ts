@@ -28,8 +28,8 @@ export function hookGuard(analysis: Analysis, finding: Finding, textOf: TextOf):
   if (!hook) return undefined;
   const { model } = analysis;
   const why =
-    `mmu notifiers run outside the VM's own context, under ${model.lock.display}, and may call this after ` +
-    `mmu_notifier_release has freed the stage-2 tables; VCPU and VM ioctl paths pin the VM and need no check.`;
+    `Only mmu-notifier callers need this: they run outside the VM's own context, under ${model.lock.display}, ` +
+    `possibly after mmu_notifier_release freed the stage-2 tables.`;
   const edit = insertGuard(analysis, hook, textOf, why);
   if (!edit) return undefined;
   return {
@@ -49,8 +49,8 @@ export function walkerGuard(analysis: Analysis, finding: Finding, textOf: TextOf
   if (!walker || walker.name === notifierHook(analysis, finding)?.name) return undefined;
   const { model } = analysis;
   const why =
-    `Every caller pays for this check, though only mmu-notifier paths (holding ${model.lock.display}, not ` +
-    `pinning the VM) can find the stage-2 tables freed by ${model.freeFunction}.`;
+    `Every caller pays for this check, though only mmu-notifier paths (under ${model.lock.display}, not ` +
+    `pinning the VM) can find the tables freed by ${model.freeFunction}.`;
   const edit = insertGuard(analysis, walker, textOf, why);
   if (!edit) return undefined;
   return {

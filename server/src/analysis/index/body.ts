@@ -24,8 +24,13 @@ export interface BodyContext {
 }
 
 export function lowerBlock(node: Node, cx: BodyContext): Stmt[] {
+  return lowerList(node.namedChildren.filter((c): c is Node => c !== null), cx);
+}
+
+/** Lowers statements given as a list of nodes (a block's children, or what follows a `{` inside an ERROR). */
+export function lowerList(nodes: readonly Node[], cx: BodyContext): Stmt[] {
   const out: Stmt[] = [];
-  const kids = node.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+  const kids = nodes.filter((c) => c.type !== 'comment');
   for (let i = 0; i < kids.length; i++) {
     const kid = kids[i];
     const loopMacro = macroLoopHead(kid);

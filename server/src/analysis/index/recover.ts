@@ -4,7 +4,7 @@
 import type { Node } from '../parse/parser';
 import type { Model } from '../model/types';
 import type { FunctionFacts } from './facts';
-import { cleanReturnType, lowerBlock, type BodyContext } from './body';
+import { cleanReturnType, lowerBlock, lowerList, type BodyContext } from './body';
 import { annotate } from './annotate';
 import { hashText, spanOf } from './span';
 
@@ -13,6 +13,7 @@ const NOT_NAMES = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', '
 export function recoverFunctions(file: string, error: Node, model: Model): FunctionFacts[] {
   const found: FunctionFacts[] = [];
   const kids = error.children.filter((c): c is Node => c !== null);
+  found.push(...unterminated(file, kids, model));
   for (let i = 1; i < kids.length; i++) {
     const body = kids[i];
     if (body.type !== 'compound_statement') continue;
@@ -72,6 +73,59 @@ export function recoverFunctions(file: string, error: Node, model: Model): Funct
     found.push(fn);
   }
   return found;
+}
+
+/**
+ * A definition still being typed at the end of the file: `int f(...) {` and statements, no closing brace. The
+ * parser leaves the `{` as a bare token in an ERROR node; what follows it is the body so far.
+ */
+function unterminated(file: string, kids: readonly Node[], model: Model): FunctionFacts[] {
+  const out: FunctionFacts[] = [];
+  for (let i = 0; i + 1 < kids.length; i++) {
+    const decl = kids[i];
+    if (decl.type !== 'function_declarator' || kids[i + 1].type !== '{') continue;
+    const name = decl.childForFieldName('declarator');
+    if (!name || name.type !== 'identifier') continue;
+    let end = i + 2;
+    while (end < kids.length && kids[end].type !== '}') end++;
+    const bodyNodes = kids.slice(i + 2, end).filter((n) => n.isNamed);
+    const cx = newContext(model);
+    const stmts = lowerList(bodyNodes, cx);
+    const last = bodyNodes[bodyNodes.length - 1] ?? kids[i + 1];
+    const typeNode = i > 0 ? kids[i - 1] : undefined;
+    const fn: FunctionFacts = {
+      name: name.text,
+      file,
+      returnType: cleanReturnType(typeNode && typeNode.type !== ';' && typeNode.type !== '}' ? typeNode.text : 'int'),
+      params: [],
+      span: { line: (typeNode ?? decl).startPosition.row, column: 0, endLine: last.endPosition.row, endColumn: last.endPosition.column },
+      nameSpan: spanOf(name),
+      body: stmts,
+      bodySpan: { ...spanOf(kids[i + 1]), endLine: last.endPosition.row, endColumn: last.endPosition.column },
+      calls: [],
+      uses: [],
+      guards: [],
+      touchesRoot: false,
+      varSources: cx.varSources,
+      hash: hashText(decl.text + bodyNodes.map((n) => n.text).join('\n')),
+      recovered: true,
+    };
+    annotate(fn);
+    out.push(fn);
+  }
+  return out;
+}
+
+function newContext(model: Model): BodyContext {
+  return {
+    model,
+    aliases: new Set(),
+    walkLocals: new Set(),
+    varSources: [],
+    fnParams: new Set(),
+    lockOps: new Map(model.lockOps.map((o) => [o.function, o])),
+    freeCalls: new Set(model.freeCalls),
+  };
 }
 
 function findIdentifier(nodes: Node[], name: string): Node | undefined {

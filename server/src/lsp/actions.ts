@@ -1,0 +1,51 @@
+// Quick fixes: the fixes the analysis proposes for the findings under the cursor, the preferred one first, each as
+// a WorkspaceEdit (versioned when the client supports it, so an edit computed for an older text is refused).
+import { CodeActionKind, type CodeAction, type CodeActionContext, type Diagnostic, type Range, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
+import type { Fix } from '../analysis/fixes';
+import { findingDiagnostics, SOURCE, type DiagnosticData } from './diagnostics';
+import { rangeOf, rangesMeet, type Env } from './format';
+
+export interface ActionOptions {
+  documentChanges: boolean;
+  /** The editor version of an open document, by key (null: not open). */
+  versionOf(key: string): number | null;
+}
+
+export function codeActions(env: Env, key: string, range: Range, context: CodeActionContext, opts: ActionOptions): CodeAction[] {
+  if (context.only && !context.only.some((k) => k === CodeActionKind.QuickFix || k === CodeActionKind.Empty || CodeActionKind.QuickFix.startsWith(`${k}.`))) return [];
+  const ours = context.diagnostics.filter((d) => d.source === SOURCE && Array.isArray((d.data as DiagnosticData | undefined)?.findings));
+  // Clients that do not echo diagnostics (or their data) get the findings whose place meets the range.
+  const diagnostics: Diagnostic[] = ours.length ? ours : findingDiagnostics(env, key).filter((d) => rangesMeet(d.range, range));
+  const ids = new Set(diagnostics.flatMap((d) => (d.data as DiagnosticData).findings));
+
+  const merged = new Map<string, { fix: Fix; findings: Set<string> }>();
+  for (const id of ids) {
+    for (const fix of env.snap.fixes[id] ?? []) {
+      const k = JSON.stringify(fix.edits);
+      const e = merged.get(k);
+      if (e) {
+        e.findings.add(id);
+        e.fix = e.fix.preferred ? e.fix : fix.preferred ? fix : e.fix;
+      } else merged.set(k, { fix, findings: new Set([id]) });
+    }
+  }
+  const fixes = [...merged.values()].sort((a, b) => Number(b.fix.preferred) - Number(a.fix.preferred));
+  return fixes.map(({ fix, findings }) => ({
+    title: fix.title,
+    kind: CodeActionKind.QuickFix,
+    isPreferred: fix.preferred,
+    diagnostics: diagnostics.filter((d) => (d.data as DiagnosticData).findings.some((id) => findings.has(id))),
+    edit: workspaceEdit(env, fix, opts),
+  }));
+}
+
+export function workspaceEdit(env: Env, fix: Fix, opts: ActionOptions): WorkspaceEdit {
+  const byFile = new Map<string, TextEdit[]>();
+  for (const e of fix.edits) byFile.set(e.file, [...(byFile.get(e.file) ?? []), { range: rangeOf(e.span), newText: e.newText }]);
+  if (opts.documentChanges) {
+    return {
+      documentChanges: [...byFile].map(([file, edits]) => ({ textDocument: { uri: env.uriOf(file), version: opts.versionOf(file) }, edits })),
+    };
+  }
+  return { changes: Object.fromEntries([...byFile].map(([file, edits]) => [env.uriOf(file), edits])) };
+}
