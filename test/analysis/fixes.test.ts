@@ -131,7 +131,8 @@ interface Tally {
 function exerciseAll(files: Files, t?: TestContext): Tally {
   const a = analyze(files);
   const tally: Tally = { findings: a.findings.length, fixes: 0, reanalyses: 0, withoutFix: [] };
-  const sitesBefore = new Set(a.findings.map((f) => `${f.chain.entry.via}|${f.function}`));
+  // Every (entry, function) with a hazard before: where findings lead, and the later places on their chains.
+  const sitesBefore = new Set(a.findings.flatMap((f) => [f.function, ...(f.alsoAt ?? []).map((x) => x.function)].map((fn) => `${f.chain.entry.via}|${fn}`)));
   const brokenBefore = new Map(Object.entries(files).map(([p, text]) => [p, brokenNodes(text)]));
   const afterCache = new Map<string, { files: Files; analysis: Analysis }>();
   for (const finding of a.findings) {
@@ -158,8 +159,9 @@ function exerciseAll(files: Files, t?: TestContext): Tally {
       // The finding is gone: same class, same function, same entry.
       const still = b.findings.filter((g) => g.class === finding.class && g.function === finding.function && g.chain.entry.via === finding.chain.entry.via);
       assert.deepEqual(still.map(where), [], `${label}: the finding is still there`);
-      // Nothing new: every finding left is at an (entry, function) that had one before. (A free-side fix can
-      // unmask another class at the same access, e.g. the unguarded aging hooks of v4.10 once teardown locks.)
+      // Nothing new: every finding left is at an (entry, function) that had a hazard before. (A fix can unmask
+      // another class at the same access, e.g. the unguarded aging hooks of v4.10 once teardown takes the lock,
+      // or let a later access on the same chain lead, e.g. stage2_get_pmd once stage2_get_pud tests the root.)
       const fresh = b.findings.filter((g) => !sitesBefore.has(`${g.chain.entry.via}|${g.function}`));
       assert.deepEqual(fresh.map(where), [], `${label}: new findings`);
       // Not offered again, for this finding or any left.
@@ -383,5 +385,35 @@ describe('when unsure, nothing', () => {
       fixesFor(a, f, textOf(changed)).filter((x) => x.title.includes(a.model.freeFunction)),
       [],
     );
+  });
+});
+
+// The classifier decides the story; these pin down which fix each story gets, whatever today's fixtures are
+// classified as (the same finding, re-labelled).
+describe('which fix for which story', () => {
+  it('may-be-freed after a lock drop: the re-check first', () => {
+    const files = readDir(join(fixturesDir, 'classes', 'stale-after-lock-drop', 'before'));
+    const a = analyze(files);
+    const f = findingOf(a, (x) => x.class === 'stale-after-lock-drop' && x.chain.context === 'mmu-notifier', 'stale on a notifier');
+    const fixes = fixesFor(a, { ...f, class: 'may-be-freed' }, textOf(files));
+    assert.equal(fixes[0]?.title, 'Re-check kvm->arch.pgd after cond_resched_lock in unmap_stage2_range');
+    assert.ok(!fixes.some((x) => x.title.includes('kvm_unmap_hva_range')), 'the hook already tests the root');
+  });
+
+  it('a class whose own fix is already in the code falls back to the re-check when the witness drops the lock', () => {
+    const files = readDir(join(fixturesDir, 'classes', 'stale-after-lock-drop', 'before'));
+    const a = analyze(files);
+    const f = findingOf(a, (x) => x.class === 'stale-after-lock-drop' && x.chain.context === 'mmu-notifier', 'stale on a notifier');
+    // kvm_free_stage2_pgd is already in the v4.12 shape here: no rewrite, but the lock drop is still there.
+    const fixes = fixesFor(a, { ...f, class: 'cleared-outside-lock' }, textOf(files));
+    assert.deepEqual(fixes.map((x) => x.title), ['Re-check kvm->arch.pgd after cond_resched_lock in unmap_stage2_range']);
+  });
+
+  it('a double free, even told as a stale story, is the free function\'s to fix', () => {
+    const files = readDir(join(fixturesDir, 'history', 'v4.11'));
+    const a = analyze(files);
+    const f = findingOf(a, (x) => x.function === a.model.freeFunction, 'in the free function');
+    const fixes = fixesFor(a, { ...f, class: 'stale-after-lock-drop', kind: 'double-free' }, textOf(files));
+    assert.deepEqual(fixes.map((x) => x.title), ['Test and clear kvm->arch.pgd under kvm->mmu_lock in kvm_free_stage2_pgd']);
   });
 });

@@ -39,21 +39,22 @@ export function freeUnderLock(analysis: Analysis, finding: Finding, textOf: Text
   const root = rootExpr(model, kvm);
   const local = parts.local ?? freshLocal(fn, kvm, model.resource.fieldPath[model.resource.fieldPath.length - 1]);
   const frees = parts.frees.map((f) => replaceFirstArg(f, local));
-  if (frees.some((f) => f === undefined)) return undefined;
-  const at = (k: Kept | undefined, indent: string): string => placed(k!, indent, src.eol);
+  if (!frees.every((f): f is Kept => f !== undefined)) return undefined;
+  // Kept calls go one level inside the new `if`s.
+  const place = (k: Kept): string => placed(k, `${ind}\t`, src.eol);
   const body = [
     '{',
     `${ind}void *${local} = NULL;`,
     '',
     `${ind}${locking.lock}`,
     `${ind}if (${root}) {`,
-    ...parts.unmaps.map((u) => at(u, `${ind}\t`)),
+    ...parts.unmaps.map(place),
     `${ind}\t${local} = READ_ONCE(${root});`,
     `${ind}\t${root} = NULL;`,
     `${ind}}`,
     `${ind}${locking.unlock}`,
     '',
-    ...(frees.length === 1 ? [`${ind}if (${local})`, at(frees[0], `${ind}\t`)] : [`${ind}if (${local}) {`, ...frees.map((f) => at(f, `${ind}\t`)), `${ind}}`]),
+    ...(frees.length === 1 ? [`${ind}if (${local})`, place(frees[0])] : [`${ind}if (${local}) {`, ...frees.map(place), `${ind}}`]),
     `${outer}}`,
   ];
   const newText = body.join(src.eol);

@@ -52,7 +52,7 @@ function recheck(analysis: Analysis, fn: FunctionFacts, loop: Loop, textOf: (fil
   const site = siteOf(fn, textOf);
   if (!site || guardedAtTop(fn, loop.body, ['break', 'return', 'goto'], analysis.graph)) return undefined;
   const kvm = kvmName(fn, site.src.text.slice(site.open, site.close));
-  const open = site && bodyBrace(site.src.text, offsetOf(site, loop.at), loop.form);
+  const open = bodyBrace(site.src.text, offsetOf(site, loop.at), loop.form);
   if (!kvm || open === undefined) return undefined;
   const { src } = site;
   // Only a brace that ends its line: `do {` then the body on the lines below.
@@ -60,8 +60,9 @@ function recheck(analysis: Analysis, fn: FunctionFacts, loop: Loop, textOf: (fil
   if (src.text[afterBrace] !== '\r' && src.text[afterBrace] !== '\n') return undefined;
   const braceLine = src.position(open).line;
   if (braceLine + 1 >= src.lineCount) return undefined;
-  const firstLine = src.lineText(braceLine + 1).trim() === '}' || !src.lineText(braceLine + 1).trim() ? undefined : braceLine + 1;
-  const indent = firstLine !== undefined ? src.indentOf(firstLine) : src.indentOf(src.position(offsetOf(site, loop.at) ?? open).line) + '\t';
+  // The body's own indentation, from its first line; an empty body: one level deeper than the loop.
+  const next = src.lineText(braceLine + 1).trim();
+  const indent = next && next !== '}' ? src.indentOf(braceLine + 1) : src.indentOf(braceLine) + '\t';
   const resched = reschedName(loop.body) ?? 'cond_resched_lock';
   const { model } = analysis;
   const newText = lines(src, [

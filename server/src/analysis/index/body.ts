@@ -439,8 +439,13 @@ export function lowerCond(node: Node, cx: BodyContext): Cond {
       const left = node.childForFieldName('left');
       const right = node.childForFieldName('right');
       if (!left || !right) return { k: 'unknown' };
-      if (op === '&&') return { k: 'and', a: lowerCond(left, cx), b: lowerCond(right, cx) };
-      if (op === '||') return { k: 'or', a: lowerCond(left, cx), b: lowerCond(right, cx) };
+      if (op === '&&' || op === '||') {
+        const a = lowerCond(left, cx);
+        const b = lowerCond(right, cx);
+        // Nothing about the resource on either side: the whole condition is unknown (and no guard).
+        if (a.k === 'unknown' && b.k === 'unknown') return a;
+        return { k: op === '&&' ? 'and' : 'or', a, b };
+      }
       if (op === '==' || op === '!=') {
         const [v, other] = NULLS.has(right.text.trim()) ? [valueOf(left, cx), right] : [valueOf(right, cx), left];
         if (v && NULLS.has(other.text.trim())) {
