@@ -2,8 +2,8 @@
 // findings. A Workspace keeps each file's text, tree and facts, re-parses incrementally on edits, and re-indexes
 // only files that changed. It knows nothing of LSP, URIs or terminals.
 import { CallGraph } from './callgraph/graph';
-import { contextsThrough, enumerateChains, type Chain, type ChainLimits, defaultChainLimits } from './chains/chains';
-import { checkContexts, findEntries, type ContextCheck, type Entry } from './contexts/entries';
+import { compareChains, contextsThrough, enumerateChains, type Chain, type ChainLimits, defaultChainLimits } from './chains/chains';
+import { builtinEntries, checkContexts, findEntries, type ContextCheck, type Entry } from './contexts/entries';
 import { buildFindings, type Finding } from './findings/findings';
 import type { FileFacts, Problem } from './index/facts';
 import { indexTree } from './index/indexer';
@@ -153,8 +153,15 @@ export class Workspace {
     const { model, reason } = this.chooseModel();
     const files = this.facts(model);
     const graph = new CallGraph(files, model);
-    const entries = findEntries(graph, model);
-    const { chains, truncated } = enumerateChains(graph, entries, model, this.options.chainLimits ?? defaultChainLimits);
+    const limitsForChains = this.options.chainLimits ?? defaultChainLimits;
+    const derived = findEntries(graph, model);
+    const fromTree = enumerateChains(graph, derived, model, limitsForChains);
+    const reached = new Set(fromTree.chains.flatMap((c) => c.path));
+    const builtin = builtinEntries(graph, model, reached, derived);
+    const fromTable = enumerateChains(graph, builtin, model, limitsForChains);
+    const entries = [...derived, ...builtin];
+    const chains = [...fromTree.chains, ...fromTable.chains].sort(compareChains);
+    const truncated = [...fromTree.truncated, ...fromTable.truncated];
     const actors = buildActors(graph, model);
     const simulations: EntrySimulation[] = [];
     const results: ChainResult[] = [];
@@ -214,6 +221,6 @@ function safeIndex(path: string, tree: Tree, model: Model): FileFacts {
   try {
     return indexTree(path, tree, model);
   } catch (e) {
-    return { file: path, functions: [], tables: [], tableReturns: [], problems: [{ file: path, at: zeroSpan, severity: 'error', message: `lockpath: internal error while indexing: ${(e as Error).message}` }] };
+    return { file: path, functions: [], tables: [], tableReturns: [], macros: [], problems: [{ file: path, at: zeroSpan, severity: 'error', message: `lockpath: internal error while indexing: ${(e as Error).message}` }] };
   }
 }

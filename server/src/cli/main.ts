@@ -5,9 +5,11 @@
 //   lockpath serve --stdio           the language server, for editors other than VS Code
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { builtinModels, loadModelFile, loadParser, Workspace, type Analysis } from '../analysis';
 import { applyModelFile, type ModelFile } from '../analysis/model/loader';
 import { collectSources } from '../files/collect';
+import { reportHtml } from '../report/html';
 import { reportJson } from '../report/json';
 import { reportSarif } from '../report/sarif';
 import { chainsText, explainText, findingsText } from '../report/text';
@@ -137,6 +139,11 @@ function report(args: CliArgs, a: Analysis & { root: string }, out: (s: string) 
     const sarif = `${JSON.stringify(reportSarif(a, VERSION, a.root), null, 2)}\n`;
     if (args.sarif === '-') out(sarif);
     else writeFileSync(args.sarif, sarif);
+  }
+  if (args.html) {
+    // Steps link to the source file on this machine; the report itself fetches nothing.
+    const linkFor = (file: string): string => pathToFileURL(resolve(a.root, file)).href;
+    writeFileSync(args.html, reportHtml(reportJson(a, VERSION), { linkFor }));
   }
   if (args.json) {
     const json = reportJson(a, VERSION);

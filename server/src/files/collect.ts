@@ -14,6 +14,9 @@ export const KERNEL_GLOBS = [
   'arch/arm/include/asm/kvm_*.h',
 ];
 
+/** EL2 code builds and walks its own tables (and the host's): not the guest stage-2 root this tool follows. */
+export const KERNEL_EXCLUDES = ['arch/arm64/kvm/hyp/**', 'arch/arm/kvm/hyp/**'];
+
 export interface Collected {
   /** Paths relative to the root, with forward slashes, sorted. */
   files: string[];
@@ -46,8 +49,9 @@ export function isKernelRoot(dir: string): boolean {
 }
 
 export function collectSources(root: string, opts: { include?: string[]; exclude?: string[]; maxBytes?: number } = {}): Collected {
-  const include = (opts.include ?? (isKernelRoot(root) ? KERNEL_GLOBS : ['**'])).map(globToRegExp);
-  const exclude = (opts.exclude ?? []).map(globToRegExp);
+  const kernel = isKernelRoot(root);
+  const include = (opts.include ?? (kernel ? KERNEL_GLOBS : ['**'])).map(globToRegExp);
+  const exclude = (opts.exclude ?? (kernel ? KERNEL_EXCLUDES : [])).map(globToRegExp);
   const realRoot = realpathSync(root);
   const out: Collected = { files: [], skipped: [] };
   const walk = (dir: string): void => {

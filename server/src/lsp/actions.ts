@@ -30,13 +30,43 @@ export function codeActions(env: Env, key: string, range: Range, context: CodeAc
     }
   }
   const fixes = [...merged.values()].sort((a, b) => Number(b.fix.preferred) - Number(a.fix.preferred));
-  return fixes.map(({ fix, findings }) => ({
+  // Several findings under the cursor, each with its own preferred fix (kvm_age_hva and kvm_test_age_hva): one
+  // action applies them all and is the one preferred (an editor auto-applies a preferred fix only when it is alone).
+  const preferred = fixes.filter((f) => f.fix.preferred);
+  const combined = preferred.length > 1 ? combine(preferred.map((p) => p.fix)) : undefined;
+  const actions: CodeAction[] = [];
+  const action = (fix: Fix, findings: Set<string>, isPreferred: boolean): CodeAction => ({
     title: fix.title,
     kind: CodeActionKind.QuickFix,
-    isPreferred: fix.preferred,
+    isPreferred,
     diagnostics: diagnostics.filter((d) => (d.data as DiagnosticData).findings.some((id) => findings.has(id))),
     edit: workspaceEdit(env, fix, opts),
-  }));
+    data: { findings: [...findings].sort() },
+  });
+  if (combined) actions.push(action(combined, new Set(preferred.flatMap((p) => [...p.findings])), true));
+  for (const { fix, findings } of fixes) actions.push(action(fix, findings, fix.preferred && !combined));
+  return actions;
+}
+
+/** The preferred fixes of several findings as one, when their edits do not overlap. */
+function combine(fixes: readonly Fix[]): Fix | undefined {
+  const edits = fixes.flatMap((f) => f.edits);
+  const key = (e: Fix['edits'][number]): [number, number, number, number] => [e.span.line, e.span.column, e.span.endLine, e.span.endColumn];
+  const sorted = [...edits].sort((a, b) => a.file.localeCompare(b.file) || key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
+  for (let i = 1; i < sorted.length; i++) {
+    const [p, q] = [sorted[i - 1], sorted[i]];
+    if (p.file !== q.file) continue;
+    const endsAfter = p.span.endLine > q.span.line || (p.span.endLine === q.span.line && p.span.endColumn > q.span.column);
+    const same = key(p).join() === key(q).join();
+    if (endsAfter || same) return undefined;
+  }
+  return {
+    title: `Apply the ${fixes.length} preferred fixes here: ${fixes.map((f) => f.title).join('; ')}`,
+    explanation: fixes.map((f) => f.explanation).join('\n\n'),
+    preferred: true,
+    findingId: fixes[0].findingId,
+    edits,
+  };
 }
 
 export function workspaceEdit(env: Env, fix: Fix, opts: ActionOptions): WorkspaceEdit {

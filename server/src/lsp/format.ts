@@ -58,8 +58,9 @@ export function link(env: Env, text: string, file: string, line: number): string
   return `[${escapeMd(text)}](${env.uriOf(file)}#L${line + 1})`;
 }
 
+/** Escapes what would turn into markup; identifiers stay readable (an underscore inside a word is literal). */
 export function escapeMd(s: string): string {
-  return s.replace(/([\\`*_{}[\]<>|])/g, '\\$1');
+  return s.replace(/([\\`*[\]<])/g, '\\$1').replace(/_(?=\W|$)/g, '\\_');
 }
 
 /** A table cell: no pipes or line breaks. */

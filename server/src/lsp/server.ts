@@ -93,7 +93,7 @@ export class LockpathServer {
   private readonly pending = new Map<string, { changes: TextChange[]; full: boolean }>();
   private timer?: NodeJS.Timeout;
   private seq = 0;
-  private inFlight?: { seq: number; sent: number };
+  private inFlight?: { seq: number; sent: number; stale?: boolean };
   /** What each analysis request saw besides the open documents' texts (those are checked by hash). */
   private readonly requests = new Map<number, { diskGen: number; configGen: number }>();
   /** Bumped whenever a file's analysed text changes other than through an open document. */
@@ -125,13 +125,6 @@ export class LockpathServer {
     c.onDidCloseTextDocument((p) => this.guard('didClose', () => this.didClose(p.textDocument.uri)));
     c.onDidChangeConfiguration((p) => void this.configurationChanged(p.settings));
     c.onDidChangeWatchedFiles((p) => this.guard('watchedFiles', () => this.watchedFiles(p.changes)));
-    c.workspace.onDidChangeWorkspaceFolders?.((e) => {
-      const keep = this.roots.filter((r) => !e.removed.some((x) => x.uri === r.uri)).map((r) => ({ uri: r.uri, name: r.name }));
-      this.setRoots(makeRoots([...keep, ...e.added]));
-      this.loadModel(false);
-      this.configGen++;
-      this.startHost({ progress: true });
-    });
 
     c.onHover(async (p, token) => {
       const d = this.docs.get(p.textDocument.uri);
@@ -235,6 +228,15 @@ export class LockpathServer {
         .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h}' }, { globPattern: `**/${this.settings.modelFile.split('/').pop()}` }] })
         .catch(() => undefined);
     }
+    if (this.caps.workspace?.workspaceFolders) {
+      this.connection.workspace.onDidChangeWorkspaceFolders((e) => {
+        const keep = this.roots.filter((r) => !e.removed.some((x) => x.uri === r.uri)).map((r) => ({ uri: r.uri, name: r.name }));
+        this.setRoots(makeRoots([...keep, ...e.added]));
+        this.loadModel(false);
+        this.configGen++;
+        this.startHost({ progress: true });
+      });
+    }
     await this.pullSettings();
     this.loadModel(false);
     this.startHost({ progress: true });
@@ -293,8 +295,9 @@ export class LockpathServer {
    *  asks for changed. A file with errors leaves the built-in model in force; its problems go on the file. */
   private loadModel(restart: boolean): void {
     const uri = this.modelFileUri();
-    const open = uri ? this.docs.get(uri) : undefined;
-    let text: string | undefined = open?.doc.getText();
+    const open = uri ? [...this.docs.entries()].find(([u, d]) => d.model && this.isModelUri(u)) : undefined;
+    const openDoc = open?.[1];
+    let text: string | undefined = openDoc?.doc.getText();
     const fsPath = uri ? fsPathOfUri(uri) : undefined;
     if (text === undefined && fsPath && this.paths.mayRead(fsPath)) {
       try {
@@ -304,10 +307,12 @@ export class LockpathServer {
       }
     }
     const loaded = text === undefined ? undefined : loadModelFile(this.settings.modelFile, text);
-    if (this.modelState.uri && this.modelState.uri !== uri) this.clearModelDiagnostics();
-    this.modelState = { uri, loaded, published: this.modelState.published };
-    if (uri && (loaded?.problems.length || this.modelState.published)) {
-      this.connection.sendDiagnostics({ uri, version: open?.doc.version, diagnostics: (loaded?.problems ?? []).map(problemDiagnostic) });
+    // Publish under the URI the editor uses for the document when it is open.
+    const target = open?.[0] ?? uri;
+    if (this.modelState.uri && this.modelState.uri !== target) this.clearModelDiagnostics();
+    this.modelState = { uri: target, loaded, published: this.modelState.published };
+    if (target && (loaded?.problems.length || this.modelState.published)) {
+      this.connection.sendDiagnostics({ uri: target, version: openDoc?.doc.version, diagnostics: (loaded?.problems ?? []).map(problemDiagnostic) });
       this.modelState.published = !!loaded?.problems.length;
     }
     const config = this.configFrom(loaded);
@@ -366,7 +371,8 @@ export class LockpathServer {
     for (const d of this.docs.values()) if (!d.model) this.host.post({ t: 'open', key: d.key, text: d.doc.getText(), version: d.doc.version });
     if (opts.progress) this.beginProgress();
     this.status({ state: 'indexing', files: 0, findings: this.published?.findings.length ?? 0 });
-    this.analyzeNow();
+    // With a quiet period running (typing goes on), the timer asks for the analysis.
+    if (!this.timer) this.analyzeNow();
   }
 
   private hostDied(reason: string): void {
@@ -396,8 +402,12 @@ export class LockpathServer {
         this.lastIndexMs = m.ms;
         for (const s of m.skipped) this.log(`lockpath: ${s.file}: skipped: ${s.reason}`);
         void this.progress?.then((r) => r?.report(100, `${m.files} files indexed; analysing`));
-        if (this.inFlight) this.inFlight.sent = Date.now();
         this.status({ state: 'analyzing', files: m.files, findings: this.published?.findings.length ?? 0 });
+        if (this.inFlight) {
+          this.inFlight.sent = Date.now();
+          // Input arrived while indexing: the queued analysis is already stale.
+          if (this.inFlight.stale) this.maybeCancel();
+        }
         return;
       case 'desync': {
         // Analyses already asked for will carry the drifted text's hash, so they cannot pass for current.
@@ -421,7 +431,10 @@ export class LockpathServer {
   // ---- documents ---------------------------------------------------------------------------------------------
 
   private isModelUri(uri: string): boolean {
-    return uri === this.modelFileUri();
+    const model = this.modelFileUri();
+    if (!model) return false;
+    const a = fsPathOfUri(uri);
+    return a !== undefined ? a === fsPathOfUri(model) : uri === model;
   }
 
   private didOpen(uri: string, languageId: string, version: number, text: string): void {
@@ -526,14 +539,23 @@ export class LockpathServer {
 
   private maybeCancel(): void {
     const f = this.inFlight;
-    if (!f || !this.host?.cancellable || this.indexedEpoch !== this.epoch || this.lastAnalysisMs === undefined) return;
-    const remaining = this.lastAnalysisMs - (Date.now() - f.sent);
+    if (!f) return;
+    f.stale = true;
+    // While the host is still indexing the analysis has not started: decide when the index is done.
+    if (!this.host?.cancellable || this.indexedEpoch !== this.epoch || !this.recentMs.length) return;
+    const elapsed = Date.now() - f.sent;
+    // Analyses of the same tree take about the same time, except when an edit makes one blow up: the longest
+    // recent one is the estimate, and one already running longer than that is an outlier worth dropping.
+    const typical = Math.max(...this.recentMs);
     const restart = (this.lastIndexMs ?? 1000) + 150;
-    if (remaining > restart) {
-      this.log(`lockpath: abandoning a stale analysis (about ${Math.round(remaining)} ms left; restarting costs about ${Math.round(restart)} ms)`);
+    if (elapsed > typical || typical - elapsed > restart) {
+      this.log(`lockpath: abandoning a stale analysis (running ${elapsed} ms, typically ${Math.round(typical)} ms; restarting costs about ${Math.round(restart)} ms)`);
       this.startHost({ progress: false });
     }
   }
+
+  /** Durations of the last few analyses (ms). */
+  private readonly recentMs: number[] = [];
 
   private analyzeNow(): void {
     if (!this.host) return;
@@ -558,13 +580,17 @@ export class LockpathServer {
   }
 
   private snapshotArrived(s: Snapshot, ms: number, reused = false): void {
+    const current = this.isCurrent(s);
     if (!reused) {
       if (this.inFlight?.seq === s.seq) this.inFlight = undefined;
       this.lastAnalysisMs = ms;
+      this.recentMs.push(ms);
+      if (this.recentMs.length > 5) this.recentMs.shift();
       this.latest = s;
       for (const n of s.notes) this.log(`lockpath: ${n}`);
+      this.log(`lockpath: analysis #${s.seq}: ${Math.round(ms)} ms, ${s.files.length} files, ${s.chains.length} chains, ${s.findings.length} findings${current ? '' : ' (the text changed meanwhile: not published)'}`);
     }
-    if (this.isCurrent(s)) {
+    if (current) {
       this.publishAll(s);
       this.endProgress();
       this.status({ state: 'idle', files: s.files.length, findings: s.findings.length, chains: s.chains.length, ms: Math.round(ms) });

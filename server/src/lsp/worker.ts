@@ -82,7 +82,8 @@ export class InlineHost implements AnalysisHost {
 }
 
 export function createHost(events: HostEvents): AnalysisHost {
-  const script = workerScript();
+  // LOCKPATH_INLINE_ANALYSIS=1 keeps the analysis on the LSP thread (debugging; the tests cover both).
+  const script = process.env.LOCKPATH_INLINE_ANALYSIS === '1' ? undefined : workerScript();
   if (script) {
     try {
       return new WorkerHost(script, events);

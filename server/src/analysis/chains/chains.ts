@@ -95,7 +95,7 @@ export function enumerateChains(graph: CallGraph, entries: readonly Entry[], mod
           hops.push({ function: t.name, file: fn.file, line: site.at.line, column: site.at.column, via: target.via });
           locks.push(site.locksHeld);
           guards.push(site.guards.map((g) => ({ function: fn.name, file: fn.file, line: g.line })));
-          visit(t, graph.bindingsFor(fn, site, t, bindings));
+          visit(t, graph.bindingsFor(fn, target.args, t, bindings));
           stack.pop();
           hops.pop();
           locks.pop();

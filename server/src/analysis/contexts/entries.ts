@@ -26,6 +26,7 @@ export interface ContextCheck {
   agrees: boolean;
 }
 
+/** Entries the tree itself defines: ops-table fields and teardown start functions. */
 export function findEntries(graph: CallGraph, model: Model): Entry[] {
   const entries: Entry[] = [];
   for (const spec of model.entryTables) {
@@ -43,14 +44,26 @@ export function findEntries(graph: CallGraph, model: Model): Entry[] {
     const fn = path.startFunction ? graph.lookup(path.startFunction) : undefined;
     if (fn) entries.push({ fn, context: 'teardown', via: path.label, derived: true, locksHeld: [], at: fn.nameSpan, file: fn.file });
   }
+  return sortEntries(entries);
+}
+
+/**
+ * Entries from the built-in hook table, for hooks that no chain from the tree's own entries reaches (with only
+ * mmu.c open, all of them): the core calls them, the model says in which context and under which locks.
+ */
+export function builtinEntries(graph: CallGraph, model: Model, reached: ReadonlySet<string>, derived: readonly Entry[]): Entry[] {
+  const entries: Entry[] = [];
   for (const hook of model.hooks) {
     const fn = graph.lookup(hook.function);
-    // A hook the tree already calls gets its context from its callers; only uncalled hooks enter on their own.
-    if (!fn || graph.callersOf(fn.name).length > 0 || entries.some((e) => e.fn === fn)) continue;
+    if (!fn || reached.has(fn.name) || derived.some((e) => e.fn === fn)) continue;
     for (const via of hook.via) {
       entries.push({ fn, context: hook.context, via, derived: false, locksHeld: hook.locksHeld, at: fn.nameSpan, file: fn.file });
     }
   }
+  return sortEntries(entries);
+}
+
+function sortEntries(entries: Entry[]): Entry[] {
   return entries.sort((a, b) => a.context.localeCompare(b.context) || a.fn.name.localeCompare(b.fn.name) || a.via.localeCompare(b.via));
 }
 

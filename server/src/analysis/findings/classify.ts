@@ -2,7 +2,7 @@
 // (see ../shared/domain/stage2-lifetime.md), or the general "may be freed concurrently".
 import type { Hazard, ThreadSpec } from '../simulate/explore';
 import { NULLV, TABLES } from '../simulate/explore';
-import type { Instr } from '../simulate/program';
+import type { CondI, Instr } from '../simulate/program';
 
 export type FindingClass =
   | 'teardown-without-lock'
@@ -51,10 +51,13 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
       slots.add(a.src.slot);
     }
   }
-  const guardedAt = steps.findLastIndex((st, i) => i < hazardIndex && st.thread === h.thread && isGuard(instrOf(st.thread, st.pc)));
-  // A freed pointer was good when it was read; a NULL one was known good only at the last test.
-  if (h.kind === 'null-deref' || learnedAt < 0) learnedAt = guardedAt;
-  else if (guardedAt > learnedAt) learnedAt = guardedAt;
+  // Only a test that saw the tables taught the thread anything (a test of an unknown value did not).
+  const guardedAt = steps.findLastIndex((st, i) => i < hazardIndex && st.thread === h.thread && isGuard(instrOf(st.thread, st.pc)) && st.seen === TABLES);
+  // A freed pointer was good when it was read. A NULL one was known good only at the last test of the field
+  // itself: a test of some other local (pud in an earlier walk) says nothing about a fresh read of the root.
+  const fieldGuardAt = steps.findLastIndex((st, i) => i < hazardIndex && st.thread === h.thread && testsField(instrOf(st.thread, st.pc)) && st.seen === TABLES);
+  if (h.kind === 'null-deref') learnedAt = fieldGuardAt;
+  else if (learnedAt < 0 || guardedAt > learnedAt) learnedAt = guardedAt;
 
   // It learned the pointer was good, dropped the lock, someone freed or cleared it, and it went on as if nothing
   // happened: every fact learned under the lock is stale after the drop (fixed by re-checking after the drop).
@@ -86,4 +89,10 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
 
 function isGuard(a: Instr): boolean {
   return a.op === 'branch' && a.guard;
+}
+
+function testsField(a: Instr): boolean {
+  const onField = (c: CondI): boolean =>
+    c.k === 'isnull' ? 'field' in c.src : c.k === 'not' ? onField(c.c) : c.k === 'and' || c.k === 'or' ? onField(c.a) || onField(c.b) : false;
+  return a.op === 'branch' && a.guard && onField(a.cond);
 }

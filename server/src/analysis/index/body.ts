@@ -3,7 +3,7 @@
 // Kernel macros often parse as ERROR nodes; their children are still lowered, so no call or access is lost.
 import type { Node } from '../parse/parser';
 import type { Model } from '../model/types';
-import type { CallArg, CalleeRef, Cond, Stmt, ValueRef } from './facts';
+import type { CallArg, CalleeRef, Cond, Param, Stmt, ValueRef } from './facts';
 import { spanOf } from './span';
 
 /** Calls that only pass their argument through (for reads and conditions alike). */
@@ -19,8 +19,36 @@ export interface BodyContext {
   varSources: { variable: string; from: { function?: string; call?: string; table?: string } }[];
   /** Parameters declared as function pointers (int (*handler)(...)). */
   fnParams: Set<string>;
+  /** All parameters: a call through one is a call through a function pointer, whatever its typedef. */
+  params: Set<string>;
+  /** Locals set to true/false literals (bool locked = false): their tests are tracked, not guessed. */
+  flags: Set<string>;
+  /** Struct fields filled in local initializers: .handler = kvm_age_gfn, .handler = handler. */
+  fieldInits: { field: string; value: string }[];
+  /** Struct types of parameters and locals (ops -> kvm_device_ops), for calls through their fields. */
+  structTypes: Map<string, string>;
   lockOps: Map<string, Model['lockOps'][number]>;
   freeCalls: Set<string>;
+}
+
+/** A fresh lowering context for one function: its parameters, and the model's lock and free primitives. */
+export function newBodyContext(model: Model, params: readonly Param[] = []): BodyContext {
+  return {
+    model,
+    aliases: new Set(params.filter((p) => p.walks).map((p) => p.name)),
+    walkLocals: new Set(),
+    varSources: [],
+    fnParams: new Set(params.filter((p) => p.isFunctionPointer).map((p) => p.name)),
+    params: new Set(params.map((p) => p.name)),
+    flags: new Set(),
+    fieldInits: [],
+    structTypes: new Map(params.flatMap((p) => {
+      const m = /^(?:const\s+)?struct\s+(\w+)/.exec(p.type);
+      return m ? [[p.name, m[1]] as [string, string]] : [];
+    })),
+    lockOps: new Map(model.lockOps.map((o) => [o.function, o])),
+    freeCalls: new Set(model.freeCalls),
+  };
 }
 
 export function lowerBlock(node: Node, cx: BodyContext): Stmt[] {
@@ -172,20 +200,24 @@ function lowerExprStmts(node: Node, cx: BodyContext): Stmt[] {
 }
 
 function lowerDeclaration(node: Node, cx: BodyContext, out: Stmt[]): void {
-  const typeText = node.childForFieldName('type')?.text ?? '';
+  const typeNode = node.childForFieldName('type');
+  const typeText = typeNode?.text ?? '';
+  const structName = typeNode?.type === 'struct_specifier' ? typeNode.childForFieldName('name')?.text : undefined;
   for (const d of node.childrenForFieldName('declarator')) {
     if (!d) continue;
     const name = declaredName(d);
+    if (name && structName) cx.structTypes.set(name, structName);
     const isPointer = d.text.trimStart().startsWith('*') || /\*/.test(d.childForFieldName('declarator')?.text ?? '');
     if (name && isPointer && cx.model.resource.walkTypes.includes(typeText)) cx.walkLocals.add(name);
     if (d.type !== 'init_declarator') continue;
     const value = d.childForFieldName('value');
     if (!value || !name) continue;
     if (value.type === 'initializer_list') {
+      recordFieldInits(value, cx);
       lowerExpr(value, cx, out);
       continue;
     }
-    assignLocal(name, value, cx, out, spanOf(d));
+    assignLocal(name, value, cx, out, spanOf(d), typeText);
   }
 }
 
@@ -199,7 +231,28 @@ export function declaredName(node: Node): string | undefined {
   return undefined;
 }
 
-function assignLocal(name: string, value: Node, cx: BodyContext, out: Stmt[], at: ReturnType<typeof spanOf>): void {
+function recordFieldInits(list: Node, cx: BodyContext): void {
+  for (const item of list.namedChildren) {
+    if (!item || item.type !== 'initializer_pair') continue;
+    const designator = item.childForFieldName('designator') ?? item.namedChild(0);
+    let v = item.childForFieldName('value');
+    while (v && (v.type === 'cast_expression' || v.type === 'parenthesized_expression')) v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1);
+    if (v?.type === 'pointer_expression' && v.child(0)?.type === '&') v = v.childForFieldName('argument');
+    // A field set to something that is not a function name (NULL, an expression) calls nothing we know.
+    if (designator?.type === 'field_designator') cx.fieldInits.push({ field: designator.text.replace(/^\./, ''), value: v?.type === 'identifier' ? v.text : '' });
+  }
+}
+
+const FLAG_LITERALS = new Set(['true', 'false']);
+
+function assignLocal(name: string, value: Node, cx: BodyContext, out: Stmt[], at: ReturnType<typeof spanOf>, typeText?: string): void {
+  const literal = value.text.trim();
+  if (FLAG_LITERALS.has(literal) && (cx.flags.has(name) || typeText === 'bool' || typeText === undefined)) {
+    cx.flags.add(name);
+    out.push({ k: 'assign', local: name, flag: literal as 'true' | 'false', at });
+    return;
+  }
+  if (cx.flags.has(name)) out.push({ k: 'assign', local: name, at });
   const source = functionSource(value);
   if (source) cx.varSources.push({ variable: name, from: source });
   const v = lowerExpr(value, cx, out, cx.walkLocals.has(name) || cx.aliases.has(name));
@@ -342,6 +395,12 @@ function calleeOf(fn: Node): CalleeRef | undefined {
   return undefined;
 }
 
+/** The struct type of a field call's base when it is a parameter or local of known type: ops->release(). */
+function baseStructType(fnNode: Node, cx: BodyContext): string | undefined {
+  const base = fnNode.childForFieldName('argument');
+  return base?.type === 'identifier' ? cx.structTypes.get(base.text) : undefined;
+}
+
 function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean): ValueRef | undefined {
   const at = spanOf(node);
   const fnNode = node.childForFieldName('function');
@@ -365,7 +424,7 @@ function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean)
   const lockOp = name ? cx.lockOps.get(name) : undefined;
   if (lockOp) {
     for (const a of argNodes) lowerExpr(a, cx, out);
-    out.push({ k: 'lock', op: lockOp.op, mode: lockOp.mode, fn: lockOp.function, lock: lockName(argNodes[0]), at });
+    out.push({ k: 'lock', op: lockOp.op, mode: lockOp.mode, fn: lockOp.function, lock: lockOp.lock ?? lockName(argNodes[0]), at });
     return undefined;
   }
   if (name && cx.freeCalls.has(name)) {
@@ -387,7 +446,11 @@ function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean)
     return arg;
   });
   if (!callee) return undefined;
-  const ref: CalleeRef = callee.kind === 'direct' && isFunctionVariable(callee.name, cx) ? { kind: 'variable', name: callee.name } : callee;
+  const ref: CalleeRef = callee.kind === 'direct' && (cx.params.has(callee.name) || isFunctionVariable(callee.name, cx)) ? { kind: 'variable', name: callee.name } : callee;
+  if (ref.kind === 'field' && fnNode) {
+    const baseType = baseStructType(fnNode, cx);
+    if (baseType) ref.baseType = baseType;
+  }
   const stmt: Stmt = { k: 'call', callee: ref, args, at };
   out.push(stmt);
   if (!wantValue) return undefined;
@@ -462,6 +525,7 @@ export function lowerCond(node: Node, cx: BodyContext): Cond {
       break;
     }
   }
+  if (node.type === 'identifier' && cx.flags.has(node.text)) return { k: 'flag', name: node.text };
   const v = valueOf(node, cx);
   return v ? negate({ k: 'isnull', value: v }) : { k: 'unknown' };
 }

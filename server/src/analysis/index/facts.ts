@@ -11,9 +11,14 @@ export interface Span {
 /** Where a value of the resource lives: the field itself, or a local (or parameter) holding a copy of it. */
 export type ValueRef = { kind: 'field' } | { kind: 'local'; name: string };
 
+/** A constant a flag local is set to (bool locked = false; locked = true;). */
+export type FlagValue = 'true' | 'false';
+
 /** A boolean condition over the resource, as far as the analysis can tell; other atoms are unknown. */
 export type Cond =
   | { k: 'isnull'; value: ValueRef }
+  /** A flag local is true (if (locked)). */
+  | { k: 'flag'; name: string }
   | { k: 'not'; c: Cond }
   | { k: 'and'; a: Cond; b: Cond }
   | { k: 'or'; a: Cond; b: Cond }
@@ -31,8 +36,8 @@ export type CalleeRef =
   | { kind: 'direct'; name: string }
   /** Through a parameter or local variable holding a function pointer. */
   | { kind: 'variable'; name: string }
-  /** Through a struct field: ops->release(...), range->handler(...). */
-  | { kind: 'field'; field: string };
+  /** Through a struct field: ops->release(...), range->handler(...); the base's struct type when known. */
+  | { kind: 'field'; field: string; baseType?: string };
 
 /**
  * One statement of a function body in program order. Only what the lifetime analysis needs survives:
@@ -42,7 +47,7 @@ export type Stmt =
   | { k: 'call'; callee: CalleeRef; args: CallArg[]; at: Span; assignTo?: string }
   | { k: 'lock'; op: 'acquire' | 'release' | 'resched'; lock: string; mode: 'exclusive' | 'shared'; fn: string; at: Span }
   /** local := value (a copy of the root, or of a pointer into the tables); value undefined: no longer an alias. */
-  | { k: 'assign'; local: string; value?: ValueRef; at: Span }
+  | { k: 'assign'; local: string; value?: ValueRef; flag?: FlagValue; at: Span }
   | { k: 'deref'; value: ValueRef; at: Span; text: string }
   | { k: 'write'; value: ValueRef | 'null' | 'other'; at: Span }
   | { k: 'free'; value: ValueRef; fn: string; at: Span }
@@ -107,6 +112,8 @@ export interface FunctionFacts {
   guards: GuardFacts[];
   /** Reads the root itself in order to dereference, write or free it (a "walker" or the free path). */
   touchesRoot: boolean;
+  /** Struct fields this function fills with functions in local initializers: .handler = handler / = f. */
+  fieldInits: { field: string; value: string }[];
   /** Where local function-pointer variables get their value (for calls through them). */
   varSources: { variable: string; from: { function?: string; call?: string; table?: string } }[];
   /** Hash of the function's text, for caches. */
@@ -124,6 +131,14 @@ export interface TableFacts {
   entries: { key: string; keyKind: 'field' | 'index'; function: string; at: Span }[];
 }
 
+export interface MacroAlias {
+  name: string;
+  params: string[];
+  callee: string;
+  /** Each argument of the expansion: the index of the macro parameter it is, or its text. */
+  args: (number | string)[];
+}
+
 export interface Problem {
   file: string;
   at: Span;
@@ -137,6 +152,8 @@ export interface FileFacts {
   tables: TableFacts[];
   /** Functions that return an element of a table: kvm_get_exit_handler returns arm_exit_handlers[ec]. */
   tableReturns: { function: string; table: string }[];
+  /** Function-like macros that are one call: #define stage2_apply_range_resched(kvm, a, e, fn) stage2_apply_range(kvm, a, e, fn, true). */
+  macros: MacroAlias[];
   /** Parse problems that may hide code (ERROR regions), reported once per region. */
   problems: Problem[];
 }

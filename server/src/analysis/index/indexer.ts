@@ -3,14 +3,14 @@
 // Problem with a location.
 import type { Node, Tree } from '../parse/parser';
 import type { Model } from '../model/types';
-import { cleanReturnType, declaredName, lowerBlock, type BodyContext } from './body';
+import { cleanReturnType, declaredName, lowerBlock, newBodyContext } from './body';
 import { annotate } from './annotate';
-import type { FileFacts, FunctionFacts, Param, Problem, TableFacts } from './facts';
+import type { FileFacts, FunctionFacts, MacroAlias, Param, Problem, TableFacts } from './facts';
 import { hashText, spanOf } from './span';
 import { recoverFunctions } from './recover';
 
 export function indexTree(file: string, tree: Tree, model: Model): FileFacts {
-  const facts: FileFacts = { file, functions: [], tables: [], tableReturns: [], problems: [] };
+  const facts: FileFacts = { file, functions: [], tables: [], tableReturns: [], macros: [], problems: [] };
   const seen = new Set<string>();
   const visit = (node: Node, depth: number): void => {
     if (depth > 400) return; // pathological nesting: the parser's own limit is far below what matters here
@@ -30,6 +30,11 @@ export function indexTree(file: string, tree: Tree, model: Model): FileFacts {
       case 'declaration': {
         const table = tableFacts(file, node);
         if (table) facts.tables.push(table);
+        return;
+      }
+      case 'preproc_function_def': {
+        const alias = macroAlias(node);
+        if (alias) facts.macros.push(alias);
         return;
       }
       case 'ERROR': {
@@ -59,15 +64,7 @@ export function functionFacts(file: string, node: Node, model: Model, recovered:
   const name = innermostIdentifier(nameNode);
   if (!name) return undefined;
   const params = paramsOf(fnDecl, model);
-  const cx: BodyContext = {
-    model,
-    aliases: new Set(params.filter((p) => p.walks).map((p) => p.name)),
-    walkLocals: new Set(),
-    varSources: [],
-    fnParams: new Set(params.filter((p) => p.isFunctionPointer).map((p) => p.name)),
-    lockOps: new Map(model.lockOps.map((o) => [o.function, o])),
-    freeCalls: new Set(model.freeCalls),
-  };
+  const cx = newBodyContext(model, params);
   const stmts = lowerBlock(body, cx);
   const fn: FunctionFacts = {
     name: name.text,
@@ -83,6 +80,7 @@ export function functionFacts(file: string, node: Node, model: Model, recovered:
     guards: [],
     touchesRoot: false,
     varSources: cx.varSources,
+    fieldInits: cx.fieldInits,
     hash: hashText(node.text),
     recovered,
   };
@@ -131,6 +129,37 @@ function containsType(node: Node, type: string): boolean {
   return false;
 }
 
+/** `#define name(a, b) callee(a, b, true)`: a macro that is one call, so calls through it reach the callee. */
+function macroAlias(node: Node): MacroAlias | undefined {
+  const name = node.childForFieldName('name')?.text;
+  const params = (node.childForFieldName('parameters')?.namedChildren ?? []).filter((p): p is Node => p !== null).map((p) => p.text);
+  const value = (node.childForFieldName('value')?.text ?? '').replace(/\\\n/g, ' ').trim();
+  const m = /^\(?\s*([A-Za-z_]\w*)\s*\(([\s\S]*)\)\s*\)?\s*;?$/.exec(value);
+  if (!name || !m || m[1] === name) return undefined;
+  const args = splitTopLevel(m[2]).map((a) => {
+    const bare = a.trim().replace(/^\((\w+)\)$/, '$1');
+    const i = params.indexOf(bare);
+    return i >= 0 ? i : a.trim();
+  });
+  return { name, params, callee: m[1], args };
+}
+
+function splitTopLevel(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of text) {
+    if (ch === '(' || ch === '[' || ch === '{') depth++;
+    if (ch === ')' || ch === ']' || ch === '}') depth--;
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) out.push(cur);
+  return out;
+}
+
 function collectLocalTables(file: string, node: Node, into: TableFacts[]): void {
   for (const c of node.namedChildren) {
     if (!c) continue;
@@ -171,6 +200,7 @@ function tableFacts(file: string, decl: Node): TableFacts | undefined {
       if (!item || item.type !== 'initializer_pair') continue;
       const designator = item.childForFieldName('designator') ?? item.namedChild(0);
       let value = item.childForFieldName('value');
+      while (value && (value.type === 'cast_expression' || value.type === 'parenthesized_expression')) value = value.childForFieldName('value') ?? value.namedChild(value.namedChildCount - 1);
       if (value?.type === 'pointer_expression' && value.child(0)?.type === '&') value = value.childForFieldName('argument');
       if (!designator || value?.type !== 'identifier') continue;
       const key = designator.type === 'field_designator' ? designator.text.replace(/^\./, '') : designator.text.replace(/^\[|\]$/g, '');

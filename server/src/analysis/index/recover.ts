@@ -4,7 +4,7 @@
 import type { Node } from '../parse/parser';
 import type { Model } from '../model/types';
 import type { FunctionFacts } from './facts';
-import { cleanReturnType, lowerBlock, lowerList, type BodyContext } from './body';
+import { cleanReturnType, lowerBlock, lowerList, newBodyContext } from './body';
 import { annotate } from './annotate';
 import { hashText, spanOf } from './span';
 
@@ -29,15 +29,7 @@ export function recoverFunctions(file: string, error: Node, model: Model): Funct
     const tail = prefix.slice(Math.max(...[';', '}', '{', ')', '(', ',', '"'].map((c) => prefix.lastIndexOf(c))) + 1);
     if (!/^[\s\w*]*\b[A-Za-z_]\w*[\s*]*$/.test(tail)) continue;
     const nameNode = findIdentifier(head, m[1]);
-    const cx: BodyContext = {
-      model,
-      aliases: new Set(),
-      walkLocals: new Set(),
-      varSources: [],
-      fnParams: new Set(),
-      lockOps: new Map(model.lockOps.map((o) => [o.function, o])),
-      freeCalls: new Set(model.freeCalls),
-    };
+    const cx = newBodyContext(model);
     const params = m[2].split(',').map((p) => p.trim()).filter((p) => p && p !== 'void').map((p) => {
       const pm = /^(.*?)([A-Za-z_]\w*)\s*$/.exec(p.replace(/\(\s*\*\s*([A-Za-z_]\w*)\s*\)\s*\(.*\)$/, ' $1'));
       const type = (pm?.[1] ?? '').replace(/\b(const|struct|volatile)\b/g, (w) => (w === 'struct' ? w : '')).trim();
@@ -47,6 +39,7 @@ export function recoverFunctions(file: string, error: Node, model: Model): Funct
     for (const p of params) {
       if (p.walks) cx.aliases.add(p.name);
       if (p.isFunctionPointer) cx.fnParams.add(p.name);
+      cx.params.add(p.name);
     }
     const stmts = lowerBlock(body, cx);
     const before = cleanReturnType(tail);
@@ -66,6 +59,7 @@ export function recoverFunctions(file: string, error: Node, model: Model): Funct
       guards: [],
       touchesRoot: false,
       varSources: cx.varSources,
+      fieldInits: cx.fieldInits,
       hash: hashText(headText + body.text),
       recovered: true,
     };
@@ -89,7 +83,7 @@ function unterminated(file: string, kids: readonly Node[], model: Model): Functi
     let end = i + 2;
     while (end < kids.length && kids[end].type !== '}') end++;
     const bodyNodes = kids.slice(i + 2, end).filter((n) => n.isNamed);
-    const cx = newContext(model);
+    const cx = newBodyContext(model);
     const stmts = lowerList(bodyNodes, cx);
     const last = bodyNodes[bodyNodes.length - 1] ?? kids[i + 1];
     const typeNode = i > 0 ? kids[i - 1] : undefined;
@@ -107,6 +101,7 @@ function unterminated(file: string, kids: readonly Node[], model: Model): Functi
       guards: [],
       touchesRoot: false,
       varSources: cx.varSources,
+      fieldInits: cx.fieldInits,
       hash: hashText(decl.text + bodyNodes.map((n) => n.text).join('\n')),
       recovered: true,
     };
@@ -114,18 +109,6 @@ function unterminated(file: string, kids: readonly Node[], model: Model): Functi
     out.push(fn);
   }
   return out;
-}
-
-function newContext(model: Model): BodyContext {
-  return {
-    model,
-    aliases: new Set(),
-    walkLocals: new Set(),
-    varSources: [],
-    fnParams: new Set(),
-    lockOps: new Map(model.lockOps.map((o) => [o.function, o])),
-    freeCalls: new Set(model.freeCalls),
-  };
 }
 
 function findIdentifier(nodes: Node[], name: string): Node | undefined {

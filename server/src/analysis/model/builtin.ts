@@ -20,6 +20,9 @@ const lockOps: LockOp[] = [
   { function: 'cond_resched_lock', op: 'resched', mode: 'exclusive' },
   { function: 'cond_resched_rwlock_write', op: 'resched', mode: 'exclusive' },
   { function: 'cond_resched_rwlock_read', op: 'resched', mode: 'shared' },
+  // kvm_main.c's wrappers: write_lock on rwlock architectures (arm64 since v5.15), spin_lock before.
+  { function: 'KVM_MMU_LOCK', op: 'acquire', mode: 'exclusive', lock: 'mmu_lock' },
+  { function: 'KVM_MMU_UNLOCK', op: 'release', mode: 'exclusive', lock: 'mmu_lock' },
 ];
 
 const teardownPaths: TeardownPathSpec[] = [
@@ -131,4 +134,26 @@ export const kvmArmV4: Model = {
   assumptions,
 };
 
-export const builtinModels: Model[] = [kvmArmV4];
+/**
+ * arch/arm64/kvm/mmu.c from about v5.9: the root is struct kvm_s2_mmu's pgt (kvm->arch.mmu.pgt, mmu->pgt,
+ * vcpu->arch.hw_mmu->pgt), walked through kvm_pgtable_stage2_*; kvm->mmu_lock is an rwlock from v5.15; the
+ * mmu-notifier hooks take gfn ranges and are reached through kvm_main.c's hva-range handlers.
+ */
+export const kvmArm64Pgt: Model = {
+  ...kvmArmV4,
+  id: 'kvm-arm64-pgt',
+  description: 'KVM arm64 from v5.9: stage-2 root kvm->arch.mmu.pgt (struct kvm_s2_mmu), rwlock kvm->mmu_lock',
+  detect: ['arch.mmu.pgt', 'mmu->pgt', 'kvm_pgtable_stage2'],
+  resource: { display: 'kvm->arch.mmu.pgt', fieldPath: ['pgt'], walkTypes: ['struct kvm_pgtable'] },
+  lock: { name: 'mmu_lock', display: 'kvm->mmu_lock', kind: 'rwlock' },
+  freeCalls: [...kvmArmV4.freeCalls, 'kvm_pgtable_stage2_destroy'],
+  hooks: [
+    notifier('kvm_unmap_gfn_range', ['invalidate_range_start']),
+    notifier('kvm_set_spte_gfn', ['change_pte']),
+    notifier('kvm_age_gfn', ['clear_flush_young', 'clear_young']),
+    notifier('kvm_test_age_gfn', ['test_young']),
+    ...kvmArmV4.hooks.filter((h) => h.context !== 'mmu-notifier'),
+  ],
+};
+
+export const builtinModels: Model[] = [kvmArmV4, kvmArm64Pgt];

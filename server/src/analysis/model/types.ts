@@ -8,6 +8,8 @@ export type LockMode = 'exclusive' | 'shared';
 
 export interface LockOp {
   function: string;
+  /** The lock it always operates on, for macros that hide it (KVM_MMU_LOCK(kvm) takes kvm->mmu_lock). */
+  lock?: string;
   /** acquire, release, or resched (release, let others run, reacquire). */
   op: 'acquire' | 'release' | 'resched';
   mode: LockMode;

@@ -6,6 +6,9 @@ import type { CondI, Instr, Program, Src } from './program';
 export const UNKNOWN = 0;
 export const TABLES = 1;
 export const NULLV = 2;
+/** Flag locals (bool locked): the two constants they are set to. */
+export const TRUE = 3;
+export const FALSE = 4;
 
 export interface ThreadSpec {
   name: string;
@@ -66,6 +69,8 @@ interface State {
   slotKeys: string[];
   field: number;
   freed: boolean;
+  /** The thread that freed the tables (-1: not freed): freeing them again is a double free for anyone else. */
+  freer: number;
   /** lock -> exclusive holder (-1 none), shared holders bitmask, resched-dropped bitmask. */
   locks: Map<string, { ex: number; sh: number; dropped: number }>;
   /**
@@ -106,6 +111,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     slotKeys: threads.map(() => ''),
     field: TABLES,
     freed: false,
+    freer: -1,
     locks: new Map(),
     staleSince: 0,
     parent: -1,
@@ -191,7 +197,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       }
       return v === NULLV || (v === TABLES && s.freed);
     } else if (instr.op === 'free') {
-      if (evalSrc(s, t, instr.src) === TABLES && s.freed) {
+      // One thread freeing the tables in two calls (kvm_pgtable_stage2_destroy, then kfree) is one teardown.
+      if (evalSrc(s, t, instr.src) === TABLES && s.freed && s.freer !== t) {
         record('double-free', s, index, t, s.pcs[t]);
         return true;
       }
@@ -260,7 +267,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       }
       case 'assign':
         return [move(instr.next, (n) => {
-          const value = instr.src ? evalSrc(s, t, instr.src) : UNKNOWN;
+          const value = instr.flag ? (instr.flag === 'true' ? TRUE : FALSE) : instr.src ? evalSrc(s, t, instr.src) : UNKNOWN;
           if (s.slots[t][instr.slot] !== value) {
             const slots = withSlots(n);
             slots[instr.slot] = value;
@@ -278,7 +285,10 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
         })];
       case 'free':
         return [move(instr.next, (n) => {
-          if (evalSrc(s, t, instr.src) === TABLES) n.freed = true;
+          if (evalSrc(s, t, instr.src) === TABLES && !n.freed) {
+            n.freed = true;
+            n.freer = t;
+          }
         })];
       case 'branch': {
         const v = evalCond(instr.cond, (src) => evalSrc(s, t, src));
@@ -384,6 +394,10 @@ export function evalCond(c: CondI, value: (src: Src) => number): boolean | undef
       const v = value(c.src);
       return v === NULLV ? true : v === TABLES ? false : undefined;
     }
+    case 'flag': {
+      const v = value({ slot: c.slot });
+      return v === TRUE ? true : v === FALSE ? false : undefined;
+    }
     case 'not': {
       const v = evalCond(c.c, value);
       return v === undefined ? undefined : !v;
@@ -410,7 +424,7 @@ function slotKey(slots: Uint8Array): string {
 }
 
 function key(s: State): string {
-  let k = `${s.pcs.join(',')}|${s.field}${s.freed ? 1 : 0}${s.staleSince}|${s.slotKeys.join('/')}|`;
+  let k = `${s.pcs.join(',')}|${s.field}${s.freed ? 1 : 0}${s.freer}${s.staleSince}|${s.slotKeys.join('/')}|`;
   for (const [name, l] of s.locks) if (l.ex >= 0 || l.sh || l.dropped) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
   return k;
 }

@@ -18,6 +18,7 @@ export type Src = { field: true } | { slot: number };
 
 export type CondI =
   | { k: 'isnull'; src: Src }
+  | { k: 'flag'; slot: number }
   | { k: 'not'; c: CondI }
   | { k: 'and'; a: CondI; b: CondI }
   | { k: 'or'; a: CondI; b: CondI }
@@ -35,7 +36,8 @@ export type Instr =
   | (Base & { op: 'resched-drop'; lock: string; fn: string; next: number })
   /** Second half: take it back if the first half dropped it. Other threads may run in between. */
   | (Base & { op: 'resched-take'; lock: string; mode: 'exclusive' | 'shared'; fn: string; next: number })
-  | (Base & { op: 'assign'; slot: number; src?: Src; next: number })
+  /** slot := src, or := a flag constant (true/false), or unknown. */
+  | (Base & { op: 'assign'; slot: number; src?: Src; flag?: 'true' | 'false'; next: number })
   | (Base & { op: 'deref'; src: Src; text: string; next: number })
   | (Base & { op: 'write'; value: 'null' | 'other' | Src; next: number })
   | (Base & { op: 'free'; src: Src; fn: string; next: number })
@@ -106,6 +108,8 @@ class Compiler {
     switch (c.k) {
       case 'isnull':
         return { k: 'isnull', src: this.src(frame, c.value) };
+      case 'flag':
+        return { k: 'flag', slot: this.slot(frame, c.name) };
       case 'not':
         return { k: 'not', c: this.cond(frame, c.c) };
       case 'and':
@@ -154,7 +158,7 @@ class Compiler {
           }
           return;
         case 'assign':
-          this.emit({ op: 'assign', slot: this.slot(frame, s.local), src: s.value ? this.src(frame, s.value) : undefined, frame, at, next: this.pc + 1 });
+          this.emit({ op: 'assign', slot: this.slot(frame, s.local), src: s.value ? this.src(frame, s.value) : undefined, flag: s.flag, frame, at, next: this.pc + 1 });
           return;
         case 'deref':
           this.emit({ op: 'deref', src: this.src(frame, s.value), text: s.text, frame, at, next: this.pc + 1 });
@@ -166,7 +170,7 @@ class Compiler {
           this.emit({ op: 'free', src: this.src(frame, s.value), fn: s.fn, frame, at, next: this.pc + 1 });
           return;
         case 'if': {
-          const br = this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: -1, else: -1, guard: s.cond.k !== 'unknown', frame, at });
+          const br = this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: -1, else: -1, guard: testsResource(s.cond), frame, at });
           (this.instrs[br] as { then: number }).then = this.pc;
           block(s.then);
           const skip = jumpPatch(at);
@@ -183,13 +187,13 @@ class Compiler {
           let exitBranch = -1;
           if (testFirst) {
             block(s.test);
-            exitBranch = this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: this.pc + 1, else: -1, guard: s.cond.k !== 'unknown', frame, at });
+            exitBranch = this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: this.pc + 1, else: -1, guard: testsResource(s.cond), frame, at });
           }
           block(s.body);
           const continueTarget = this.pc;
           if (!testFirst) {
             block(s.test);
-            this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: head, else: this.pc + 1, guard: s.cond.k !== 'unknown', frame, at });
+            this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: head, else: this.pc + 1, guard: testsResource(s.cond), frame, at });
           } else {
             this.emit({ op: 'jump', target: head, frame, at });
           }
@@ -256,9 +260,10 @@ class Compiler {
     const argSrcs = s.args.map((a) => (a.value ? this.src(frame, a.value) : undefined));
     if (targets.length === 0) {
       // A macro or a function outside the tree: given a table pointer, it reads the tables (stage2_pud_offset).
-      if (this.graph.isDefined(calleeName(s)) || isParamCall(s, fn) || this.graph.model.addressOnlyCalls.includes(calleeName(s))) return;
+      const external = this.graph.externalCallee(fn, site, bindings);
+      if (!external || this.graph.model.addressOnlyCalls.includes(external)) return;
       for (const [i, src] of argSrcs.entries()) {
-        if (src) this.emit({ op: 'deref', src, text: `${calleeName(s)}(${s.args[i].text})`, frame, at: s.at, next: this.pc + 1 });
+        if (src) this.emit({ op: 'deref', src, text: `${external}(${s.args[i].text})`, frame, at: s.at, next: this.pc + 1 });
       }
       const first = argSrcs.find((x) => x);
       if (s.assignTo && first) this.emit({ op: 'assign', slot: this.slot(frame, s.assignTo), src: first, frame, at: s.at, next: this.pc + 1 });
@@ -272,10 +277,10 @@ class Compiler {
       starts.push(this.pc);
       const child = this.frames.push({ fn: t.fn, parent: frame, callAt: s.at, via: t.via }) - 1;
       t.fn.params.forEach((p, i) => {
-        const src = argSrcs[i];
-        if (src) this.emit({ op: 'assign', slot: this.slot(child, p.name), src, frame: child, at: s.at, next: this.pc + 1 });
+        const v = t.args[i]?.value;
+        if (v) this.emit({ op: 'assign', slot: this.slot(child, p.name), src: this.src(frame, v), frame: child, at: s.at, next: this.pc + 1 });
       });
-      const exits = this.compileFunction(child, this.graph.bindingsFor(fn, site, t.fn, bindings), [...stack, t.fn]);
+      const exits = this.compileFunction(child, this.graph.bindingsFor(fn, t.args, t.fn, bindings), [...stack, t.fn]);
       exits.forEach((p) => p(this.pc));
       if (s.assignTo) {
         this.emit({ op: 'assign', slot: this.slot(frame, s.assignTo), src: { slot: this.slot(child, '$return') }, frame, at: s.at, next: this.pc + 1 });
@@ -290,12 +295,9 @@ class Compiler {
   }
 }
 
-function calleeName(s: Extract<Stmt, { k: 'call' }>): string {
-  return s.callee.kind === 'field' ? `.${s.callee.field}` : s.callee.name;
-}
-
-function isParamCall(s: Extract<Stmt, { k: 'call' }>, fn: FunctionFacts): boolean {
-  return s.callee.kind === 'variable' || (s.callee.kind === 'direct' && fn.params.some((p) => p.name === (s.callee as { name: string }).name));
+/** A condition that tests the resource (a guard), not just flags or unknowns. */
+function testsResource(c: Cond): boolean {
+  return c.k === 'isnull' || (c.k === 'not' && testsResource(c.c)) || ((c.k === 'and' || c.k === 'or') && (testsResource(c.a) || testsResource(c.b)));
 }
 
 /** Compiles the thread that starts in `entry`. `prelude` frames name core functions above it (for witnesses). */
