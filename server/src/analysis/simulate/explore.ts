@@ -331,19 +331,41 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     const stack = [...next];
     const local = new Set<string>();
     while (stack.length) {
+      // x is freshly made by successors(): its pcs and steps are its own, so straight-line local steps can
+      // update it in place; only branching steps make copies.
       const x = stack.pop()!;
-      const pc = x.pcs[t];
-      const ins = pc >= 0 ? program.instrs[pc] : undefined;
-      if (!ins || !isLocal(ins)) {
-        out.push(x);
-        continue;
-      }
-      const k = `${pc}|${x.slotKeys[t]}`;
-      if (local.has(k)) continue; // a loop of local steps only: nothing new
-      local.add(k);
-      for (const y of successors(x, t, ins)) {
-        y.steps = [...x.steps!, ...y.steps!];
-        stack.push(y);
+      for (;;) {
+        const pc = x.pcs[t];
+        const ins = pc >= 0 ? program.instrs[pc] : undefined;
+        if (!ins || !isLocal(ins)) {
+          out.push(x);
+          break;
+        }
+        const k = `${pc}|${x.slotKeys[t]}`;
+        if (local.has(k)) break; // a loop of local steps only: nothing new
+        local.add(k);
+        if (ins.op === 'jump') {
+          x.pcs[t] = ins.target;
+          continue;
+        }
+        if (ins.op === 'assign' && (!ins.src || !('field' in ins.src))) {
+          const value = ins.flag ? (ins.flag === 'true' ? TRUE : FALSE) : ins.src ? x.slots[t][ins.src.slot] : UNKNOWN;
+          x.steps!.push({ thread: t, pc, held: x.steps![0]?.held ?? [], field: x.field, freed: x.freed });
+          if (x.slots[t][ins.slot] !== value) {
+            x.slots = [...x.slots];
+            x.slots[t] = new Uint8Array(x.slots[t]);
+            x.slots[t][ins.slot] = value;
+            x.slotKeys = [...x.slotKeys];
+            x.slotKeys[t] = slotKey(x.slots[t]);
+          }
+          x.pcs[t] = ins.next;
+          continue;
+        }
+        for (const y of successors(x, t, ins)) {
+          y.steps = ins.op === 'choice' ? [...x.steps!] : [...x.steps!, ...y.steps!];
+          stack.push(y);
+        }
+        break;
       }
     }
     return out;
