@@ -12,7 +12,7 @@ import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
 import { applyChange, type CParser, type TextChange, type Tree } from './parse/parser';
 import { buildActors, type TeardownActor } from './simulate/actors';
-import { chainVerdicts, simulateEntry, type ChainVerdict, type EntrySimulation, defaultSimulationLimits } from './simulate/simulate';
+import { chainVerdicts, simulateEntry, type ChainVerdict, type EntrySimulation, type ExploreCache, defaultSimulationLimits } from './simulate/simulate';
 
 export interface ChainResult {
   chain: Chain;
@@ -58,6 +58,7 @@ export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 export class Workspace {
   private readonly files = new Map<string, FileState>();
+  private readonly exploreCache: ExploreCache = new Map();
 
   constructor(private readonly parser: CParser, private readonly options: WorkspaceOptions = {}) {}
 
@@ -170,7 +171,7 @@ export class Workspace {
     for (const entry of entries) {
       const own = chains.filter((c) => c.entry === entry);
       if (!own.length) continue;
-      const sim = simulateEntry(graph, model, entry, actors, limits);
+      const sim = simulateEntry(graph, model, entry, actors, limits, this.exploreCache);
       simulations.push(sim);
       const verdicts = chainVerdicts(model, sim, own);
       for (const c of own) results.push({ chain: c, verdict: verdicts.get(c)! });

@@ -9,6 +9,7 @@ import { assumptionEnabled, pinsOf } from '../model/types';
 import type { TeardownActor } from './actors';
 import { explore, type ExploreResult, type Hazard, type ThreadSpec } from './explore';
 import { compileThread, stackOf, type Program } from './program';
+import { hashText } from '../index/span';
 
 export interface Run {
   actor: TeardownActor;
@@ -38,7 +39,15 @@ export interface SimulationLimits {
 
 export const defaultSimulationLimits: SimulationLimits = { maxStates: 250_000 };
 
-export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, actors: readonly TeardownActor[], limits = defaultSimulationLimits): EntrySimulation {
+/**
+ * Exploration results by the structure of the programs explored (positions left out): an edit elsewhere, or one
+ * that only moves lines, reuses them, and witnesses are re-rendered against the new positions.
+ */
+export type ExploreCache = Map<string, ExploreResult>;
+
+const CACHE_LIMIT = 2000;
+
+export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, actors: readonly TeardownActor[], limits = defaultSimulationLimits, cache?: ExploreCache): EntrySimulation {
   const program = compileThread(graph, entry.fn, { locksHeld: entry.locksHeld.map((lock) => ({ lock, at: entry.fn.nameSpan })) });
   const sim: EntrySimulation = { entry, program, runs: [], blocked: [], harmless: [] };
   const pins = pinsOf(model, entry.context);
@@ -62,10 +71,25 @@ export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, acto
       { name: threadName(model, entry), program, mutates: entry.context === 'teardown' },
       { name: actorName(model, actor), program: actor.program, mutates: true },
     ];
-    const result = explore(threads, limits.maxStates, (h) => classify(h, threads, model.lock.name, entry.context));
+    const key = cache ? `${limits.maxStates}|${model.lock.name}|${entry.context}|${fingerprint(program)}|${fingerprint(actor.program)}` : '';
+    let result = cache?.get(key);
+    if (!result) {
+      result = explore(threads, limits.maxStates, (h) => classify(h, threads, model.lock.name, entry.context));
+      if (cache) {
+        if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+        cache.set(key, result);
+      }
+    }
     sim.runs.push({ actor, threads, result });
   }
   return sim;
+}
+
+/** The program without positions: what the explorer's result depends on. */
+export function fingerprint(p: Program): string {
+  const frames = p.frames.map((f) => `${f.fn.name}<${f.parent}`).join(',');
+  const instrs = JSON.stringify(p.instrs, (k, v) => (k === 'at' ? undefined : v));
+  return `${p.slots}|${p.truncated}|${frames}|${hashText(instrs)}:${instrs.length}`;
 }
 
 export function threadName(model: Model, entry: Entry): string {
