@@ -31,6 +31,7 @@ its KVM folders). A .lockpath.json at the folder's root is used as the model fil
 options:
   --json                 machine-readable output (docs/json-shape.md)
   --sarif[=FILE]         SARIF 2.1.0 to FILE (default: standard output)
+  --html FILE            a standalone HTML report with the race timelines (opens without network)
   --model FILE           model file to use (instead of PATH/.lockpath.json)
   --no-model-file        ignore PATH/.lockpath.json
   --assume ID=on|off     switch a lifetime assumption, e.g. --assume vcpu-thread-pins-mm=off

@@ -157,6 +157,11 @@ function report(args: CliArgs, a: Analysis & { root: string }, out: (s: string) 
 
 /** Runs as the command: bin/lockpath.js calls this. */
 export function run(): void {
+  // `lockpath ... | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       if (code >= 0) process.exitCode = code;

@@ -31,7 +31,7 @@ const CHAR = 0.62 * FONT; // a little over the usual 0.6em advance, so estimates
 const SMALL_CHAR = 0.62 * SMALL;
 const TITLE_CHAR = 0.66 * 13;
 const LINE = 16;
-const WRAP = 56; // characters per action line
+const WRAP = 64; // characters per action line
 const GUTTER = 34; // step numbers
 const MARK_X = 20; // lifeline, from a lane's left edge
 const TEXT_X = 38; // step text, from a lane's left edge
@@ -153,7 +153,7 @@ export function timelineSvg(f: FindingJson, opts: TimelineOptions = {}): string 
     x += laneWidth.get(lane)!;
   }
   const width = x + 8;
-  const present = [...new Set(rows.map((r) => r.kind))].sort((a, b) => kindOrder(a) - kindOrder(b));
+  const present = [...new Set(rows.filter((r) => !r.step.hazard).map((r) => r.kind))].sort((a, b) => kindOrder(a) - kindOrder(b));
   const legend = legendItems(present, locks.length > 0, width);
   const height = rowsBottom + 16 + legend.height;
 
@@ -255,9 +255,9 @@ function stepSvg(r: Row, lx: number, cy: number, colourOf: (lock: string) => num
   out.push(`<text class="lp-num${hazard ? ' lp-hazard-text' : ''}" x="${GUTTER / 2}" y="${r1(cy + 4)}" text-anchor="middle">${r.index + 1}</text>`);
   out.push(marker(r.kind, hazard, lx + MARK_X, cy, r.lock === undefined ? 0 : colourOf(r.lock)));
   const tx = lx + TEXT_X;
-  out.push(`<text class="lp-action${hazard ? ' lp-hazard-text' : ''}" x="${tx}" y="${r1(cy + 4)}">`);
-  r.lines.forEach((line, i) => out.push(`<tspan x="${tx}" dy="${i ? LINE : 0}">${escapeXml(line)}</tspan>`));
-  out.push('</text>');
+  // One text element, tspans on one line: whitespace between them would render as a leading space.
+  const tspans = r.lines.map((line, i) => `<tspan x="${tx}" dy="${i ? LINE : 0}">${escapeXml(line)}</tspan>`).join('');
+  out.push(`<text class="lp-action${hazard ? ' lp-hazard-text' : ''}" x="${tx}" y="${r1(cy + 4)}">${tspans}</text>`);
   const locY = r1(cy + 4 + r.lines.length * LINE - 1);
   out.push(`<text class="lp-where lp-small" x="${tx}" y="${locY}">${escapeXml(r.where)}${r.note ? `<tspan class="lp-note">${escapeXml(r.note)}</tspan>` : ''}</text>`);
   out.push('</g>');
