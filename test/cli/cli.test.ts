@@ -2,7 +2,7 @@
 // fixtures, and bad input. SARIF output is checked by the SARIF multitool's validator and its 2.1.0 schema.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -162,5 +162,21 @@ describe('SARIF', () => {
     assert.equal(v.status, 0, `${v.stdout}\n${v.stderr}`);
     const errors = JSON.parse(readFileSync(report, 'utf8')).runs[0].results.filter((x: { level?: string }) => x.level === 'error');
     assert.deepEqual(errors.map((e: { message: { text?: string; id?: string } }) => e.message.text ?? e.message.id), []);
+  });
+});
+
+describe('the index cache', () => {
+  it('a second run over the same tree reads the facts from the cache and says the same', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'lockpath-cache-'));
+    const run = () => spawnSync(process.execPath, [bin, '--json', exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: cache }, timeout: 120_000 });
+    const cold = run();
+    const entries = readdirSync(cache).flatMap((d) => readdirSync(join(cache, d)));
+    assert.equal(entries.length, 6, 'one entry per file of the example');
+    const warm = run();
+    const strip = (s: string) => JSON.stringify({ ...JSON.parse(s), summary: undefined });
+    assert.equal(strip(warm.stdout), strip(cold.stdout));
+    const off = spawnSync(process.execPath, [bin, '--no-cache', '--json', exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: join(cache, 'unused') }, timeout: 120_000 });
+    assert.equal(strip(off.stdout), strip(cold.stdout));
+    assert.ok(!existsSync(join(cache, 'unused')), '--no-cache writes nothing');
   });
 });

@@ -11,6 +11,7 @@ import { chooseModel } from './model/choose';
 import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
 import { applyChange, type CParser, type TextChange, type Tree } from './parse/parser';
+import { hashText } from './index/span';
 import { buildActors, type TeardownActor } from './simulate/actors';
 import { chainVerdicts, simulateEntry, type ChainVerdict, type EntrySimulation, type ExploreCache, defaultSimulationLimits } from './simulate/simulate';
 
@@ -44,15 +45,26 @@ export interface WorkspaceOptions {
   chainLimits?: ChainLimits;
   /** Files larger than this are not parsed (a note says so). */
   maxFileBytes?: number;
+  indexCache?: IndexCache;
 }
 
 interface FileState {
   text: string;
+  /** Parsed on demand: a warm start that finds the facts in the index cache never parses. */
   tree?: Tree;
   facts?: FileFacts;
   factsModel?: string;
   skipped?: Problem;
 }
+
+/** Where indexed facts can be kept between runs (the CLI keeps them on disk). */
+export interface IndexCache {
+  get(key: string): FileFacts | undefined;
+  put(key: string, facts: FileFacts): void;
+}
+
+/** Bumped whenever the shape or meaning of FileFacts changes, so old cache entries are never read. */
+export const INDEX_FORMAT = 3;
 
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -62,27 +74,21 @@ export class Workspace {
 
   constructor(private readonly parser: CParser, private readonly options: WorkspaceOptions = {}) {}
 
-  /** Sets a file's whole text (parsed from scratch). */
+  /** Sets a file's whole text (parsed when first needed). */
   setFile(path: string, text: string): void {
     this.files.get(path)?.tree?.delete();
-    this.files.set(path, this.load(path, text));
+    this.files.set(path, { text, skipped: this.precheck(path, text) });
   }
 
-  /** Applies LSP-style edits to a file's text, re-parsing incrementally from the old tree. */
+  /** Applies LSP-style edits to a file's text, re-parsing incrementally from the old tree when there is one. */
   applyChanges(path: string, changes: readonly TextChange[]): string {
     const state = this.files.get(path);
     if (!state) throw new Error(`lockpath: ${path} is not open`);
-    if (!state.tree) {
-      let text = state.text;
-      for (const c of changes) text = applyChange(text, c);
-      this.setFile(path, text);
-      return text;
-    }
     let text = state.text;
     for (const c of changes) text = applyChange(text, c, state.tree);
-    const old = state.tree;
-    const next = this.load(path, text, old);
-    old.delete();
+    const next: FileState = { text, skipped: this.precheck(path, text) };
+    if (state.tree && !next.skipped) next.tree = this.parse(path, next, state.tree);
+    state.tree?.delete();
     this.files.set(path, next);
     return text;
   }
@@ -109,31 +115,45 @@ export class Workspace {
     this.files.clear();
   }
 
-  private load(path: string, text: string, oldTree?: Tree): FileState {
+  /** Files the analysis will not parse: too large, or binary. */
+  private precheck(path: string, text: string): Problem | undefined {
     const limit = this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-    if (text.length > limit) {
-      return { text, skipped: skipNote(path, `skipped: ${text.length} characters is over the ${limit} limit (setting lockpath.maxFileSize)`) };
-    }
+    if (text.length > limit) return skipNote(path, `skipped: ${text.length} characters is over the ${limit} limit (setting lockpath.maxFileSize)`);
     const nul = text.indexOf('\0');
     if (nul >= 0) {
       const line = text.slice(0, nul).split('\n').length - 1;
-      return { text, skipped: { ...skipNote(path, 'skipped: binary file (NUL byte)'), at: { line, column: 0, endLine: line, endColumn: 0 } } };
+      return { ...skipNote(path, 'skipped: binary file (NUL byte)'), at: { line, column: 0, endLine: line, endColumn: 0 } };
     }
+    return undefined;
+  }
+
+  private parse(path: string, state: FileState, oldTree?: Tree): Tree | undefined {
     try {
-      return { text, tree: this.parser.parse(text, oldTree) };
+      return this.parser.parse(state.text, oldTree);
     } catch (e) {
-      return { text, skipped: skipNote(path, `skipped: ${(e as Error).message}`) };
+      state.skipped = skipNote(path, `skipped: ${(e as Error).message}`);
+      return undefined;
     }
   }
 
   /** Facts for every file, re-indexing only files whose text or model changed. */
   facts(model: Model): FileFacts[] {
     const out: FileFacts[] = [];
+    const modelKey = indexingKey(model);
+    const cache = this.options.indexCache;
     for (const [path, state] of [...this.files].sort(([a], [b]) => a.localeCompare(b))) {
-      if (!state.tree) continue;
-      if (!state.facts || state.factsModel !== model.id + model.source) {
-        state.facts = safeIndex(path, state.tree, model);
-        state.factsModel = model.id + model.source;
+      if (state.skipped) continue;
+      if (!state.facts || state.factsModel !== modelKey) {
+        const key = `${INDEX_FORMAT}|${modelKey}|${path}|${hashText(state.text)}:${state.text.length}`;
+        const cached = cache?.get(key);
+        if (cached) state.facts = cached;
+        else {
+          state.tree ??= this.parse(path, state);
+          if (!state.tree) continue;
+          state.facts = safeIndex(path, state.tree, model);
+          cache?.put(key, state.facts);
+        }
+        state.factsModel = modelKey;
       }
       out.push(state.facts);
     }
@@ -212,6 +232,11 @@ export class Workspace {
 }
 
 const zeroSpan = { line: 0, column: 0, endLine: 0, endColumn: 0 };
+
+/** What of the model the indexer reads: facts indexed under one key are valid under the same key. */
+function indexingKey(model: Model): string {
+  return hashText(JSON.stringify([model.resource, model.lockOps, model.freeCalls]));
+}
 
 function skipNote(file: string, message: string): Problem {
   return { file, at: zeroSpan, severity: 'info', message: `lockpath: ${message}` };

@@ -15,6 +15,8 @@ export interface CliArgs {
   maxStates?: number;
   maxFileBytes?: number;
   verbose: boolean;
+  /** Keep indexed facts in the on-disk cache (default on). */
+  cache: boolean;
   help: boolean;
   version: boolean;
   stdio: boolean;
@@ -40,13 +42,14 @@ options:
   --max-states N         bound of the interleaving search per entry and teardown path
   --max-file-size BYTES  skip larger files
   --verbose              also print notes about macro regions the parser could not read
+  --no-cache             do not read or write the index cache ($LOCKPATH_CACHE, default ~/.cache/lockpath)
   --version, --help
 
 exit status: check: 1 when races are found, 0 when none; 2 on bad input.
 `;
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const a: CliArgs = { command: 'check', paths: [], json: false, noModelFile: false, assume: [], verbose: false, help: false, version: false, stdio: false };
+  const a: CliArgs = { command: 'check', paths: [], json: false, noModelFile: false, assume: [], verbose: false, cache: true, help: false, version: false, stdio: false };
   const rest = [...argv];
   if (rest[0] && ['check', 'chains', 'explain', 'serve'].includes(rest[0])) a.command = rest.shift() as CliArgs['command'];
   const value = (flag: string, inline: string | undefined): string => {
@@ -87,6 +90,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--max-states': a.maxStates = positive(flag, value(flag, inline)); break;
       case '--max-file-size': a.maxFileBytes = positive(flag, value(flag, inline)); break;
       case '--verbose': a.verbose = true; break;
+      case '--no-cache': a.cache = false; break;
       case '--stdio': a.stdio = true; break;
       case '--help': a.help = true; break;
       case '--version': a.version = true; break;

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { builtinModels, loadModelFile, loadParser, Workspace, type Analysis } from '../analysis';
 import { applyModelFile, type ModelFile } from '../analysis/model/loader';
 import { collectSources } from '../files/collect';
+import { DiskIndexCache, defaultCacheDir } from '../files/index-cache';
 import { reportHtml } from '../report/html';
 import { reportJson } from '../report/json';
 import { reportSarif } from '../report/sarif';
@@ -113,7 +114,8 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
     if (fixed) fixed = applyModelFile(fixed, { assumptions }, fixed.source);
     else overlay = { file: { ...overlay?.file, assumptions: { ...overlay?.file.assumptions, ...assumptions } }, source: overlay?.source ?? 'command line' };
   }
-  const ws = new Workspace(parser, { model: fixed, overlay, maxStates: args.maxStates, maxFileBytes: args.maxFileBytes });
+  const indexCache = args.cache ? new DiskIndexCache(defaultCacheDir(VERSION)) : undefined;
+  const ws = new Workspace(parser, { model: fixed, overlay, maxStates: args.maxStates, maxFileBytes: args.maxFileBytes, indexCache });
   for (const f of files) {
     let text: string;
     try {
