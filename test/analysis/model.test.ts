@@ -54,3 +54,11 @@ describe('model file', () => {
     assert.equal(a.model.source, 'm.json');
   });
 });
+
+describe('model file names checked against the tree', () => {
+  it('reports a hook the indexed files do not define', async () => {
+    const { model } = loadModelFile('.lockpath.json', '{ "base": "kvm-arm-v4", "hooks": [ { "function": "kvm_age_hav", "context": "mmu-notifier" } ] }');
+    const a = await analyzeTexts({ 'mmu.c': 'int kvm_age_hva(struct kvm *kvm)\n{\n\treturn *kvm->arch.pgd;\n}\n' }, { model });
+    assert.ok(a.problems.some((p) => p.file === '.lockpath.json' && /hook kvm_age_hav, which the indexed files do not define/.test(p.message)));
+  });
+});

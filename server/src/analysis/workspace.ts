@@ -203,6 +203,13 @@ export class Workspace {
       ...files.flatMap((f) => f.problems),
       ...truncated.map((t) => ({ file: '', at: zeroSpan, severity: 'warning' as const, message: `lockpath: chains from ${t.entry} were cut off (${t.reason})` })),
     ];
+    // Names a model file gives that the tree does not define are most likely typos: say so.
+    for (const hook of model.hooks.filter((h) => h.origin && !graph.isDefined(h.function))) {
+      problems.push({ file: hook.origin!, at: zeroSpan, severity: 'warning', message: `lockpath: the model file names hook ${hook.function}, which the indexed files do not define` });
+    }
+    if (model.source !== 'built-in' && !graph.isDefined(model.freeFunction)) {
+      problems.push({ file: model.source, at: zeroSpan, severity: 'warning', message: `lockpath: the free function ${model.freeFunction} is not defined in the indexed files: no chain can be shown safe or racy` });
+    }
     const contextChecks = checkContexts(model, contextsThrough(chains), entries);
     for (const c of contextChecks.filter((x) => !x.agrees)) {
       const fn = graph.lookup(c.hook);

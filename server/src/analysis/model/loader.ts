@@ -86,7 +86,7 @@ export function applyModelFile(base: Model, file: ModelFile, source: string, rep
   file.hooks?.forEach((h, i) => {
     if (!contextIds.has(h.context)) report(['hooks', i, 'context'], `unknown context "${h.context}" (known: ${[...contextIds].join(', ')})`);
     m.hooks = m.hooks.filter((x) => x.function !== h.function);
-    m.hooks.push({ function: h.function, context: h.context, via: h.via ?? [h.context], locksHeld: h.locksHeld ?? [] });
+    m.hooks.push({ function: h.function, context: h.context, via: h.via ?? [h.context], locksHeld: h.locksHeld ?? [], origin: source });
   });
   file.entryTables?.forEach((t, i) => {
     for (const [field, ctx] of Object.entries(t.fields)) if (!contextIds.has(ctx)) report(['entryTables', i, 'fields', field], `unknown context "${ctx}"`);

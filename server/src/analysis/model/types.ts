@@ -28,6 +28,8 @@ export interface HookSpec {
   via: string[];
   /** Locks the (absent) core wrapper holds around the call, by lock name. */
   locksHeld: string[];
+  /** The model file that added it (built-in hooks have none). */
+  origin?: string;
 }
 
 export interface EntryTableSpec {
