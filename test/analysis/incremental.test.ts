@@ -32,3 +32,22 @@ describe('incremental analysis', () => {
     ws.dispose();
   });
 });
+
+describe('a typo in one function', () => {
+  it('does not take the functions after it away (the parser nests them; they are parsed again on their own)', async () => {
+    const files = readDir(exampleDir);
+    const mmu = 'virt/kvm/arm/mmu.c';
+    const lines = files[mmu].split('\n');
+    const at = lines.findIndex((l) => l.includes('return handle_hva_to_gpa(kvm, start, end, kvm_age_hva_handler, NULL);'));
+    assert.ok(at > 0);
+    lines[at] = '\treturn1 handle_hva_to_gpa(kvm, start, end,; kvm_age_hva_handler, NULL);';
+    const clean = await analyzeTexts(files);
+    const typo = await analyzeTexts({ ...files, [mmu]: lines.join('\n') });
+    const count = (a: Analysis) => a.files.find((f) => f.file === mmu)!.functions.length;
+    assert.equal(count(typo), count(clean));
+    const ids = (a: Analysis) => a.findings.map((f) => f.id);
+    const testAge = clean.findings.find((f) => f.chain.entry.via === 'kvm_mmu_notifier_ops.test_young')!;
+    assert.ok(ids(typo).includes(testAge.id), 'the kvm_test_age_hva race is still reported, under the same id');
+    assert.ok(!typo.graph.lookup('kvm_age_hva')!.calls.some((c) => c.callee.kind === 'direct' && c.callee.name === 'kvm_free_stage2_pgd'));
+  });
+});

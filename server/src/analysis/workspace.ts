@@ -6,7 +6,7 @@ import { compareChains, contextsThrough, enumerateChains, type Chain, type Chain
 import { builtinEntries, checkContexts, findEntries, type ContextCheck, type Entry } from './contexts/entries';
 import { buildFindings, type Finding } from './findings/findings';
 import type { FileFacts, Problem } from './index/facts';
-import { indexTree } from './index/indexer';
+import { indexTree, type Reparse } from './index/indexer';
 import { chooseModel } from './model/choose';
 import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
@@ -150,7 +150,7 @@ export class Workspace {
         else {
           state.tree ??= this.parse(path, state);
           if (!state.tree) continue;
-          state.facts = safeIndex(path, state.tree, model);
+          state.facts = safeIndex(path, state.tree, model, (text) => this.parse(path, { text }));
           cache?.put(key, state.facts);
         }
         state.factsModel = modelKey;
@@ -250,9 +250,9 @@ function skipNote(file: string, message: string): Problem {
 }
 
 /** Indexing must never take the whole analysis down: a failure becomes a problem on that file. */
-function safeIndex(path: string, tree: Tree, model: Model): FileFacts {
+function safeIndex(path: string, tree: Tree, model: Model, reparse: Reparse): FileFacts {
   try {
-    return indexTree(path, tree, model);
+    return indexTree(path, tree, model, reparse);
   } catch (e) {
     return { file: path, functions: [], tables: [], tableReturns: [], macros: [], problems: [{ file: path, at: zeroSpan, severity: 'error', message: `lockpath: internal error while indexing: ${(e as Error).message}` }] };
   }

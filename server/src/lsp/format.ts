@@ -145,7 +145,7 @@ export function witnessTable(env: Env, steps: readonly WitnessStep[]): string {
 
 /** The witness as plain text, two lanes side by side (as the CLI prints it). */
 export function witnessText(steps: readonly WitnessStep[]): string {
-  return timeline(steps).join('\n');
+  return timeline(steps, 72).join('\n');
 }
 
 /** The path of a chain as links: entry -> ... -> walker. */

@@ -108,7 +108,6 @@ export class LockpathServer {
   private lastIndexMs?: number;
 
   private progress?: Promise<WorkDoneProgressServerReporter | undefined>;
-  private progressState = { done: 0, total: 0 };
   private lastStatus?: string;
   private lastLogged = '';
 
@@ -128,7 +127,8 @@ export class LockpathServer {
 
     c.onHover(async (p, token) => {
       const d = this.docs.get(p.textDocument.uri);
-      const s = await this.snapshotFor(token, 1500);
+      // A hover must come quickly: after a short wait it answers from the last analysis, by name.
+      const s = await this.snapshotFor(token, this.latest ? 300 : 60_000);
       if (!d || !s || d.model) return null;
       return this.attempt('hover', () => hover(this.env(s), d.key, d.doc.getText(), p.position, this.fresh(s, d)), null);
     });
@@ -393,7 +393,6 @@ export class LockpathServer {
   private fromEngine(m: FromEngine): void {
     switch (m.t) {
       case 'progress':
-        this.progressState = { done: m.done, total: m.total };
         void this.progress?.then((r) => r?.report(m.total ? Math.round((100 * m.done) / m.total) : 0, `${m.done}/${m.total} files`));
         this.status({ state: 'indexing', files: m.done, total: m.total, findings: this.published?.findings.length ?? 0 });
         return;
@@ -587,6 +586,8 @@ export class LockpathServer {
       this.recentMs.push(ms);
       if (this.recentMs.length > 5) this.recentMs.shift();
       this.latest = s;
+      const keep = Math.min(s.seq, this.published?.seq ?? s.seq);
+      for (const seq of this.requests.keys()) if (seq < keep) this.requests.delete(seq);
       for (const n of s.notes) this.log(`lockpath: ${n}`);
       this.log(`lockpath: analysis #${s.seq}: ${Math.round(ms)} ms, ${s.files.length} files, ${s.chains.length} chains, ${s.findings.length} findings${current ? '' : ' (the text changed meanwhile: not published)'}`);
     }

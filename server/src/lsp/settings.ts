@@ -1,4 +1,5 @@
 // The `lockpath.*` settings as the server uses them, with defaults and a tolerant reader (clients send anything).
+import { KERNEL_EXCLUDES, KERNEL_GLOBS } from '../files/collect';
 
 export interface Settings {
   /** The model file, relative to the (first) workspace folder. */
@@ -12,11 +13,12 @@ export interface Settings {
   maxFileSize: number;
 }
 
-export const DEFAULT_INCLUDE = ['virt/kvm/**', 'arch/arm64/kvm/**', 'arch/arm/kvm/**'];
+// The same KVM folders the CLI reads in a kernel tree (EL2 hyp/ code left out): see files/collect.ts.
+export const DEFAULT_INCLUDE = KERNEL_GLOBS;
 
 export const defaultSettings: Settings = {
   modelFile: '.lockpath.json',
-  index: { include: DEFAULT_INCLUDE, exclude: [] },
+  index: { include: DEFAULT_INCLUDE, exclude: KERNEL_EXCLUDES },
   assumptions: {},
   inlayHints: { enabled: true },
   showParseProblems: false,

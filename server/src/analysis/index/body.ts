@@ -165,6 +165,8 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
     }
     case 'comment':
     case 'preproc_call':
+    // A definition inside a body is what the parser makes of the functions after a typo: indexed on its own.
+    case 'function_definition':
       return out;
     case 'preproc_if':
     case 'preproc_ifdef':

@@ -9,11 +9,23 @@ import type { FileFacts, FunctionFacts, MacroAlias, Param, Problem, TableFacts }
 import { hashText, spanOf } from './span';
 import { recoverFunctions } from './recover';
 
-export function indexTree(file: string, tree: Tree, model: Model): FileFacts {
+/** Parses a piece of the file again (positions as in the whole file): see swallowsDefinitions. */
+export type Reparse = (text: string) => Tree | undefined;
+
+export function indexTree(file: string, tree: Tree, model: Model, reparse?: Reparse): FileFacts {
   const facts: FileFacts = { file, functions: [], tables: [], tableReturns: [], macros: [], problems: [] };
   const seen = new Set<string>();
   const visit = (node: Node, depth: number): void => {
     if (depth > 400) return; // pathological nesting: the parser's own limit is far below what matters here
+    if (depth <= 1 && reparse && swallowsDefinitions(node)) {
+      for (const piece of pieces(tree.rootNode.text, node)) {
+        const t = reparse(piece);
+        if (!t) continue;
+        for (const c of t.rootNode.namedChildren) if (c && c.startPosition.row >= node.startPosition.row) visit(c, 2);
+        t.delete();
+      }
+      return;
+    }
     switch (node.type) {
       case 'function_definition': {
         const fn = functionFacts(file, node, model, false);
@@ -25,6 +37,9 @@ export function indexTree(file: string, tree: Tree, model: Model): FileFacts {
         }
         // Local initializers name handlers too: const struct kvm_hva_range range = { .handler = kvm_age_gfn };
         collectLocalTables(file, node, facts.tables);
+        // After a typo, tree-sitter may nest every following definition inside this one's body: keep them all.
+        const body = node.childForFieldName('body');
+        if (body) visitNested(body, depth + 1);
         return;
       }
       case 'declaration': {
@@ -48,6 +63,13 @@ export function indexTree(file: string, tree: Tree, model: Model): FileFacts {
       }
     }
     for (const c of node.namedChildren) if (c) visit(c, depth + 1);
+  };
+  const visitNested = (n: Node, depth: number): void => {
+    for (const c of n.namedChildren) {
+      if (!c) continue;
+      if (c.type === 'function_definition' || c.type === 'ERROR') visit(c, depth);
+      else if (c.type === 'compound_statement' || c.type.startsWith('preproc_')) visitNested(c, depth + 1);
+    }
   };
   visit(tree.rootNode, 0);
   facts.problems.push(...errorProblems(file, tree));
@@ -157,6 +179,34 @@ function splitTopLevel(text: string): string[] {
     } else cur += ch;
   }
   if (cur.trim()) out.push(cur);
+  return out;
+}
+
+/**
+ * A top-level node that runs across a `}` in column 0 has swallowed the definitions after a typo (kernel style
+ * closes every top-level definition that way). Only such nodes with parse errors in them are suspects.
+ */
+function swallowsDefinitions(node: Node): boolean {
+  if (!node.hasError || (node.type !== 'function_definition' && node.type !== 'ERROR' && node.type !== 'declaration')) return false;
+  const text = node.text;
+  const inner = text.slice(0, text.lastIndexOf('\n'));
+  return /\n\}[^\n]*\n/.test(inner);
+}
+
+/**
+ * The node's lines cut after each column-0 `}`, each piece padded with the lines before it, so that parsing it
+ * alone gives the positions it has in the whole file.
+ */
+function pieces(whole: string, node: Node): string[] {
+  const lines = whole.split('\n');
+  const out: string[] = [];
+  let start = node.startPosition.row;
+  for (let row = start; row <= node.endPosition.row; row++) {
+    if (/^\}/.test(lines[row] ?? '') || row === node.endPosition.row) {
+      out.push('\n'.repeat(start) + lines.slice(start, row + 1).join('\n') + '\n');
+      start = row + 1;
+    }
+  }
   return out;
 }
 

@@ -1,0 +1,194 @@
+// The VS Code side of lockpath, kept thin: starts the bundled language server, shows its status, and turns the
+// server's answers into editor UI (quick pick + peek for chains, virtual documents for explanations and race
+// timelines). Nothing analytical happens here.
+import * as vscode from 'vscode';
+import { CloseAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  ChainsRequest,
+  Commands,
+  ExplainRequest,
+  RaceTimelineRequest,
+  StatusNotification,
+  type ChainsResult,
+  type ExplainResult,
+  type InitializationOptions,
+  type PlaceJson,
+  type RaceTimelineResult,
+  type StatusParams,
+} from '../../server/src/lsp/protocol';
+
+const SCHEME = 'lockpath';
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel('lockpath');
+  const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+  status.name = 'lockpath';
+  status.text = '$(sync~spin) lockpath';
+  status.tooltip = 'lockpath: starting';
+  status.command = 'lockpath.showOutput';
+  status.show();
+  const docs = new VirtualDocs();
+  context.subscriptions.push(output, status, vscode.workspace.registerTextDocumentContentProvider(SCHEME, docs));
+
+  const module = context.asAbsolutePath('dist/server/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+  };
+  const modelFile = vscode.workspace.getConfiguration('lockpath').get<string>('modelFile', '.lockpath.json');
+  let told = false;
+  let fallback: ErrorHandler | undefined;
+  const errorHandler: ErrorHandler = {
+    error: (error, message, count) => fallback!.error(error, message, count),
+    closed: async () => {
+      const r = await fallback!.closed();
+      if (r.action === CloseAction.Restart) {
+        // Bounded restarts by the default handler; the user hears about it once.
+        const first = !told;
+        told = true;
+        return { action: r.action, message: 'lockpath: the language server stopped unexpectedly and was restarted (details in the lockpath output).', handled: !first };
+      }
+      return r;
+    },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: 'file', language: 'c' },
+      { scheme: 'file', pattern: `**/${modelFile.split('/').pop() || '.lockpath.json'}` },
+    ],
+    outputChannel: output,
+    initializationOptions: { clientCommands: true } satisfies InitializationOptions,
+    errorHandler,
+    markdown: { isTrusted: false, supportHtml: false },
+  };
+  client = new LanguageClient('lockpath', 'lockpath', serverOptions, clientOptions);
+  fallback = client.createDefaultErrorHandler(4);
+  const c = client;
+
+  context.subscriptions.push(
+    c.onNotification(StatusNotification, (p: StatusParams) => showStatus(status, p)),
+    vscode.commands.registerCommand('lockpath.showOutput', () => output.show(true)),
+    vscode.commands.registerCommand(Commands.restartServer, async () => {
+      status.text = '$(sync~spin) lockpath';
+      await c.restart();
+    }),
+    vscode.commands.registerCommand(Commands.showChains, async (name?: unknown) => {
+      const fn = typeof name === 'string' ? name : wordAtCursor();
+      const r = await c.sendRequest<ChainsResult>(ChainsRequest, { name: fn });
+      await showChains(c, r);
+    }),
+    vscode.commands.registerCommand(Commands.explain, async (name?: unknown) => {
+      const fn = typeof name === 'string' ? name : wordAtCursor() ?? (await vscode.window.showInputBox({ prompt: 'lockpath: explain which function?' }));
+      if (!fn) return;
+      const r = await c.sendRequest<ExplainResult>(ExplainRequest, { name: fn });
+      await docs.show(vscode.Uri.from({ scheme: SCHEME, path: `/explain/${fn}.md` }), r.markdown, true);
+    }),
+    vscode.commands.registerCommand(Commands.showRaceTimeline, async (id?: unknown) => {
+      const which = typeof id === 'string' ? id : await pickFinding();
+      if (!which) return;
+      const r = await c.sendRequest<RaceTimelineResult>(RaceTimelineRequest, { id: which });
+      if (!r.found) {
+        void vscode.window.showWarningMessage(`lockpath: ${r.title}`);
+        return;
+      }
+      output.appendLine(r.text);
+      await docs.show(vscode.Uri.from({ scheme: SCHEME, path: `/timeline/${which}.txt` }), r.text, false);
+    }),
+  );
+  await client.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+  client = undefined;
+}
+
+function showStatus(item: vscode.StatusBarItem, p: StatusParams): void {
+  switch (p.state) {
+    case 'starting':
+    case 'indexing':
+      item.text = `$(sync~spin) lockpath: indexing${p.total ? ` ${p.files}/${p.total}` : ''}`;
+      item.tooltip = 'lockpath is reading the kernel tree';
+      break;
+    case 'analyzing':
+      item.text = '$(sync~spin) lockpath: analysing';
+      item.tooltip = `lockpath is analysing ${p.files} files`;
+      break;
+    case 'idle':
+      item.text = p.findings ? `$(warning) lockpath: ${p.findings} race${p.findings === 1 ? '' : 's'}` : '$(check) lockpath: no races';
+      item.tooltip = `lockpath: ${p.files} files, ${p.chains ?? 0} stage-2 chains, ${p.findings} findings${p.ms !== undefined ? ` (${p.ms} ms)` : ''}`;
+      break;
+    case 'error':
+      item.text = '$(error) lockpath';
+      item.tooltip = `lockpath: ${p.message ?? 'the analysis stopped'}`;
+      break;
+  }
+}
+
+function wordAtCursor(): string | undefined {
+  const e = vscode.window.activeTextEditor;
+  if (!e) return undefined;
+  const r = e.document.getWordRangeAtPosition(e.selection.active, /[A-Za-z_][A-Za-z0-9_]*/);
+  return r ? e.document.getText(r) : undefined;
+}
+
+function toLocation(c: LanguageClient, p: PlaceJson): vscode.Location {
+  return new vscode.Location(c.protocol2CodeConverter.asUri(p.uri), c.protocol2CodeConverter.asRange(p.range));
+}
+
+/** A quick pick of the chains; the chosen one's hops open in a peek view. */
+async function showChains(c: LanguageClient, r: ChainsResult): Promise<void> {
+  if (!r.chains.length) {
+    void vscode.window.showInformationMessage(r.name ? `lockpath: no stage-2 chain passes through ${r.name}` : 'lockpath: no stage-2 chains');
+    return;
+  }
+  const icon = (v: string): string => (v === 'race' ? '$(error)' : v === 'safe' ? '$(pass)' : '$(question)');
+  const pick = await vscode.window.showQuickPick(
+    r.chains.map((ch) => ({ label: `${icon(ch.verdict)} ${ch.verdict} · ${ch.contextLabel} · ${ch.via}`, description: ch.path.join(' → '), detail: ch.reason, chain: ch })),
+    { title: r.name ? `lockpath: chains through ${r.name}` : 'lockpath: stage-2 chains', matchOnDescription: true, matchOnDetail: true },
+  );
+  if (!pick) return;
+  const locations = pick.chain.locations.map((l) => toLocation(c, l));
+  let editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.uri.scheme !== 'file') {
+    const at = r.definition ? toLocation(c, r.definition) : locations[0];
+    editor = await vscode.window.showTextDocument(at.uri, { selection: at.range });
+  }
+  await vscode.commands.executeCommand('editor.action.peekLocations', editor.document.uri, editor.selection.active, locations, 'peek');
+}
+
+/** The lockpath findings of the active file, to pick one for the timeline. */
+async function pickFinding(): Promise<string | undefined> {
+  const uri = vscode.window.activeTextEditor?.document.uri;
+  const diags = uri ? vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'lockpath' && d.code) : [];
+  const items = diags.flatMap((d) => {
+    const ids = ((d as vscode.Diagnostic & { data?: { findings?: string[] } }).data?.findings ?? []) as string[];
+    return ids.map((id) => ({ label: id, description: `${String(d.code)} · line ${d.range.start.line + 1}`, detail: d.message.split('\n')[0] }));
+  });
+  if (!items.length) {
+    return vscode.window.showInputBox({ prompt: 'lockpath: finding id (LP...)' });
+  }
+  return (await vscode.window.showQuickPick(items, { title: 'lockpath: race timeline of which finding?' }))?.label;
+}
+
+/** Read-only documents under lockpath: (explanations, timelines). */
+class VirtualDocs implements vscode.TextDocumentContentProvider {
+  private readonly texts = new Map<string, string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.toString()) ?? '';
+  }
+
+  /** Opens the text beside the editor. Markdown stays text: the preview refuses file: links, the editor lets
+   *  Ctrl+click follow them (file:///...#L12 opens at the line). */
+  async show(uri: vscode.Uri, text: string, markdown: boolean): Promise<void> {
+    this.texts.set(uri.toString(), text);
+    this.changed.fire(uri);
+    let doc = await vscode.workspace.openTextDocument(uri);
+    if (markdown && doc.languageId !== 'markdown') doc = await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
+    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+  }
+}
