@@ -2,6 +2,7 @@
 // server's answers into editor UI (quick pick + peek for chains, virtual documents for explanations and race
 // timelines). Nothing analytical happens here.
 import * as vscode from 'vscode';
+import { timelineWebviewHtml } from '../../server/src/report/webview';
 import { CloseAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
   ChainsRequest,
@@ -93,10 +94,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         return;
       }
       output.appendLine(r.text);
-      await docs.show(vscode.Uri.from({ scheme: SCHEME, path: `/timeline/${which}.txt` }), r.text, false);
+      showTimelineWebview(r);
     }),
   );
   await client.start();
+}
+
+/** The race timeline as a picture; a click on a step opens its line. */
+function showTimelineWebview(r: RaceTimelineResult): void {
+  const panel = vscode.window.createWebviewPanel('lockpath.raceTimeline', `lockpath: ${r.id}`, vscode.ViewColumn.Beside, { enableScripts: true, localResourceRoots: [] });
+  const nonce = Array.from({ length: 24 }, () => Math.floor(Math.random() * 36).toString(36)).join('');
+  panel.webview.html = timelineWebviewHtml({ title: r.title, svg: r.svg, cspSource: panel.webview.cspSource, nonce });
+  panel.webview.onDidReceiveMessage(async (m: { file?: unknown; line?: unknown; column?: unknown }) => {
+    const uri = typeof m.file === 'string' ? r.uris[m.file] : undefined;
+    if (!uri || typeof m.line !== 'number') return;
+    const position = new vscode.Position(Math.max(0, m.line - 1), Math.max(0, (typeof m.column === 'number' ? m.column : 1) - 1));
+    await vscode.window.showTextDocument(vscode.Uri.parse(uri), { selection: new vscode.Range(position, position), viewColumn: vscode.ViewColumn.One });
+  });
 }
 
 export async function deactivate(): Promise<void> {

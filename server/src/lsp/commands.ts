@@ -2,6 +2,9 @@
 // workspace/executeCommand results for editors that have no client-side commands.
 import { escapeMd, explainMarkdown, findingById, findingMarkdown, pathLinks, pointRange, rangeOf, witnessText, type Env } from './format';
 import type { ChainsResult, ExplainResult, PlaceJson, RaceTimelineResult } from './protocol';
+import { stepJson, type FindingJson } from '../report/json';
+import { timelineSvg } from '../report/timeline';
+import type { FindingView } from './snapshot';
 
 export function chainsResult(env: Env, name?: string): ChainsResult {
   const snap = env.snap;
@@ -35,7 +38,7 @@ export function explainResult(env: Env, name: string): ExplainResult {
 
 export function raceTimelineResult(env: Env, id: string): RaceTimelineResult {
   const f = findingById(env.snap, id);
-  if (!f) return { id, found: false, title: `no finding ${id} in the latest analysis`, text: '', markdown: '', steps: [] };
+  if (!f) return { id, found: false, title: `no finding ${id} in the latest analysis`, text: '', markdown: '', steps: [], svg: '', uris: {} };
   const title = `${f.id} ${f.class}: ${f.contextLabel} ${f.hook} (${f.via}) in ${f.function}`;
   const text = [title, '', f.message, '', witnessText(f.witness)].join('\n');
   return {
@@ -44,6 +47,8 @@ export function raceTimelineResult(env: Env, id: string): RaceTimelineResult {
     title,
     text,
     markdown: findingMarkdown(env, f),
+    svg: timelineSvg(asFindingJson(f)),
+    uris: Object.fromEntries([...new Set(f.witness.map((s) => s.file))].map((file) => [file, env.uriOf(file)])),
     steps: f.witness.map((s) => ({
       thread: s.thread,
       lane: s.lane,
@@ -53,5 +58,32 @@ export function raceTimelineResult(env: Env, id: string): RaceTimelineResult {
       locks: s.locks,
       ...(s.hazard ? { hazard: true } : {}),
     })),
+  };
+}
+
+/** The JSON shape the timeline drawing reads, from the server's view of a finding. */
+function asFindingJson(f: FindingView): FindingJson {
+  return {
+    id: f.id,
+    class: f.class,
+    title: f.title,
+    kind: f.kind,
+    severity: f.severity,
+    message: f.message,
+    file: f.file,
+    line: f.at.line + 1,
+    column: f.at.column + 1,
+    endLine: f.at.endLine + 1,
+    endColumn: f.at.endColumn + 1,
+    function: f.function,
+    entry: f.hook,
+    via: f.via,
+    hook: f.hook,
+    context: f.context,
+    teardown: f.teardown,
+    chain: [],
+    chainId: f.chainId,
+    witness: f.witness.map(stepJson),
+    ...(f.freeSide ? { freeSide: stepJson(f.freeSide) } : {}),
   };
 }

@@ -72,6 +72,9 @@ export interface RaceTimelineResult {
   text: string;
   markdown: string;
   steps: { thread: string; lane: number; action: string; function: string; place: PlaceJson; locks: string[]; hazard?: boolean }[];
+  /** The witness drawn as a sequence diagram (steps carry data-file/data-line), and where its files are. */
+  svg: string;
+  uris: Record<string, string>;
 }
 
 /** Command ids the VS Code client registers; code lenses name them. */
