@@ -1,0 +1,124 @@
+// One input, in its own process (so its peak RSS is its own): parse-only time (the floor), full analysis time on a
+// fresh Workspace (parse + index + contexts + simulation + findings), optionally the warm re-analysis on the same
+// Workspace, a new Workspace whose index cache is filled (the CLI's warm start), and in-process incremental edits.
+// Prints one JSON line. Run by scripts/bench.mjs, with --expose-gc.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { dist, percentile, stats } from './common.mjs';
+
+const job = JSON.parse(process.argv[2]);
+const require = createRequire(import.meta.url);
+const { loadParser, Workspace } = require(join(dist, 'lib', 'analysis.js'));
+const gc = globalThis.gc ?? (() => {});
+const rssMb = () => process.resourceUsage().maxRSS / 1024;
+
+const parser = await loadParser();
+const files = job.files.map((f) => [f, readFileSync(join(job.dir, f), 'utf8')]);
+const lines = files.reduce((n, [, t]) => n + t.split('\n').length, 0);
+
+const parseAll = () => {
+  const t = performance.now();
+  for (const [, text] of files) parser.parse(text).delete();
+  return performance.now() - t;
+};
+// One untimed pass first: the floor is steady-state parsing, not wasm compilation and JIT warm-up. A small input's
+// parse time is a few ms: each run takes the median of five passes, so one GC pause does not move the floor.
+const parseReps = parseAll() < 100 ? 5 : 1;
+
+// The index cache a start can find filled (the CLI keeps it on disk; here in memory, as JSON text, so a hit pays
+// the deserialisation but no file I/O). Filled by an untimed analysis after the first run (after its RSS is taken).
+const store = new Map();
+const indexCache = job.cachedStart ? { get: (k) => (store.has(k) ? JSON.parse(store.get(k)) : undefined), put: (k, facts) => store.set(k, JSON.stringify(facts)) } : undefined;
+const analyzeWith = (options) => {
+  const ws = new Workspace(parser, options);
+  for (const [p, text] of files) ws.setFile(p, text);
+  ws.analyze();
+  ws.dispose();
+};
+
+const parse = [];
+const full = [];
+const warm = [];
+const cached = [];
+let facts;
+let peakRssMb;
+const started = performance.now();
+for (let i = 0; i < job.runs; i++) {
+  const runStarted = performance.now();
+  gc();
+  parse.push(stats(Array.from({ length: parseReps }, parseAll)).median);
+
+  gc();
+  let t = performance.now();
+  const ws = new Workspace(parser);
+  for (const [p, text] of files) ws.setFile(p, text);
+  const a = ws.analyze();
+  full.push(performance.now() - t);
+  // The high-water mark of a fresh process that has done one full analysis (the first run).
+  if (i === 0) peakRssMb = rssMb();
+  facts = {
+    model: a.model.id,
+    functions: a.stats.functions,
+    entries: a.entries.length,
+    chains: a.stats.chains,
+    states: a.stats.states,
+    findings: a.findings.length,
+    verdicts: a.chains.reduce((m, c) => ((m[c.verdict.verdict] = (m[c.verdict.verdict] ?? 0) + 1), m), {}),
+  };
+  if (job.warm) {
+    t = performance.now();
+    ws.analyze();
+    warm.push(performance.now() - t);
+  }
+  ws.dispose();
+  if (indexCache) {
+    if (!store.size) analyzeWith({ indexCache });
+    gc();
+    t = performance.now();
+    analyzeWith({ indexCache });
+    cached.push(performance.now() - t);
+  }
+  // Stop before a run that would take this input past its budget (one run always happens).
+  const now = performance.now();
+  if (now - started + (now - runStarted) > job.budgetMs) break;
+}
+
+// In-process incremental edits (the library alone, no LSP, no debounce): insert / remove a comment line inside a
+// function body, applyChanges + analyze each time.
+let incremental;
+if (job.edits && job.editFile) {
+  const ws = new Workspace(parser);
+  for (const [p, text] of files) ws.setFile(p, text);
+  ws.analyze();
+  const text = files.find(([p]) => p === job.editFile)[1];
+  const line = text.split('\n').findIndex((l) => l.includes(job.editAnchor));
+  if (line >= 0) {
+    const ms = [];
+    for (let i = 0; i < job.edits; i++) {
+      const change = i % 2 === 0
+        ? { start: { line, character: 0 }, end: { line, character: 0 }, text: '\t/* lockpath bench edit */\n' }
+        : { start: { line, character: 0 }, end: { line: line + 1, character: 0 }, text: '' };
+      const t = performance.now();
+      ws.applyChanges(job.editFile, [change]);
+      ws.analyze();
+      ms.push(performance.now() - t);
+    }
+    incremental = { edits: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), max: Math.max(...ms) };
+  }
+  ws.dispose();
+}
+
+console.log(JSON.stringify({
+  files: files.length,
+  lines,
+  runs: full.length,
+  parseMs: stats(parse),
+  analysisMs: stats(full),
+  warmMs: stats(warm),
+  cachedStartMs: stats(cached),
+  peakRssMb,
+  peakRssAllRunsMb: rssMb(),
+  ...facts,
+  incremental,
+}));
