@@ -58,6 +58,11 @@ export function link(env: Env, text: string, file: string, line: number): string
   return `[${escapeMd(text)}](${env.uriOf(file)}#L${line + 1})`;
 }
 
+/** A verdict's reason: the code it quotes in backticks stays code, the rest is escaped. */
+export function reasonMd(s: string): string {
+  return s.split(/(`[^`]*`)/).map((part) => (part.startsWith('`') && part.endsWith('`') && part.length > 1 ? part : escapeMd(part))).join('');
+}
+
 /** Escapes what would turn into markup; identifiers stay readable (an underscore inside a word is literal). */
 export function escapeMd(s: string): string {
   return s.replace(/([\\`*[\]<])/g, '\\$1').replace(/_(?=\W|$)/g, '\\_');
@@ -168,10 +173,11 @@ export function chainMarkdown(env: Env, c: ChainView, name?: string, withWitness
   out.push(`path: ${pathLinks(env, c)}`);
   out.push('');
   const at = name ? c.path.indexOf(name) : c.path.length - 1;
-  if (at >= 0) out.push(`locks held in ${escapeMd(c.path[at])}: ${escapeMd(lockNames(env, c.locksAt[at] ?? c.locks))}`);
-  if (c.guards.length) out.push(`guards: ${c.guards.map((g) => link(env, `${g.function}:${g.line + 1}`, g.file, g.line)).join(', ')}`);
+  // Markdown joins adjacent lines into one paragraph: a trailing double space keeps these on lines of their own.
+  if (at >= 0) out.push(`locks held in ${escapeMd(c.path[at])}: ${escapeMd(lockNames(env, c.locksAt[at] ?? c.locks))}  `);
+  if (c.guards.length) out.push(`guards: ${c.guards.map((g) => link(env, `${g.function}:${g.line + 1}`, g.file, g.line)).join(', ')}  `);
   out.push('');
-  out.push(`${c.verdict === 'race' ? 'why' : 'reason'}: ${escapeMd(c.reason)}`);
+  out.push(`${c.verdict === 'race' ? 'why' : 'reason'}: ${reasonMd(c.reason)}`);
   if (c.assumptions.length) out.push(`\nassumptions: ${c.assumptions.map((a) => `\`${a}\``).join(', ')}`);
   if (withWitness && c.verdict === 'race') {
     for (const id of c.findings) {
