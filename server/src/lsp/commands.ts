@@ -2,9 +2,7 @@
 // workspace/executeCommand results for editors that have no client-side commands.
 import { escapeMd, explainMarkdown, findingById, findingMarkdown, pathLinks, pointRange, rangeOf, witnessText, type Env } from './format';
 import type { ChainsResult, ExplainResult, PlaceJson, RaceTimelineResult } from './protocol';
-import { stepJson, type FindingJson } from '../report/json';
 import { timelineSvg } from '../report/timeline';
-import type { FindingView } from './snapshot';
 
 export function chainsResult(env: Env, name?: string): ChainsResult {
   const snap = env.snap;
@@ -47,7 +45,7 @@ export function raceTimelineResult(env: Env, id: string): RaceTimelineResult {
     title,
     text,
     markdown: findingMarkdown(env, f),
-    svg: timelineSvg(asFindingJson(f)),
+    svg: timelineSvg(f.json),
     uris: Object.fromEntries([...new Set(f.witness.map((s) => s.file))].map((file) => [file, env.uriOf(file)])),
     steps: f.witness.map((s) => ({
       thread: s.thread,
@@ -61,29 +59,3 @@ export function raceTimelineResult(env: Env, id: string): RaceTimelineResult {
   };
 }
 
-/** The JSON shape the timeline drawing reads, from the server's view of a finding. */
-function asFindingJson(f: FindingView): FindingJson {
-  return {
-    id: f.id,
-    class: f.class,
-    title: f.title,
-    kind: f.kind,
-    severity: f.severity,
-    message: f.message,
-    file: f.file,
-    line: f.at.line + 1,
-    column: f.at.column + 1,
-    endLine: f.at.endLine + 1,
-    endColumn: f.at.endColumn + 1,
-    function: f.function,
-    entry: f.hook,
-    via: f.via,
-    hook: f.hook,
-    context: f.context,
-    teardown: f.teardown,
-    chain: [],
-    chainId: f.chainId,
-    witness: f.witness.map(stepJson),
-    ...(f.freeSide ? { freeSide: stepJson(f.freeSide) } : {}),
-  };
-}

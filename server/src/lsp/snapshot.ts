@@ -8,6 +8,7 @@ import type { Fix } from '../analysis/fixes';
 import { entryName, viaName } from '../analysis/findings/findings';
 import type { Problem } from '../analysis/index/facts';
 import { contextLabel } from '../analysis/model/types';
+import { findingJson, type FindingJson } from '../report/json';
 
 export interface FnRef {
   name: string;
@@ -78,6 +79,8 @@ export interface FindingView {
   witness: WitnessStep[];
   freeSide?: WitnessStep;
   alsoAt: { file: string; at: Span; function: string }[];
+  /** The finding in the report's JSON shape (what the race-timeline drawing reads). */
+  json: FindingJson;
 }
 
 export interface ModelView {
@@ -195,6 +198,7 @@ export function buildSnapshot(
     witness: f.witness,
     freeSide: f.freeSide,
     alsoAt: f.alsoAt,
+    json: findingJson(a, f),
   }));
 
   const fixes: Record<string, Fix[]> = {};
