@@ -8,6 +8,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtinModels, loadModelFile, loadParser, Workspace, type Analysis } from '../analysis';
 import { applyModelFile, type ModelFile } from '../analysis/model/loader';
+import type { Model } from '../analysis/model/types';
 import { collectSources } from '../files/collect';
 import { DiskIndexCache, defaultCacheDir } from '../files/index-cache';
 import { reportHtml } from '../report/html';
@@ -89,7 +90,7 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
   const parser = await loadParser();
   const problems: Analysis['problems'] = [];
   let overlay: { file: ModelFile; source: string } | undefined;
-  let fixed;
+  let fixed: Model | undefined;
   if (modelFile) {
     let text: string;
     try {

@@ -8,7 +8,6 @@ import { contextLabel } from '../model/types';
 import type { Hazard, HazardKind, Step } from '../simulate/explore';
 import { NULLV, UNKNOWN } from '../simulate/explore';
 import type { Program } from '../simulate/program';
-import { stackOf } from '../simulate/program';
 import type { ChainVerdict, Run } from '../simulate/simulate';
 import { classTitles, type FindingClass } from './classify';
 
@@ -202,7 +201,3 @@ function hazardWord(kind: HazardKind): string {
   return kind === 'null-deref' ? 'NULL' : kind === 'use-after-free' ? 'freed tables' : kind === 'concurrent-teardown' ? 'while they are torn down' : 'freed';
 }
 
-/** Function names from the entry down to a program point (for tests and hovers). */
-export function stackAt(program: Program, pc: number): string[] {
-  return stackOf(program, program.instrs[pc].frame).map((f) => f.fn.name);
-}

@@ -7,12 +7,6 @@ export function spanOf(node: Node): Span {
   return { line: s.row, column: s.column, endLine: e.row, endColumn: e.column };
 }
 
-export function spanContains(outer: Span, inner: Span): boolean {
-  const startsAfter = inner.line > outer.line || (inner.line === outer.line && inner.column >= outer.column);
-  const endsBefore = inner.endLine < outer.endLine || (inner.endLine === outer.endLine && inner.endColumn <= outer.endColumn);
-  return startsAfter && endsBefore;
-}
-
 /** FNV-1a, 32 bit, as hex: cheap content keys for caches. */
 export function hashText(text: string): string {
   let h = 0x811c9dc5;

@@ -267,7 +267,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       }
       case 'assign':
         return [move(instr.next, (n) => {
-          const value = instr.flag ? (instr.flag === 'true' ? TRUE : FALSE) : instr.src ? evalSrc(s, t, instr.src) : UNKNOWN;
+          const value = assignedValue(instr, (src) => evalSrc(s, t, src));
           if (s.slots[t][instr.slot] !== value) {
             const slots = withSlots(n);
             slots[instr.slot] = value;
@@ -349,7 +349,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           continue;
         }
         if (ins.op === 'assign' && (!ins.src || !('field' in ins.src))) {
-          const value = ins.flag ? (ins.flag === 'true' ? TRUE : FALSE) : ins.src ? x.slots[t][ins.src.slot] : UNKNOWN;
+          const value = assignedValue(ins, (src) => evalSrc(x, t, src));
           x.steps!.push({ thread: t, pc, held: x.steps![0]?.held ?? [], field: x.field, freed: x.freed });
           if (x.slots[t][ins.slot] !== value) {
             x.slots = [...x.slots];
@@ -378,6 +378,11 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     if (values.has(NULLV) && !guardsSawNull.has(k)) guardsSawNull.set(k, { thread: t, pc: s.pcs[t], held: heldBy(s, t) });
     if (values.has(TABLES) && !guardsSawTables.has(k)) guardsSawTables.set(k, { thread: t, pc: s.pcs[t], held: heldBy(s, t) });
   }
+}
+
+/** The value an assignment stores: a flag constant, a copy of its source, or unknown. */
+function assignedValue(i: Extract<Instr, { op: 'assign' }>, value: (src: Src) => number): number {
+  return i.flag ? (i.flag === 'true' ? TRUE : FALSE) : i.src ? value(i.src) : UNKNOWN;
 }
 
 /** Steps that neither read nor write anything shared (the field, the tables, locks). */
