@@ -2,6 +2,8 @@
 // breadth first with state hashing, so each hazard comes with a shortest witness. Values are abstract: a pointer
 // is the stage-2 tables (T), NULL, or unknown; the tables are live or freed; locks have holders.
 import type { CondI, Instr, Program, Src } from './program';
+import { isLive, livenessOf } from './liveness';
+import { Access, barriersOf, type Barriers } from './reduce';
 
 export const UNKNOWN = 0;
 export const TABLES = 1;
@@ -88,7 +90,15 @@ interface State {
  * (hazard, place, class), so one dereference can carry two historical bugs (v4.11's unmap_stage2_range has both
  * a stale pointer across cond_resched_lock and tables freed before the pointer is cleared).
  */
-export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, classify: (h: Hazard) => string = () => ''): ExploreResult {
+export interface ExploreOptions {
+  /**
+   * Skip interleavings that cannot change an outcome, and forget values nothing reads again (on unless a test
+   * compares against the full search).
+   */
+  reduce: boolean;
+}
+
+export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, classify: (h: Hazard) => string = () => '', options: ExploreOptions = { reduce: true }): ExploreResult {
   const states: State[] = [];
   const seen = new Set<string>();
   const hazards: Hazard[] = [];
@@ -116,13 +126,19 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     staleSince: 0,
     parent: -1,
   };
-  const push = (s: State): void => {
-    const k = key(s);
+  const pushKeyed = (s: State, k: string): void => {
     if (seen.has(k)) return;
     seen.add(k);
     states.push(s);
   };
+  const push = (s: State): void => pushKeyed(s, key(s));
   push(initial);
+
+  // Locks that order threads, as bits for the reduction (past 30 of them, a lock is simply never a barrier).
+  const lockBits = new Map([...sharedLocks].slice(0, 30).map((lock, b) => [lock, b]));
+  const condReadsField = (i: Extract<Instr, { op: 'branch' }>): boolean => collectSrcs(i.cond).some((src) => 'field' in src);
+  const barriers = threads.map((th) => barriersOf(th.program, lockBits, condReadsField));
+  const liveness = threads.map((th) => livenessOf(th.program));
 
   let complete = true;
   for (let i = 0; i < states.length; i++) {
@@ -131,13 +147,30 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       break;
     }
     const s = states[i];
+    // A thread that dereferences NULL or freed memory has crashed there: what it would do next is not explored.
+    const live = threads.map((th, t) => s.pcs[t] >= 0 && !checkHazards(s, i, t, th.program.instrs[s.pcs[t]]));
+    // If one thread's next step commutes with everything the others can do before it lets go of a lock, taking it
+    // alone loses no outcome. Unless that closes a cycle (then everyone moves, so no thread is put off forever).
+    let reduced = false;
+    for (let t = 0; options.reduce && t < threads.length && !reduced; t++) {
+      if (!live[t] || !commutes(s, t, threads[t].program.instrs[s.pcs[t]], false)) continue;
+      const next = settle(successors(s, t, threads[t].program.instrs[s.pcs[t]]), t).map((n) => forgetDead(n, t));
+      // Landing on a dereference is visible to the concurrent-teardown check: then it must commute with the
+      // other threads' dereferences too.
+      if (next.some((n) => n.pcs[t] >= 0 && threads[t].program.instrs[n.pcs[t]].op === 'deref') && !commutes(s, t, threads[t].program.instrs[s.pcs[t]], true)) continue;
+      const keys = next.map(key);
+      if (keys.some((k) => seen.has(k))) break;
+      next.forEach((n, j) => {
+        n.parent = i;
+        pushKeyed(n, keys[j]);
+      });
+      reduced = true;
+    }
+    if (reduced) continue;
     for (let t = 0; t < threads.length; t++) {
-      const pc = s.pcs[t];
-      if (pc < 0) continue;
-      const instr = threads[t].program.instrs[pc];
-      // A thread that dereferences NULL or freed memory has crashed there: what it would do next is not explored.
-      if (checkHazards(s, i, t, instr)) continue;
-      for (const next of settle(successors(s, t, instr), t)) {
+      if (!live[t]) continue;
+      for (const next of settle(successors(s, t, threads[t].program.instrs[s.pcs[t]]), t)) {
+        forgetDead(next, t);
         next.parent = i;
         push(next);
       }
@@ -369,6 +402,84 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       }
     }
     return out;
+  }
+
+  /** Zeroes thread t's slots that nothing reads from its pc on (all of them once it ended), and its stale bit. */
+  function forgetDead(x: State, t: number): State {
+    const pc = x.pcs[t];
+    const l = liveness[t];
+    if (pc < 0) x.staleSince &= ~(1 << t);
+    if (!options.reduce || (pc >= 0 && !l)) return x;
+    const slots = x.slots[t];
+    let fresh: Uint8Array | undefined;
+    for (let slot = 0; slot < slots.length; slot++) {
+      if (slots[slot] === 0 || (pc >= 0 && isLive(l!, pc, slot))) continue;
+      fresh ??= new Uint8Array(slots);
+      fresh[slot] = 0;
+    }
+    if (fresh) {
+      x.slots = [...x.slots];
+      x.slots[t] = fresh;
+      x.slotKeys = [...x.slotKeys];
+      x.slotKeys[t] = slotKey(fresh);
+    }
+    return x;
+  }
+
+  /** The kinds of access by another thread u that thread t's next step does not commute with. */
+  function conflicts(s: State, t: number, instr: Instr, u: number): Access[] {
+    switch (instr.op) {
+      case 'assign':
+      case 'branch':
+        return [Access.WriteField];
+      case 'write':
+        return [Access.ReadField, Access.WriteField];
+      case 'free': {
+        const reads = 'field' in instr.src ? [Access.WriteField] : [];
+        return evalSrc(s, t, instr.src) === TABLES ? [...reads, Access.Deref, Access.Free] : reads;
+      }
+      case 'deref': {
+        // Only the tables can be freed or torn down under a dereference; an unknown pointer meets no one.
+        if (evalSrc(s, t, instr.src) !== TABLES) return [];
+        const out = [Access.Free];
+        if (threads[t].mutates || threads[u].mutates) out.push(Access.Deref);
+        if ('field' in instr.src) out.push(Access.WriteField);
+        return out;
+      }
+      default:
+        return [];
+    }
+  }
+
+  /** Thread t's next step commutes with whatever any other thread can do before t releases a lock it holds. */
+  function commutes(s: State, t: number, instr: Instr, landsOnDeref: boolean): boolean {
+    if (instr.op === 'lock' || instr.op === 'unlock' || instr.op === 'resched-drop' || instr.op === 'resched-take') return false;
+    let tEx = 0;
+    let tAny = 0;
+    const held = new Array<number>(threads.length).fill(0);
+    for (const [name, l] of s.locks) {
+      const b = lockBits.get(name);
+      if (b === undefined) continue;
+      if (l.ex >= 0) held[l.ex] |= 1 << b;
+      for (let u = 0; u < threads.length; u++) if (l.sh & (1 << u)) held[u] |= 1 << b;
+      if (l.ex === t) tEx |= 1 << b;
+    }
+    tAny = held[t];
+    if (instr.op === 'end') return tAny === 0;
+    for (let u = 0; u < threads.length; u++) {
+      const pc = s.pcs[u];
+      if (u === t || pc < 0) continue;
+      const b: Barriers = barriers[u];
+      const kinds = conflicts(s, t, instr, u);
+      // Moving onto or off a dereference changes what the concurrent-teardown check sees.
+      if ((landsOnDeref || instr.op === 'deref') && (threads[t].mutates || threads[u].mutates)) kinds.push(Access.Deref);
+      for (const kind of kinds) {
+        if (!b.reach[kind][pc]) continue;
+        // u must first acquire a lock t holds (and u does not hold it already, or its lock() would be a no-op).
+        if (((((b.any[kind][pc] & tEx) | (b.exclusive[kind][pc] & tAny)) & ~held[u]) >>> 0) === 0) return false;
+      }
+    }
+    return true;
   }
 
   function noteGuard(instr: Extract<Instr, { op: 'branch' }>, s: State, t: number): void {
