@@ -2,8 +2,8 @@
 // breadth first with state hashing, so each hazard comes with a shortest witness. Values are abstract: a pointer
 // is the stage-2 tables (T), NULL, or unknown; the tables are live or freed; locks have holders.
 import type { CondI, Instr, Program, Src } from './program';
-import { isLive, livenessOf } from './liveness';
-import { Access, barriersOf, type Barriers } from './reduce';
+import { isLive, livenessOf, type Liveness } from './liveness';
+import { Access, barriersOf, successorsOf, type Barriers } from './reduce';
 
 export const UNKNOWN = 0;
 export const TABLES = 1;
@@ -74,7 +74,7 @@ interface State {
   /** The thread that freed the tables (-1: not freed): freeing them again is a double free for anyone else. */
   freer: number;
   /** lock -> exclusive holder (-1 none), shared holders bitmask, resched-dropped bitmask. */
-  locks: Map<string, { ex: number; sh: number; dropped: number }>;
+  locks: LockTable;
   /**
    * Threads (bitmask) that released a lock since they last read or tested the pointer. Part of the state so that
    * a stale history (read, drop, someone frees, retake, use) is not merged with a fresh one reaching the same place.
@@ -82,7 +82,20 @@ interface State {
   staleSince: number;
   parent: number;
   /** The steps that led here from the parent: one shared step, then this thread's local steps run eagerly. */
-  steps?: Step[];
+  steps?: RawStep[];
+}
+
+type LockTable = Map<string, { ex: number; sh: number; dropped: number }>;
+
+/** A step as the search records it: the lock table after it (shared, copy-on-write) instead of the held list. */
+interface RawStep {
+  thread: number;
+  pc: number;
+  taken?: boolean;
+  seen?: number;
+  locks: LockTable;
+  field: number;
+  freed: boolean;
 }
 
 /**
@@ -125,6 +138,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     locks: new Map(),
     staleSince: 0,
     parent: -1,
+    steps: undefined,
   };
   const pushKeyed = (s: State, k: string): void => {
     if (seen.has(k)) return;
@@ -137,8 +151,14 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   // Locks that order threads, as bits for the reduction (past 30 of them, a lock is simply never a barrier).
   const lockBits = new Map([...sharedLocks].slice(0, 30).map((lock, b) => [lock, b]));
   const condReadsField = (i: Extract<Instr, { op: 'branch' }>): boolean => collectSrcs(i.cond).some((src) => 'field' in src);
-  const barriers = threads.map((th) => barriersOf(th.program, lockBits, condReadsField));
-  const liveness = threads.map((th) => livenessOf(th.program));
+  const lockSignature = [...lockBits.keys()].join(',');
+  const barriers = threads.map((th) => {
+    const cached = staticsOf(th.program).barriers;
+    let b = cached.get(lockSignature);
+    if (!b) cached.set(lockSignature, (b = barriersOf(th.program, lockBits, condReadsField)));
+    return b;
+  });
+  const liveness = threads.map((th) => staticsOf(th.program).liveness);
 
   let complete = true;
   for (let i = 0; i < states.length; i++) {
@@ -182,16 +202,16 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     return 'field' in src ? s.field : s.slots[t][src.slot];
   }
 
-  function heldBy(s: State, t: number): string[] {
+  function heldBy(s: { locks: LockTable }, t: number): string[] {
     const out: string[] = [];
     for (const [name, l] of s.locks) if (l.ex === t || (l.sh & (1 << t)) !== 0) out.push(name);
     return out.sort();
   }
 
   function witnessOf(index: number): Step[] {
-    const chunks: Step[][] = [];
+    const chunks: RawStep[][] = [];
     for (let i = index; i >= 0 && states[i].steps; i = states[i].parent) chunks.push(states[i].steps!);
-    return chunks.reverse().flat();
+    return chunks.reverse().flat().map(({ locks, ...step }) => ({ ...step, held: heldBy({ locks }, step.thread) }));
   }
 
   function record(kind: HazardKind, s: State, index: number, t: number, pc: number, partner?: Hazard['partner']): void {
@@ -241,10 +261,11 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
 
   function successors(s: State, t: number, instr: Instr): State[] {
     const move = (pc: number, change?: (n: State) => void, taken?: boolean, seen?: number): State => {
-      const n: State = { ...s, pcs: [...s.pcs], parent: -1 };
+      // Spelled out, not spread: one object shape for every state keeps this hot path fast.
+      const n: State = { pcs: s.pcs.slice(), slots: s.slots, slotKeys: s.slotKeys, field: s.field, freed: s.freed, freer: s.freer, locks: s.locks, staleSince: s.staleSince, parent: -1, steps: undefined };
       n.pcs[t] = pc;
       if (change) change(n);
-      n.steps = [{ thread: t, pc: s.pcs[t], taken, seen, held: heldBy(n, t), field: n.field, freed: n.freed }];
+      n.steps = [{ thread: t, pc: s.pcs[t], taken, seen, locks: n.locks, field: n.field, freed: n.freed }];
       return n;
     };
     const withSlots = (n: State): Uint8Array => {
@@ -252,7 +273,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       n.slots[t] = new Uint8Array(s.slots[t]);
       return n.slots[t];
     };
-    const withLocks = (n: State): Map<string, { ex: number; sh: number; dropped: number }> => {
+    const withLocks = (n: State): LockTable => {
       n.locks = new Map([...s.locks].map(([k, v]) => [k, { ...v }]));
       return n.locks;
     };
@@ -362,7 +383,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     const program = threads[t].program;
     const out: State[] = [];
     const stack = [...next];
-    const local = new Set<string>();
+    const heads = staticsOf(program).loopHeads;
+    let local: Set<string> | undefined;
     while (stack.length) {
       // x is freshly made by successors(): its pcs and steps are its own, so straight-line local steps can
       // update it in place; only branching steps make copies.
@@ -374,16 +396,20 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           out.push(x);
           break;
         }
-        const k = `${pc}|${x.slotKeys[t]}`;
-        if (local.has(k)) break; // a loop of local steps only: nothing new
-        local.add(k);
+        if (heads[pc]) {
+          // Every loop passes a loop head: a state seen there before is a loop of local steps only (nothing new).
+          const k = `${pc}|${x.slotKeys[t]}`;
+          local ??= new Set();
+          if (local.has(k)) break;
+          local.add(k);
+        }
         if (ins.op === 'jump') {
           x.pcs[t] = ins.target;
           continue;
         }
         if (ins.op === 'assign' && (!ins.src || !('field' in ins.src))) {
           const value = assignedValue(ins, (src) => evalSrc(x, t, src));
-          x.steps!.push({ thread: t, pc, held: x.steps![0]?.held ?? [], field: x.field, freed: x.freed });
+          x.steps!.push({ thread: t, pc, locks: x.locks, field: x.field, freed: x.freed });
           if (x.slots[t][ins.slot] !== value) {
             x.slots = [...x.slots];
             x.slots[t] = new Uint8Array(x.slots[t]);
@@ -553,6 +579,30 @@ export function evalCond(c: CondI, value: (src: Src) => number): boolean | undef
     default:
       return undefined;
   }
+}
+
+/** What the explorer derives from a program alone, computed once per program (entries meet several actors). */
+interface ProgramStatics {
+  /** Targets of backward jumps: every loop passes one. */
+  loopHeads: Uint8Array;
+  liveness: Liveness | undefined;
+  /** Barriers by the signature of the locks that order threads. */
+  barriers: Map<string, Barriers>;
+}
+
+const statics = new WeakMap<Program, ProgramStatics>();
+
+function staticsOf(program: Program): ProgramStatics {
+  let st = statics.get(program);
+  if (!st) {
+    const loopHeads = new Uint8Array(program.instrs.length);
+    program.instrs.forEach((i, pc) => successorsOf(i).forEach((to) => {
+      if (to <= pc) loopHeads[to] = 1;
+    }));
+    st = { loopHeads, liveness: livenessOf(program), barriers: new Map() };
+    statics.set(program, st);
+  }
+  return st;
 }
 
 function slotKey(slots: Uint8Array): string {
