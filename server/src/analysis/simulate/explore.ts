@@ -140,6 +140,14 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     parent: -1,
     steps: undefined,
   };
+  /**
+   * Join-point states settle() has run on from, whose outcomes are stored (see settle); the last call's, to add
+   * once its outcomes are stored (an ample try that falls back to a full expansion stores nothing).
+   */
+  const settled = new Set<string>();
+  let lastSettled = new Set<string>();
+  const commitSettled = (): void => lastSettled.forEach((k) => settled.add(k));
+  const landsMemo = new Map<Program, Int8Array>();
   const pushKeyed = (s: State, k: string): void => {
     if (seen.has(k)) return;
     seen.add(k);
@@ -168,32 +176,27 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     }
     const s = states[i];
     // A thread that dereferences NULL or freed memory has crashed there: what it would do next is not explored.
-    const live = threads.map((th, t) => s.pcs[t] >= 0 && !checkHazards(s, i, t, th.program.instrs[s.pcs[t]]));
+    const live = threads.map((th, t) => s.pcs[t] >= 0 && !checkHazards(s, t, th.program.instrs[s.pcs[t]]));
     // If one thread's next step commutes with everything the others can do before it lets go of a lock, taking it
     // alone loses no outcome. Unless that closes a cycle (then everyone moves, so no thread is put off forever).
     let reduced = false;
     for (let t = 0; options.reduce && t < threads.length && !reduced; t++) {
-      if (!live[t] || !commutes(s, t, threads[t].program.instrs[s.pcs[t]], false)) continue;
-      const next = settle(successors(s, t, threads[t].program.instrs[s.pcs[t]]), t).map((n) => forgetDead(n, t));
-      // Landing on a dereference is visible to the concurrent-teardown check: then it must commute with the
-      // other threads' dereferences too.
-      if (next.some((n) => n.pcs[t] >= 0 && threads[t].program.instrs[n.pcs[t]].op === 'deref') && !commutes(s, t, threads[t].program.instrs[s.pcs[t]], true)) continue;
+      if (!live[t]) continue;
+      const first = aloneSteps(s, t, threads[t].program.instrs[s.pcs[t]]);
+      if (!first) continue;
+      const next = settle(first, t, i);
       const keys = next.map(key);
-      if (keys.some((k) => seen.has(k))) break;
-      next.forEach((n, j) => {
-        n.parent = i;
-        pushKeyed(n, keys[j]);
-      });
+      // Nothing left, or back to a stored state: a cycle may be closing, so every thread moves from here instead.
+      if (!next.length || keys.some((k) => seen.has(k))) break;
+      next.forEach((n, j) => pushKeyed(n, keys[j]));
+      commitSettled();
       reduced = true;
     }
     if (reduced) continue;
     for (let t = 0; t < threads.length; t++) {
       if (!live[t]) continue;
-      for (const next of settle(successors(s, t, threads[t].program.instrs[s.pcs[t]]), t)) {
-        forgetDead(next, t);
-        next.parent = i;
-        push(next);
-      }
+      for (const next of settle(successors(s, t, threads[t].program.instrs[s.pcs[t]]), t, i)) push(next);
+      commitSettled();
     }
   }
   return { hazards, states: states.length, complete, guardsSawNull: [...guardsSawNull.values()], guardsSawTables: [...guardsSawTables.values()] };
@@ -208,19 +211,20 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     return out.sort();
   }
 
-  function witnessOf(index: number): Step[] {
-    const chunks: RawStep[][] = [];
-    for (let i = index; i >= 0 && states[i].steps; i = states[i].parent) chunks.push(states[i].steps!);
+  /** The steps from the initial state to s (stored, or on its way: its own steps, then its stored ancestors'). */
+  function witnessOf(s: State): Step[] {
+    const chunks: RawStep[][] = s.steps ? [s.steps] : [];
+    for (let i = s.parent; i >= 0 && states[i].steps; i = states[i].parent) chunks.push(states[i].steps!);
     return chunks.reverse().flat().map(({ locks, ...step }) => ({ ...step, held: heldBy({ locks }, step.thread) }));
   }
 
-  function record(kind: HazardKind, s: State, index: number, t: number, pc: number, partner?: Hazard['partner']): void {
+  function record(kind: HazardKind, s: State, t: number, pc: number, partner?: Hazard['partner']): void {
     const site = `${kind}:${t}:${pc}`;
     // Each try rebuilds a witness; a site gets many, since a rarer story (a stale pointer) may come late.
     const tries = classifyTries.get(site) ?? 0;
     if (tries >= 1_000_000) return;
     classifyTries.set(site, tries + 1);
-    const witness = witnessOf(index);
+    const witness = witnessOf(s);
     witness.push({ thread: t, pc, held: heldBy(s, t), field: s.field, freed: s.freed });
     const h: Hazard = { kind, thread: t, pc, witness, partner, heldAtHazard: heldBy(s, t), story: '' };
     h.story = classify(h);
@@ -230,11 +234,11 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     hazards.push(h);
   }
 
-  function checkHazards(s: State, index: number, t: number, instr: Instr): boolean {
+  function checkHazards(s: State, t: number, instr: Instr): boolean {
     if (instr.op === 'deref') {
       const v = evalSrc(s, t, instr.src);
-      if (v === NULLV) record('null-deref', s, index, t, s.pcs[t]);
-      else if (v === TABLES && s.freed) record('use-after-free', s, index, t, s.pcs[t]);
+      if (v === NULLV) record('null-deref', s, t, s.pcs[t]);
+      else if (v === TABLES && s.freed) record('use-after-free', s, t, s.pcs[t]);
       else if (v === TABLES) {
         let racing = false;
         // A teardown walk poised to modify the tables at the same moment, with no lock in common: a data race.
@@ -242,7 +246,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           if (u === t || !threads[u].mutates || s.pcs[u] < 0) continue;
           const other = threads[u].program.instrs[s.pcs[u]];
           if (other.op === 'deref' && evalSrc(s, u, other.src) === TABLES) {
-            record('concurrent-teardown', s, index, t, s.pcs[t], { thread: u, pc: s.pcs[u], heldByPartner: heldBy(s, u) });
+            record('concurrent-teardown', s, t, s.pcs[t], { thread: u, pc: s.pcs[u], heldByPartner: heldBy(s, u) });
             racing = true;
           }
         }
@@ -252,7 +256,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     } else if (instr.op === 'free') {
       // One thread freeing the tables in two calls (kvm_pgtable_stage2_destroy, then kfree) is one teardown.
       if (evalSrc(s, t, instr.src) === TABLES && s.freed && s.freer !== t) {
-        record('double-free', s, index, t, s.pcs[t]);
+        record('double-free', s, t, s.pcs[t]);
         return true;
       }
     }
@@ -379,29 +383,61 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
    * Runs thread t's local steps (jumps, choices, copies between locals, tests of locals) right away: they touch
    * nothing another thread can see, so interleaving them changes no outcome and only multiplies states.
    */
-  function settle(next: State[], t: number): State[] {
+  function settle(next: State[], t: number, parent: number): State[] {
     const program = threads[t].program;
     const out: State[] = [];
-    const stack = [...next];
-    const heads = staticsOf(program).loopHeads;
-    let local: Set<string> | undefined;
+    const stack = next.map((x) => ((x.parent = parent), { x, eager: false }));
+    const joins = staticsOf(program).joins;
+    const mine = new Set<string>();
+    lastSettled = mine;
     while (stack.length) {
-      // x is freshly made by successors(): its pcs and steps are its own, so straight-line local steps can
-      // update it in place; only branching steps make copies.
-      const x = stack.pop()!;
+      // x is freshly made by successors(): its pcs and steps are its own, so straight-line steps can update it in
+      // place; only branching steps make copies. `eager`: it has run a shared step here (not only local ones).
+      let { x, eager } = stack.pop()!;
       for (;;) {
         const pc = x.pcs[t];
         const ins = pc >= 0 ? program.instrs[pc] : undefined;
-        if (!ins || !isLocal(ins)) {
+        if (!ins) {
           out.push(x);
           break;
         }
-        if (heads[pc]) {
-          // Every loop passes a loop head: a state seen there before is a loop of local steps only (nothing new).
-          const k = `${pc}|${x.slotKeys[t]}`;
-          local ??= new Set();
-          if (local.has(k)) break;
-          local.add(k);
+        const local = isLocal(ins);
+        if (!local && !options.reduce) {
+          out.push(x);
+          break;
+        }
+        if (joins[pc]) {
+          // Ways meet only where a pc has two predecessors (every loop head is one): a state met there before was
+          // run on from there already, by this call or by an earlier one whose outcomes are stored (what follows
+          // depends on the state alone). A loop in this call through shared steps is stored, so the search sees
+          // the cycle and lets the other threads move; a loop of local steps only brings nothing new.
+          forgetDead(x, t);
+          const k = key(x);
+          if (mine.has(k)) {
+            if (eager) out.push(x);
+            break;
+          }
+          if (settled.has(k)) break;
+          mine.add(k);
+        }
+        if (!local) {
+          // A shared step runs here too when it commutes with everything the others can do first (see
+          // aloneSuccessors); a hazard stops the thread where it is.
+          if (checkHazards(x, t, ins)) {
+            out.push(x);
+            break;
+          }
+          const ys = aloneSteps(x, t, ins);
+          if (!ys) {
+            out.push(x);
+            break;
+          }
+          for (const y of ys) {
+            y.parent = parent;
+            y.steps = ys.length === 1 ? pushAll(x.steps!, y.steps!) : x.steps!.concat(y.steps!);
+            stack.push({ x: y, eager: true });
+          }
+          break;
         }
         if (ins.op === 'jump') {
           x.pcs[t] = ins.target;
@@ -421,13 +457,51 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           continue;
         }
         for (const y of successors(x, t, ins)) {
-          y.steps = ins.op === 'choice' ? [...x.steps!] : [...x.steps!, ...y.steps!];
-          stack.push(y);
+          y.parent = parent;
+          y.steps = ins.op === 'choice' ? x.steps!.slice() : x.steps!.concat(y.steps!);
+          stack.push({ x: y, eager });
         }
         break;
       }
     }
-    return out;
+    return out.map((x) => forgetDead(x, t));
+  }
+
+  /**
+   * Thread t's next states when its step (at s, not local) commutes with everything the others can do before t
+   * lets go of a lock it holds, so taking it alone loses no outcome; undefined when it does not.
+   */
+  function aloneSteps(s: State, t: number, instr: Instr): State[] | undefined {
+    if (!commutes(s, t, instr, false)) return undefined;
+    const next = successors(s, t, instr);
+    // Landing on a dereference is visible to the concurrent-teardown check: then the step must commute with the
+    // other threads' dereferences too. (Local steps after it do not change where it lands for that check's sake:
+    // they are never dereferences.)
+    const program = threads[t].program;
+    if (next.some((n) => n.pcs[t] >= 0 && landsOnDeref(program, n.pcs[t])) && !commutes(s, t, instr, true)) return undefined;
+    return next;
+  }
+
+  /** The first shared step from pc (through local steps, any way at choices and local tests) is a dereference. */
+  function landsOnDeref(program: Program, pc: number): boolean {
+    let memo = landsMemo.get(program);
+    if (!memo) landsMemo.set(program, (memo = new Int8Array(program.instrs.length).fill(-1)));
+    if (memo[pc] < 0) memo[pc] = searchDeref(program, pc) ? 1 : 0;
+    return memo[pc] === 1;
+  }
+
+  function searchDeref(program: Program, pc: number): boolean {
+    const visited = new Set<number>();
+    const stack = [pc];
+    while (stack.length) {
+      const p = stack.pop()!;
+      if (p < 0 || visited.has(p)) continue;
+      visited.add(p);
+      const i = program.instrs[p];
+      if (i.op === 'deref') return true;
+      if (isLocal(i)) stack.push(...successorsOf(i));
+    }
+    return false;
   }
 
   /** Zeroes thread t's slots that nothing reads from its pc on (all of them once it ended), and its stale bit. */
@@ -583,8 +657,8 @@ export function evalCond(c: CondI, value: (src: Src) => number): boolean | undef
 
 /** What the explorer derives from a program alone, computed once per program (entries meet several actors). */
 interface ProgramStatics {
-  /** Targets of backward jumps: every loop passes one. */
-  loopHeads: Uint8Array;
+  /** Pcs with more than one predecessor: where ways meet, every loop head among them. */
+  joins: Uint8Array;
   liveness: Liveness | undefined;
   /** Barriers by the signature of the locks that order threads. */
   barriers: Map<string, Barriers>;
@@ -595,14 +669,19 @@ const statics = new WeakMap<Program, ProgramStatics>();
 function staticsOf(program: Program): ProgramStatics {
   let st = statics.get(program);
   if (!st) {
-    const loopHeads = new Uint8Array(program.instrs.length);
-    program.instrs.forEach((i, pc) => successorsOf(i).forEach((to) => {
-      if (to <= pc) loopHeads[to] = 1;
-    }));
-    st = { loopHeads, liveness: livenessOf(program), barriers: new Map() };
+    const preds = new Uint8Array(program.instrs.length);
+    program.instrs.forEach((i) => successorsOf(i).forEach((to) => (preds[to] = Math.min(2, preds[to] + 1))));
+    // pc 0 is entered from outside as well.
+    if (preds.length) preds[0] = Math.min(2, preds[0] + 1);
+    st = { joins: preds.map((n) => (n > 1 ? 1 : 0)), liveness: livenessOf(program), barriers: new Map() };
     statics.set(program, st);
   }
   return st;
+}
+
+function pushAll<T>(to: T[], items: readonly T[]): T[] {
+  for (const x of items) to.push(x);
+  return to;
 }
 
 function slotKey(slots: Uint8Array): string {
