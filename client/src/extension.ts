@@ -3,7 +3,7 @@
 // timelines). Nothing analytical happens here.
 import * as vscode from 'vscode';
 import { timelineWebviewHtml } from '../../server/src/report/webview';
-import { CloseAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { CloseAction, ErrorAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
   ChainsRequest,
   Commands,
@@ -17,6 +17,7 @@ import {
   type RaceTimelineResult,
   type StatusParams,
 } from '../../server/src/lsp/protocol';
+import { RestartPolicy } from './recovery';
 
 const SCHEME = 'lockpath';
 let client: LanguageClient | undefined;
@@ -38,19 +39,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
   };
   const modelFile = vscode.workspace.getConfiguration('lockpath').get<string>('modelFile', '.lockpath.json');
-  let told = false;
-  let fallback: ErrorHandler | undefined;
+  const recovery = new RestartPolicy();
+  const tell = (message: string, level: 'info' | 'error'): void => {
+    const show = level === 'error' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+    void show(message, 'Show Output').then((pick) => pick && output.show(true));
+  };
+  // The close that follows a broken connection decides; the library's own notices are replaced by ours.
   const errorHandler: ErrorHandler = {
-    error: (error, message, count) => fallback!.error(error, message, count),
-    closed: async () => {
-      const r = await fallback!.closed();
-      if (r.action === CloseAction.Restart) {
-        // Bounded restarts by the default handler; the user hears about it once.
-        const first = !told;
-        told = true;
-        return { action: r.action, message: 'lockpath: the language server stopped unexpectedly and was restarted (details in the lockpath output).', handled: !first };
-      }
-      return r;
+    error: () => ({ action: ErrorAction.Continue, handled: true }),
+    closed: () => {
+      const d = recovery.serverDied();
+      if (d.tell) tell(d.tell, d.restart ? 'info' : 'error');
+      if (d.restart) status.text = '$(sync~spin) lockpath';
+      else showStatus(status, { state: 'error', files: 0, findings: 0, message: 'the language server kept stopping and was not restarted' });
+      return { action: d.restart ? CloseAction.Restart : CloseAction.DoNotRestart, message: d.tell, handled: true };
     },
   };
   const clientOptions: LanguageClientOptions = {
@@ -59,18 +61,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { scheme: 'file', pattern: `**/${modelFile.split('/').pop() || '.lockpath.json'}` },
     ],
     outputChannel: output,
-    initializationOptions: { clientCommands: true } satisfies InitializationOptions,
+    // Read at every (re)start: trust granted later restarts the server in full mode.
+    initializationOptions: (): InitializationOptions => ({ clientCommands: true, trusted: vscode.workspace.isTrusted }),
     errorHandler,
     markdown: { isTrusted: false, supportHtml: false },
   };
   client = new LanguageClient('lockpath', 'lockpath', serverOptions, clientOptions);
-  fallback = client.createDefaultErrorHandler(4);
   const c = client;
 
   context.subscriptions.push(
     c.onNotification(StatusNotification, (p: StatusParams) => showStatus(status, p)),
     vscode.commands.registerCommand('lockpath.showOutput', () => output.show(true)),
     vscode.commands.registerCommand(Commands.restartServer, async () => {
+      status.text = '$(sync~spin) lockpath';
+      recovery.reset();
+      await c.restart();
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(async () => {
+      output.appendLine('lockpath: the workspace is now trusted; restarting the server in full mode');
       status.text = '$(sync~spin) lockpath';
       await c.restart();
     }),
@@ -119,6 +127,14 @@ export async function deactivate(): Promise<void> {
 }
 
 function showStatus(item: vscode.StatusBarItem, p: StatusParams): void {
+  showState(item, p);
+  if (p.limited) {
+    item.text += ' (limited)';
+    item.tooltip = `${item.tooltip}\nLimited mode: the workspace is not trusted. Only the C files you open are analysed, with the built-in model; the folder is not indexed and its .lockpath.json is not read.`;
+  }
+}
+
+function showState(item: vscode.StatusBarItem, p: StatusParams): void {
   switch (p.state) {
     case 'starting':
     case 'indexing':

@@ -2,7 +2,7 @@
 // fixtures, and bad input. SARIF output is checked by the SARIF multitool's validator and its 2.1.0 schema.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -128,6 +128,29 @@ describe('bad input', () => {
     assert.ok(j.problems.some((p: { message: string; file: string }) => p.file === 'blob.c' && /binary/.test(p.message)));
     assert.ok(j.problems.some((p: { message: string }) => /link leads outside the folder/.test(p.message)));
     assert.ok(j.findings.some((f: { function: string }) => f.function === 'kvm_age_hva'), 'the half-typed hook at the end of the file is still analysed');
+  });
+});
+
+describe('generated files', () => {
+  it('are skipped with a note in the text report, and the findings stay as they were', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockpath-generated-'));
+    cpSync(exampleDir, dir, { recursive: true });
+    const hook = 'int kvm_generated_hook(struct kvm *kvm)\n{\n\treturn stage2_pgd_none(*kvm->arch.pgd);\n}\n';
+    mkdirSync(join(dir, 'include', 'generated'), { recursive: true });
+    writeFileSync(join(dir, 'include', 'generated', 'asm-offsets.h'), hook);
+    writeFileSync(join(dir, 'virt', 'kvm', 'arm', 'tables.c'), `/*\n * Automatically generated file; DO NOT EDIT.\n */\n${hook}`);
+    const plain = lockpath([exampleDir]);
+    const r = lockpath([dir]);
+    assert.equal(r.code, 1, r.err);
+    assert.equal(r.err, '');
+    assert.match(r.out, /^include\/generated\/asm-offsets\.h:1:1: note: lockpath: skipped: generated file \(under include\/generated\/\)$/m);
+    assert.match(r.out, /^virt\/kvm\/arm\/tables\.c:1:1: note: lockpath: skipped: generated file \(its leading comment says "Automatically generated"\)$/m);
+    const hidden = (out: string): string | undefined => /\((\d+) parse notes? about unparsed macro regions hidden/.exec(out)?.[1];
+    assert.equal(hidden(r.out), hidden(plain.out), 'skip notes are not counted as hidden parse notes');
+    const findings = (out: string): string[] => out.split('\n').filter((l) => / LP[0-9A-F]{8}$/.test(l)).sort();
+    assert.deepEqual(findings(r.out), findings(plain.out));
+    assert.ok(findings(r.out).length > 0);
+    assert.match(r.out, /26 chains \(.*\): 3 race, 23 safe, 0 inconclusive/);
   });
 });
 

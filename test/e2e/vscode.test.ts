@@ -6,75 +6,15 @@
 // A missing code-server, chromium or playwright-core fails the test by name: a silent pass would hide that nothing
 // was checked. Waits are on the page's own signals, each with a bound; code-server's process group is killed after.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { repoRoot } from '../helpers';
-import { editorsPrefix, GUARD, killGroup, MMU, requireBuild, runBounded, sandbox, SETUP_HINT, type Sandbox } from './editors';
+import { ANALYSIS_MS, editorOf, explorerRows as explorerRowsOf, expand as expandIn, goTo as goToIn, locate, startCodeServer, statusItem as statusItemOf, type CodeServer } from './codeserver';
+import { GUARD, MMU } from './editors';
 
-const CODE_SERVER_VERSION = '4.100.3';
-const CODE_SERVER = join(editorsPrefix, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 const SHOTS = join(repoRoot, 'test-output', 'vscode');
-/** The bound of a wait on the analysis (first results take a few seconds here; CI machines may be slower). */
-const ANALYSIS_MS = 120_000;
-/** The bound of a wait on plain UI (a menu, a widget, a row). */
-const UI_MS = 20_000;
-
-/** User settings for a quiet, deterministic workbench. */
-const SETTINGS = {
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'extensions.autoUpdate': false,
-  'extensions.autoCheckUpdates': false,
-  'security.workspace.trust.enabled': false,
-  'git.enabled': false,
-  'chat.commandCenter.enabled': false,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'window.restoreWindows': 'none',
-  // One Explorer row per folder, so each can be clicked by its name.
-  'explorer.compactFolders': false,
-  'editor.codeLens': true,
-  'editor.hover.enabled': true,
-  'editor.hover.delay': 200,
-};
-
-function playwright(): typeof import('playwright-core') {
-  try {
-    return createRequire(join(repoRoot, 'package.json'))('playwright-core');
-  } catch (e) {
-    throw new Error(`playwright-core is missing (a devDependency: run \`npm ci\` in ${repoRoot}): ${(e as Error).message}`);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Zero-based line of the first line containing `needle`, and the column of `needle` in it. */
-function locate(text: string, needle: string, after = 0): { line: number; column: number } {
-  const lines = text.split('\n');
-  for (let i = after; i < lines.length; i++) {
-    const c = lines[i].indexOf(needle);
-    if (c >= 0) return { line: i, column: c };
-  }
-  throw new Error(`not in mmu.c: ${needle}`);
-}
 
 /** The few DOM members the in-page reads use (the project compiles without the DOM library). */
 interface El {
@@ -92,16 +32,9 @@ interface ViewLine {
 }
 
 describe('VS Code (code-server + chromium) with the packaged lockpath extension on examples/v4.12', { timeout: 420_000 }, () => {
-  let box: Sandbox | undefined;
-  let server: ChildProcess | undefined;
-  let serverExit: string | undefined;
-  let context: BrowserContext | undefined;
+  let session: CodeServer | undefined;
   let page: Page;
   let mmuText: string;
-  let logFile = '';
-  let logFd: number | undefined;
-  const pageErrors: string[] = [];
-  const timings: Record<string, number> = {};
   let setupError: Error | undefined;
   const ready = (): void => {
     if (setupError) throw setupError;
@@ -109,112 +42,21 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
 
   before(async () => {
     try {
-      await setUp();
+      mkdirSync(SHOTS, { recursive: true });
+      for (const f of ['01-workbench', '02-squiggle', '03-problems', '04-codelens', '05-hover', '06-quickfix-menu', '07-fixed']) rmSync(join(SHOTS, `${f}.png`), { force: true });
+      session = await startCodeServer('vscode');
+      page = session.page;
+      mmuText = readFileSync(join(session.box.root, MMU), 'utf8');
     } catch (e) {
-      setupError = new Error(`${(e as Error).message}${logTail()}`);
+      setupError = e as Error;
     }
   });
-
-  function logTail(): string {
-    return logFile && existsSync(logFile) ? `\ncode-server log (end):\n${readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')}` : '';
-  }
-
-  async function setUp(): Promise<void> {
-    const t0 = performance.now();
-    // What this test needs, each named when missing.
-    if (!existsSync(CODE_SERVER)) throw new Error(`code-server ${CODE_SERVER_VERSION} is missing: no ${CODE_SERVER}; ${SETUP_HINT}`);
-    if (!existsSync(CHROMIUM)) throw new Error(`chromium is missing: no ${CHROMIUM}; ${SETUP_HINT}`);
-    const pw = playwright();
-    requireBuild();
-    box = sandbox('vscode');
-    mmuText = readFileSync(join(box.root, MMU), 'utf8');
-    mkdirSync(SHOTS, { recursive: true });
-    for (const f of ['01-workbench', '02-squiggle', '03-problems', '04-codelens', '05-hover', '06-quickfix-menu', '07-fixed']) rmSync(join(SHOTS, `${f}.png`), { force: true });
-
-    // The .vsix: LOCKPATH_VSIX if given, else packaged now from the current build, as `npm run package` does
-    // (npm test has just built dist/, which `npm run build` wipes, .vsix included).
-    let vsix = process.env.LOCKPATH_VSIX ?? '';
-    if (!vsix) {
-      vsix = join(box.dir, 'lockpath.vsix');
-      const vsce = join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
-      if (!existsSync(vsce)) throw new Error(`@vscode/vsce is missing (a devDependency: run \`npm ci\`): no ${vsce}`);
-      const r = await runBounded(process.execPath, [vsce, 'package', '--no-dependencies', '--out', vsix], { cwd: repoRoot, env: box.env, ms: 120_000 });
-      if (r.code !== 0 || !existsSync(vsix)) throw new Error(`vsce package failed (exit ${r.code}): ${r.stdout.slice(-1500)}${r.stderr.slice(-1500)}`);
-    }
-    timings.packageMs = performance.now() - t0;
-
-    const userData = join(box.dir, 'user-data');
-    const extensions = join(box.dir, 'extensions');
-    mkdirSync(join(userData, 'User'), { recursive: true });
-    writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(SETTINGS, null, 2));
-    const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
-    const install = await runBounded(process.execPath, [CODE_SERVER, ...common, '--install-extension', vsix], { cwd: box.dir, env: box.env, ms: 120_000 });
-    if (install.code !== 0) throw new Error(`code-server --install-extension failed (exit ${install.code}): ${install.stdout}${install.stderr}`);
-    const list = await runBounded(process.execPath, [CODE_SERVER, ...common, '--list-extensions', '--show-versions'], { cwd: box.dir, env: box.env, ms: 60_000 });
-    const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
-    if (!list.stdout.includes(`lockpath.lockpath@${version}`)) throw new Error(`the extension is not listed after installing ${vsix}: ${list.stdout}${list.stderr}`);
-    timings.installMs = performance.now() - t0 - timings.packageMs;
-
-    // code-server in its own process group (killed whole in `after`), on a free loopback port.
-    const port = await freePort();
-    logFile = join(box.dir, 'code-server.log');
-    logFd = openSync(logFile, 'a');
-    server = spawn(
-      process.execPath,
-      [CODE_SERVER, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', ...common, box.root],
-      { cwd: box.dir, env: box.env, stdio: ['ignore', logFd, logFd], detached: true },
-    );
-    server.on('exit', (code, signal) => (serverExit = `exit ${code ?? signal}`));
-    const base = `http://127.0.0.1:${port}`;
-    const until = Date.now() + 60_000;
-    for (;;) {
-      if (serverExit) throw new Error(`code-server stopped during start-up (${serverExit})`);
-      const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (Date.now() > until) throw new Error(`code-server did not answer ${base}/healthz within 60 s`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    timings.serverMs = performance.now() - t0 - timings.packageMs - timings.installMs;
-
-    context = await pw.chromium.launchPersistentContext(join(box.dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      args: FLAGS,
-      headless: true,
-      env: box.env,
-      viewport: { width: 1600, height: 1000 },
-    });
-    context.setDefaultTimeout(UI_MS);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`${base}/?folder=${encodeURIComponent(box.root)}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-    await explorerRows().first().waitFor({ timeout: 90_000 });
-    timings.workbenchMs = performance.now() - t0 - timings.packageMs - timings.installMs - timings.serverMs;
-  }
 
   after(async () => {
-    // Bounded: a browser that does not close must not hold the run (its profile is in the sandbox, removed below).
-    await Promise.race([context?.close().catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
-    if (server?.pid) {
-      killGroup(server, 'SIGTERM');
-      // Its children (extension hosts, the lockpath server, file watchers) take a few seconds; then force.
-      const until = Date.now() + 10_000;
-      while (groupAlive(server.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-      if (groupAlive(server.pid)) killGroup(server, 'SIGKILL');
-    }
-    if (logFd !== undefined) closeSync(logFd);
     // What each phase took, beside the screenshots (the README's test timings come from here).
-    if (existsSync(SHOTS)) writeFileSync(join(SHOTS, 'timings.json'), `${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])), null, 2)}\n`);
-    if (box) rmSync(box.dir, { recursive: true, force: true });
+    if (session && existsSync(SHOTS)) writeFileSync(join(SHOTS, 'timings.json'), `${JSON.stringify(Object.fromEntries(Object.entries(session.timings).map(([k, v]) => [k, Math.round(v)])), null, 2)}\n`);
+    await session?.close();
   });
-
-  function groupAlive(pid: number): boolean {
-    try {
-      process.kill(-pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 
   /** Where stage2_get_pud dereferences the pgd it read from kvm->arch.pgd: the `*pgd` of `stage2_pgd_none(*pgd)`. */
   function derefAt(): { line: number; column: number } {
@@ -224,37 +66,13 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
   }
 
   // ---- page helpers ----------------------------------------------------------------------------------------
-  const explorerRows = (): Locator => page.locator('.explorer-folders-view .monaco-list-row');
-  const editor = (): Locator => page.locator('.editor-group-container .monaco-editor').first();
+  const explorerRows = (): Locator => explorerRowsOf(page);
+  const editor = (): Locator => editorOf(page);
   const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(SHOTS, `${name}.png`) });
-
-  /** Expands a folder row of the Explorer (a click can land while the tree is still loading: retried, bounded). */
-  async function expand(name: string): Promise<void> {
-    const row = explorerRows().and(page.locator(`[aria-label="${name}"]`));
-    const open = explorerRows().and(page.locator(`[aria-label="${name}"][aria-expanded="true"]`));
-    for (let i = 0; ; i++) {
-      if ((await row.getAttribute('aria-expanded')) === 'true') return;
-      await row.click();
-      try {
-        await open.waitFor({ timeout: 2000 });
-        return;
-      } catch (e) {
-        if (i >= 5) throw new Error(`the Explorer row ${name} did not expand: ${(e as Error).message}`);
-      }
-    }
-  }
-
-  /** Go to Line/Column (Ctrl+G), one-based like the widget. */
-  async function goTo(line: number, column?: number): Promise<void> {
-    await page.keyboard.press('Control+G');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(`:${line}${column ? `:${column}` : ''}`);
-    await page.keyboard.press('Enter');
-    await input.waitFor({ state: 'hidden' });
-    // The status bar counts columns with tabs expanded: the line is what can be checked.
-    await page.locator('.statusbar-item', { hasText: new RegExp(`^Ln ${line}, Col \\d+`) }).waitFor();
-  }
+  const expand = (name: string): Promise<void> => expandIn(page, name);
+  const goTo = (line: number, column?: number): Promise<void> => goToIn(page, line, column);
+  const statusItem = (id: string): Locator => statusItemOf(page, id);
+  const timings = (): Record<string, number> => session!.timings;
 
   /** The editor's rendered lines, top to bottom, with their text (non-breaking spaces as spaces). */
   function viewLines(): Promise<ViewLine[]> {
@@ -265,9 +83,6 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
         .sort((a, b) => a.top - b.top);
     });
   }
-
-  /** The status bar item with this id (its aria-label holds its full text). */
-  const statusItem = (id: string): Locator => page.locator(`.statusbar-item[id="${id}"]`);
 
   // ---- the steps -------------------------------------------------------------------------------------------
   it('installs the packaged .vsix into code-server and opens the example folder in chromium', async () => {
@@ -289,7 +104,7 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
     const squiggle = editor().locator('.squiggly-error').first();
     const started = performance.now();
     await squiggle.waitFor({ timeout: ANALYSIS_MS });
-    timings.firstSquiggleMs = performance.now() - started;
+    timings().firstSquiggleMs = performance.now() - started;
     // What is under the squiggle: the line it sits on, and the characters it spans, read in one frame.
     const readUnder = (): Promise<{ line: string; spanned: string; top: number }> =>
       editor().evaluate((el) => {
@@ -439,7 +254,7 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
 
     const started = performance.now();
     await statusItem('lockpath.lockpath').filter({ hasText: 'lockpath: no races' }).waitFor({ timeout: ANALYSIS_MS });
-    timings.reanalysisMs = performance.now() - started;
+    timings().reanalysisMs = performance.now() - started;
     await statusItem('status.problems').and(page.locator('[aria-label="No Problems"]')).waitFor();
     await editor().locator('.squiggly-error').first().waitFor({ state: 'detached' });
 
@@ -462,6 +277,6 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
 
   it('the page raised no uncaught script error', () => {
     ready();
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(session!.pageErrors, []);
   });
 });

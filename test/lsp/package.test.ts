@@ -92,6 +92,12 @@ describe('the VS Code extension package', { timeout: 120_000 }, () => {
     assert.deepEqual(props['lockpath.index.include'].default, defaults.index.include);
     assert.equal(props['lockpath.maxFileSize'].default, defaults.maxFileSize);
     assert.equal(props['lockpath.modelFile'].default, defaults.modelFile);
+    // Limited mode: settings that decide what is read are never taken from an untrusted workspace.
+    const untrusted = pkg.capabilities.untrustedWorkspaces;
+    assert.equal(untrusted.supported, true);
+    for (const key of ['lockpath.modelFile', 'lockpath.index.include', 'lockpath.index.exclude']) assert.ok(untrusted.restrictedConfigurations.includes(key), key);
+    for (const key of untrusted.restrictedConfigurations) assert.ok(props[key], `${key} is a setting`);
+    assert.match(untrusted.description, /only the C files you open are analysed/);
     assert.deepEqual(pkg.contributes.jsonValidation, [{ fileMatch: '.lockpath.json', url: './schemas/lockpath.schema.json' }]);
     assert.ok(existsSync(join(repoRoot, 'schemas/lockpath.schema.json')));
     for (const g of pkg.contributes.grammars) {

@@ -5,6 +5,7 @@ import { CallGraph } from './callgraph/graph';
 import { compareChains, contextsThrough, enumerateChains, type Chain, type ChainLimits, defaultChainLimits } from './chains/chains';
 import { builtinEntries, checkContexts, findEntries, type ContextCheck, type Entry } from './contexts/entries';
 import { buildFindings, type Finding } from './findings/findings';
+import { generatedReason } from './generated';
 import type { FileFacts, Problem } from './index/facts';
 import { indexTree, type Reparse } from './index/indexer';
 import { chooseModel } from './model/choose';
@@ -115,7 +116,7 @@ export class Workspace {
     this.files.clear();
   }
 
-  /** Files the analysis will not parse: too large, or binary. */
+  /** Files the analysis will not parse: too large, binary, or generated. */
   private precheck(path: string, text: string): Problem | undefined {
     const limit = this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     if (text.length > limit) return skipNote(path, `skipped: ${text.length} characters is over the ${limit} limit (setting lockpath.maxFileSize)`);
@@ -124,6 +125,8 @@ export class Workspace {
       const line = text.slice(0, nul).split('\n').length - 1;
       return { ...skipNote(path, 'skipped: binary file (NUL byte)'), at: { line, column: 0, endLine: line, endColumn: 0 } };
     }
+    const generated = generatedReason(path, text);
+    if (generated) return skipNote(path, `skipped: generated file (${generated})`);
     return undefined;
   }
 
@@ -247,6 +250,13 @@ function indexingKey(model: Model): string {
 
 function skipNote(file: string, message: string): Problem {
   return { file, at: zeroSpan, severity: 'info', message: `lockpath: ${message}` };
+}
+
+/** A note that a file was not analysed at all. Unlike parse notes (also info) it is always shown: the user must
+ *  know a file they look at is not covered. Recognised by its words because problems cross the worker boundary
+ *  as plain data. */
+export function isSkipNote(p: Problem): boolean {
+  return p.severity === 'info' && p.message.startsWith('lockpath: skipped: ');
 }
 
 /** Indexing must never take the whole analysis down: a failure becomes a problem on that file. */

@@ -71,7 +71,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
 async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }> {
   const paths = args.paths.length ? args.paths : [join(packageRoot(), 'examples', 'v4.12')];
   const files: { abs: string; rel: string }[] = [];
-  const notes: string[] = [];
+  const notes: Analysis['problems'] = [];
   const roots = paths.map((p) => resolve(p));
   for (const p of roots) {
     if (!existsSync(p)) throw new BadInput(`no such file or directory: ${p}`);
@@ -79,7 +79,7 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
       const c = collectSources(p, { include: args.include, exclude: args.exclude, maxBytes: args.maxFileBytes });
       if (!c.files.length) throw new BadInput(`no C files (*.c, *.h) under ${p}`);
       for (const f of c.files) files.push({ abs: join(p, f), rel: roots.length === 1 ? f : join(basename(p), f) });
-      for (const s of c.skipped) notes.push(`${s.file}: skipped: ${s.reason}`);
+      for (const s of c.skipped) notes.push({ file: roots.length === 1 ? s.file : join(basename(p), s.file), at: { line: 0, column: 0, endLine: 0, endColumn: 0 }, severity: 'info', message: `lockpath: skipped: ${s.reason}` });
     } else {
       files.push({ abs: p, rel: roots.length === 1 ? basename(p) : relative(process.cwd(), p) });
     }
@@ -128,7 +128,7 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
   }
   const a = ws.analyze();
   ws.dispose();
-  a.problems.unshift(...problems, ...notes.map((message) => ({ file: '', at: { line: 0, column: 0, endLine: 0, endColumn: 0 }, severity: 'info' as const, message })));
+  a.problems.unshift(...problems, ...notes);
   return Object.assign(a, { root });
 }
 

@@ -1,7 +1,7 @@
 // Findings and problems as LSP diagnostics: one per finding place and class (the entries that reach it listed),
 // related information walking each chain hop by hop and naming the free-side step it races with.
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver/node';
-import type { Problem } from '../analysis';
+import { isSkipNote, type Problem } from '../analysis';
 import { pointRange, rangeOf, type Env } from './format';
 import type { FindingView } from './snapshot';
 
@@ -69,7 +69,8 @@ export function problemDiagnostic(p: Problem): Diagnostic {
   };
 }
 
-/** Problems the analysis reported on a file; parse notes (info) only when asked for. */
+/** Problems the analysis reported on a file; parse notes (info) only when asked for, a note that the file was
+ *  skipped (too large, binary, generated) always. */
 export function problemDiagnostics(problems: readonly Problem[], key: string, showParseProblems: boolean): Diagnostic[] {
-  return problems.filter((p) => p.file === key && (showParseProblems || p.severity !== 'info')).map(problemDiagnostic);
+  return problems.filter((p) => p.file === key && (showParseProblems || p.severity !== 'info' || isSkipNote(p))).map(problemDiagnostic);
 }

@@ -138,7 +138,8 @@ export class Engine {
     this.ws = ws;
     const skipped: { file: string; reason: string }[] = [];
     const todo: string[] = [];
-    for (const root of roots) {
+    // No globs (limited mode): the folders are not even listed.
+    for (const root of config.include.length ? roots : []) {
       try {
         const c = collectSources(root.fsPath, { include: config.include, exclude: config.exclude, maxBytes: config.maxFileBytes });
         todo.push(...c.files.map((f) => this.paths.keyIn(root, f)));

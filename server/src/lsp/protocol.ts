@@ -16,6 +16,8 @@ export interface StatusParams {
   /** How long the latest analysis took, ms. */
   ms?: number;
   message?: string;
+  /** Limited mode (an untrusted workspace): open files only, built-in model. */
+  limited?: boolean;
 }
 
 /** A place, as LSP spells it. */
@@ -91,4 +93,6 @@ export interface InitializationOptions {
   clientCommands?: boolean;
   /** Settings, for clients without workspace/configuration. */
   settings?: unknown;
+  /** false: the workspace is not trusted, run in limited mode (see lsp/limited.ts). Absent means trusted. */
+  trusted?: boolean;
 }

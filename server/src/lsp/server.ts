@@ -45,6 +45,7 @@ import {
   type RaceTimelineParams,
   type StatusParams,
 } from './protocol';
+import { isLimited, limitSettings, LIMITED_NOTE } from './limited';
 import { readSettings, type Settings } from './settings';
 import type { Snapshot } from './snapshot';
 import { createHost, type AnalysisHost } from './worker';
@@ -203,7 +204,7 @@ export class LockpathServer {
     this.init = (p.initializationOptions ?? {}) as InitializationOptions;
     const folders = p.workspaceFolders?.length ? p.workspaceFolders : p.rootUri ? [{ uri: p.rootUri, name: '' }] : [];
     this.setRoots(makeRoots(folders));
-    this.settings = readSettings(this.init.settings);
+    this.settings = this.readSettings(this.init.settings);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -237,6 +238,7 @@ export class LockpathServer {
         this.startHost({ progress: true });
       });
     }
+    if (isLimited(this.init)) this.log(LIMITED_NOTE);
     await this.pullSettings();
     this.loadModel(false);
     this.startHost({ progress: true });
@@ -266,16 +268,20 @@ export class LockpathServer {
   private async pullSettings(): Promise<void> {
     if (!this.caps.workspace?.configuration) return;
     try {
-      this.settings = readSettings(await this.connection.workspace.getConfiguration('lockpath'));
+      this.settings = this.readSettings(await this.connection.workspace.getConfiguration('lockpath'));
     } catch (e) {
       this.log(`lockpath: could not read settings: ${(e as Error).message}`);
     }
   }
 
+  private readSettings(raw: unknown): Settings {
+    return isLimited(this.init) ? limitSettings(readSettings(raw)) : readSettings(raw);
+  }
+
   private async configurationChanged(pushed: unknown): Promise<void> {
     const before = this.settings;
     if (this.caps.workspace?.configuration) await this.pullSettings();
-    else this.settings = readSettings((pushed as { lockpath?: unknown } | undefined)?.lockpath ?? pushed);
+    else this.settings = this.readSettings((pushed as { lockpath?: unknown } | undefined)?.lockpath ?? pushed);
     const after = this.settings;
     if (!this.host) return;
     if (after.showParseProblems !== before.showParseProblems && this.published) this.publishAll(this.published);
@@ -286,7 +292,7 @@ export class LockpathServer {
 
   private modelFileUri(): string | undefined {
     const root = this.roots[0];
-    if (!root) return undefined;
+    if (!root || isLimited(this.init)) return undefined; // limited mode: no model file at all
     const p = this.settings.modelFile.startsWith('/') ? this.settings.modelFile : join(root.fsPath, this.settings.modelFile);
     return this.paths.uriOfKey(this.paths.keyOfFsPath(p) ?? p);
   }
@@ -696,6 +702,7 @@ export class LockpathServer {
   }
 
   private status(p: StatusParams): void {
+    if (isLimited(this.init)) p = { ...p, limited: true };
     const key = JSON.stringify(p);
     if (key === this.lastStatus) return;
     this.lastStatus = key;

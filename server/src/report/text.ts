@@ -1,6 +1,6 @@
 // Plain-text output for terminals and CI logs: the chains table per walker, findings in compiler style with the
 // witness as a two-column timeline, and the per-function explanation.
-import type { Analysis, ChainResult } from '../analysis/workspace';
+import { isSkipNote, type Analysis, type ChainResult } from '../analysis/workspace';
 import type { Finding, WitnessStep } from '../analysis/findings/findings';
 import { entryName } from '../analysis/findings/findings';
 import { contextLabel } from '../analysis/model/types';
@@ -63,7 +63,7 @@ export function summary(a: Analysis): string {
 export function findingsText(a: Analysis, version: string, verbose = false): string {
   const out = [header(a, version), ''];
   for (const f of a.findings) out.push(findingText(f), '');
-  const problems = a.problems.filter((p) => verbose || p.severity !== 'info');
+  const problems = a.problems.filter((p) => verbose || p.severity !== 'info' || isSkipNote(p));
   for (const p of problems) out.push(`${p.file || '<model>'}:${p.at.line + 1}:${p.at.column + 1}: ${p.severity === 'error' ? 'error' : 'note'}: ${p.message}`);
   if (problems.length) out.push('');
   if (!verbose) {
