@@ -81,14 +81,18 @@ interface State {
    */
   staleSince: number;
   parent: number;
-  /** The steps that led here from the parent: one shared step, then this thread's local steps run eagerly. */
-  steps?: RawStep[];
+  /** The last step that led here; steps link back to the first, shared between the states they lead to. */
+  last: RawStep | undefined;
 }
 
 type LockTable = Map<string, { ex: number; sh: number; dropped: number }>;
 
-/** A step as the search records it: the lock table after it (shared, copy-on-write) instead of the held list. */
+/**
+ * A step as the search records it: the lock table after it (shared, copy-on-write) instead of the held list, and
+ * the step before it, so a witness is never copied while the search runs.
+ */
 interface RawStep {
+  prev: RawStep | undefined;
   thread: number;
   pc: number;
   taken?: boolean;
@@ -138,7 +142,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     locks: new Map(),
     staleSince: 0,
     parent: -1,
-    steps: undefined,
+    last: undefined,
   };
   /**
    * Join-point states settle() has run on from, whose outcomes are stored (see settle); the last call's, to add
@@ -211,11 +215,11 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     return out.sort();
   }
 
-  /** The steps from the initial state to s (stored, or on its way: its own steps, then its stored ancestors'). */
+  /** The steps from the initial state to s. */
   function witnessOf(s: State): Step[] {
-    const chunks: RawStep[][] = s.steps ? [s.steps] : [];
-    for (let i = s.parent; i >= 0 && states[i].steps; i = states[i].parent) chunks.push(states[i].steps!);
-    return chunks.reverse().flat().map(({ locks, ...step }) => ({ ...step, held: heldBy({ locks }, step.thread) }));
+    const out: Step[] = [];
+    for (let r = s.last; r; r = r.prev) out.push({ thread: r.thread, pc: r.pc, taken: r.taken, seen: r.seen, held: heldBy(r, r.thread), field: r.field, freed: r.freed });
+    return out.reverse();
   }
 
   function record(kind: HazardKind, s: State, t: number, pc: number, partner?: Hazard['partner']): void {
@@ -266,10 +270,10 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   function successors(s: State, t: number, instr: Instr): State[] {
     const move = (pc: number, change?: (n: State) => void, taken?: boolean, seen?: number): State => {
       // Spelled out, not spread: one object shape for every state keeps this hot path fast.
-      const n: State = { pcs: s.pcs.slice(), slots: s.slots, slotKeys: s.slotKeys, field: s.field, freed: s.freed, freer: s.freer, locks: s.locks, staleSince: s.staleSince, parent: -1, steps: undefined };
+      const n: State = { pcs: s.pcs.slice(), slots: s.slots, slotKeys: s.slotKeys, field: s.field, freed: s.freed, freer: s.freer, locks: s.locks, staleSince: s.staleSince, parent: -1, last: undefined };
       n.pcs[t] = pc;
       if (change) change(n);
-      n.steps = [{ thread: t, pc: s.pcs[t], taken, seen, locks: n.locks, field: n.field, freed: n.freed }];
+      n.last = { prev: s.last, thread: t, pc: s.pcs[t], taken, seen, locks: n.locks, field: n.field, freed: n.freed };
       return n;
     };
     const withSlots = (n: State): Uint8Array => {
@@ -391,8 +395,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     const mine = new Set<string>();
     lastSettled = mine;
     while (stack.length) {
-      // x is freshly made by successors(): its pcs and steps are its own, so straight-line steps can update it in
-      // place; only branching steps make copies. `eager`: it has run a shared step here (not only local ones).
+      // x is freshly made by successors(): its pcs are its own, so straight-line steps can update it in place;
+      // only branching steps make copies. `eager`: it has run a shared step here (not only local ones).
       let { x, eager } = stack.pop()!;
       for (;;) {
         const pc = x.pcs[t];
@@ -434,7 +438,6 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           }
           for (const y of ys) {
             y.parent = parent;
-            y.steps = ys.length === 1 ? pushAll(x.steps!, y.steps!) : x.steps!.concat(y.steps!);
             stack.push({ x: y, eager: true });
           }
           break;
@@ -445,7 +448,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
         }
         if (ins.op === 'assign' && (!ins.src || !('field' in ins.src))) {
           const value = assignedValue(ins, (src) => evalSrc(x, t, src));
-          x.steps!.push({ thread: t, pc, locks: x.locks, field: x.field, freed: x.freed });
+          x.last = { prev: x.last, thread: t, pc, locks: x.locks, field: x.field, freed: x.freed };
           if (x.slots[t][ins.slot] !== value) {
             x.slots = [...x.slots];
             x.slots[t] = new Uint8Array(x.slots[t]);
@@ -458,7 +461,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
         }
         for (const y of successors(x, t, ins)) {
           y.parent = parent;
-          y.steps = ins.op === 'choice' ? x.steps!.slice() : x.steps!.concat(y.steps!);
+          // A choice is no step of its own in a witness: the way taken shows in what follows.
+          if (ins.op === 'choice') y.last = x.last;
           stack.push({ x: y, eager });
         }
         break;
@@ -677,11 +681,6 @@ function staticsOf(program: Program): ProgramStatics {
     statics.set(program, st);
   }
   return st;
-}
-
-function pushAll<T>(to: T[], items: readonly T[]): T[] {
-  for (const x of items) to.push(x);
-  return to;
 }
 
 function slotKey(slots: Uint8Array): string {
