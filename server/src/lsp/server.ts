@@ -1,5 +1,6 @@
 // The language server: documents and versions, settings and the model file, the analysis host (a worker), the
-// schedule (debounce, cancel stale work, publish only what matches the text), and the LSP features on top of the
+// schedule (start at once when idle, coalesce edits made meanwhile, cancel stale work, publish only what matches
+// the text), and the LSP features on top of the
 // latest snapshot. Feature logic lives in its own modules (diagnostics, hover, lenses, inlays, calls, actions,
 // commands); this file only wires them to the connection.
 import { readFileSync } from 'node:fs';
@@ -49,8 +50,8 @@ import { readSettings, type Settings } from './settings';
 import type { Snapshot } from './snapshot';
 import { createHost, type AnalysisHost } from './worker';
 
-/** Quiet time after the last keystroke before the analysis runs. */
-export const DEBOUNCE_MS = 100;
+/** Quiet time after the last edit of the model file before it is reloaded (a reload restarts the analysis). */
+const MODEL_FILE_QUIET_MS = 300;
 /** Worker crashes tolerated within CRASH_WINDOW_MS before giving up. */
 const MAX_CRASHES = 4;
 const CRASH_WINDOW_MS = 3 * 60_000;
@@ -89,11 +90,13 @@ export class LockpathServer {
   private crashes: number[] = [];
   private gaveUp = false;
 
-  /** Changes not yet sent to the host (batched per key until the debounce fires). */
+  /** Changes not yet sent to the host (batched per key until the next analysis is asked for). */
   private readonly pending = new Map<string, { changes: TextChange[]; full: boolean }>();
-  private timer?: NodeJS.Timeout;
+  /** An analysis is due in this turn of the event loop (notifications read in the same turn join it). */
+  private due?: NodeJS.Immediate;
   private seq = 0;
-  private inFlight?: { seq: number; sent: number; stale?: boolean };
+  /** cold: the host's first analysis (nothing cached in it yet), which takes far longer than the ones after. */
+  private inFlight?: { seq: number; sent: number; cold: boolean; stale?: boolean };
   /** What each analysis request saw besides the open documents' texts (those are checked by hash). */
   private readonly requests = new Map<number, { diskGen: number; configGen: number }>();
   /** Bumped whenever a file's analysed text changes other than through an open document. */
@@ -243,7 +246,7 @@ export class LockpathServer {
   }
 
   private dispose(): void {
-    clearTimeout(this.timer);
+    if (this.due) clearImmediate(this.due);
     this.host?.dispose();
     this.host = undefined;
     for (const w of this.waiters) w.resolve(this.latest);
@@ -371,8 +374,8 @@ export class LockpathServer {
     for (const d of this.docs.values()) if (!d.model) this.host.post({ t: 'open', key: d.key, text: d.doc.getText(), version: d.doc.version });
     if (opts.progress) this.beginProgress();
     this.status({ state: 'indexing', files: 0, findings: this.published?.findings.length ?? 0 });
-    // With a quiet period running (typing goes on), the timer asks for the analysis.
-    if (!this.timer) this.analyzeNow();
+    // With an analysis already due, that one asks.
+    if (!this.due) this.analyzeNow();
   }
 
   private hostDied(reason: string): void {
@@ -464,7 +467,7 @@ export class LockpathServer {
     d.doc = TextDocument.update(d.doc, [...changes], version);
     if (d.model) {
       clearTimeout(this.modelTimer);
-      this.modelTimer = setTimeout(() => this.loadModel(true), DEBOUNCE_MS * 3);
+      this.modelTimer = setTimeout(() => this.loadModel(true), MODEL_FILE_QUIET_MS);
       return;
     }
     this.pending.set(d.key, p);
@@ -525,15 +528,19 @@ export class LockpathServer {
 
   // ---- scheduling --------------------------------------------------------------------------------------------
 
-  /** Input changed: (re)start the quiet period, and abandon a running analysis if waiting for it costs more
-   *  than starting over. */
+  /** Input changed. Idle: analyse now (after the notifications already read, so a burst is one analysis).
+   *  Busy: the edits wait in `pending` and the running analysis's snapshot starts the next one, with all of them;
+   *  a running analysis is abandoned if waiting for it costs more than starting over. No fixed quiet period: an
+   *  incremental analysis is cheaper than the wait would be, and edits made during one are coalesced anyway. */
   private schedule(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    if (this.inFlight) {
+      this.maybeCancel();
+      return;
+    }
+    this.due ??= setImmediate(() => {
+      this.due = undefined;
       this.analyzeNow();
-    }, DEBOUNCE_MS);
-    this.maybeCancel();
+    });
   }
 
   private maybeCancel(): void {
@@ -541,20 +548,26 @@ export class LockpathServer {
     if (!f) return;
     f.stale = true;
     // While the host is still indexing the analysis has not started: decide when the index is done.
-    if (!this.host?.cancellable || this.indexedEpoch !== this.epoch || !this.recentMs.length) return;
+    if (!this.host?.cancellable || this.indexedEpoch !== this.epoch || this.coldMs === undefined) return;
     const elapsed = Date.now() - f.sent;
     // Analyses of the same tree take about the same time, except when an edit makes one blow up: the longest
-    // recent one is the estimate, and one already running longer than that is an outlier worth dropping.
-    const typical = Math.max(...this.recentMs);
-    const restart = (this.lastIndexMs ?? 1000) + 150;
-    if (elapsed > typical || typical - elapsed > restart) {
+    // recent one is the estimate, and one already running longer than that is an outlier. Dropping it pays only
+    // once it has run longer than a restart costs (index, then a cold analysis with nothing cached): otherwise
+    // steady typing during a cold analysis would restart the host over and over.
+    const typical = f.cold || !this.recentMs.length ? this.coldMs : Math.max(...this.recentMs);
+    const restart = (this.lastIndexMs ?? 1000) + this.coldMs + 150;
+    if (elapsed > typical && elapsed > restart) {
       this.log(`lockpath: abandoning a stale analysis (running ${elapsed} ms, typically ${Math.round(typical)} ms; restarting costs about ${Math.round(restart)} ms)`);
       this.startHost({ progress: false });
     }
   }
 
-  /** Durations of the last few analyses (ms). */
+  /** Durations of the last few analyses after the first of their host (ms). */
   private readonly recentMs: number[] = [];
+  /** Duration of the latest host's first analysis (ms). */
+  private coldMs?: number;
+  /** The epoch of the host that sent the latest snapshot. */
+  private snapshotEpoch = -1;
 
   private analyzeNow(): void {
     if (!this.host) return;
@@ -574,17 +587,21 @@ export class LockpathServer {
     const seq = ++this.seq;
     this.requests.set(seq, { diskGen: this.diskGen, configGen: this.configGen });
     this.host.post({ t: 'analyze', seq });
-    this.inFlight = { seq, sent: Date.now() };
+    this.inFlight = { seq, sent: Date.now(), cold: this.snapshotEpoch !== this.epoch };
     if (this.indexedEpoch === this.epoch) this.status({ state: 'analyzing', files: this.latest?.files.length ?? 0, findings: this.published?.findings.length ?? 0 });
   }
 
   private snapshotArrived(s: Snapshot, ms: number, reused = false): void {
     const current = this.isCurrent(s);
     if (!reused) {
+      if (this.snapshotEpoch !== this.epoch) this.coldMs = ms;
+      else {
+        this.recentMs.push(ms);
+        if (this.recentMs.length > 5) this.recentMs.shift();
+      }
+      this.snapshotEpoch = this.epoch;
       if (this.inFlight?.seq === s.seq) this.inFlight = undefined;
       this.lastAnalysisMs = ms;
-      this.recentMs.push(ms);
-      if (this.recentMs.length > 5) this.recentMs.shift();
       this.latest = s;
       const keep = Math.min(s.seq, this.published?.seq ?? s.seq);
       for (const seq of this.requests.keys()) if (seq < keep) this.requests.delete(seq);
@@ -601,7 +618,7 @@ export class LockpathServer {
       this.refresh('codeLens');
       this.refresh('inlayHint');
       this.logProblems(s);
-    } else if (!this.timer) {
+    } else if (!this.due) {
       this.analyzeNow();
     }
   }
