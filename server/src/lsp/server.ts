@@ -47,7 +47,7 @@ import {
   type StatusParams,
 } from './protocol';
 import { readSettings, type Settings } from './settings';
-import type { Snapshot } from './snapshot';
+import type { DiagnosticsPart, Snapshot } from './snapshot';
 import { createHost, type AnalysisHost } from './worker';
 
 /** Quiet time after the last edit of the model file before it is reloaded (a reload restarts the analysis). */
@@ -104,7 +104,9 @@ export class LockpathServer {
   /** Bumped whenever the model, the index globs or the folders change. */
   private configGen = 0;
   private latest?: Snapshot;
-  private published?: Snapshot;
+  private published?: DiagnosticsPart;
+  /** Diagnostics published ahead of their snapshot: its seq and the document versions they were published for. */
+  private publishedAhead?: { seq: number; versions: string };
   private readonly publishedUris = new Set<string>();
   private waiters: Waiter[] = [];
   private lastAnalysisMs?: number;
@@ -424,6 +426,12 @@ export class LockpathServer {
         if (m.level === 'error') this.connection.console.error(m.message);
         else this.connection.console.log(m.message);
         return;
+      case 'diagnostics':
+        // A stale part is left to its snapshot, which starts the next analysis.
+        if (!this.isCurrent(m.part)) return;
+        this.publishAll(m.part);
+        this.publishedAhead = { seq: m.part.seq, versions: this.docVersions() };
+        return;
       case 'snapshot':
         this.snapshotArrived(m.snapshot, m.ms);
         return;
@@ -606,10 +614,14 @@ export class LockpathServer {
       const keep = Math.min(s.seq, this.published?.seq ?? s.seq);
       for (const seq of this.requests.keys()) if (seq < keep) this.requests.delete(seq);
       for (const n of s.notes) this.log(`lockpath: ${n}`);
-      this.log(`lockpath: analysis #${s.seq}: ${Math.round(ms)} ms, ${s.files.length} files, ${s.chains.length} chains, ${s.findings.length} findings${current ? '' : ' (the text changed meanwhile: not published)'}`);
+      const late = this.publishedAhead?.seq === s.seq ? ' (its diagnostics were published; the text changed since)' : ' (the text changed meanwhile: not published)';
+      this.log(`lockpath: analysis #${s.seq}: ${Math.round(ms)} ms, ${s.files.length} files, ${s.chains.length} chains, ${s.findings.length} findings${current ? '' : late}`);
     }
     if (current) {
-      this.publishAll(s);
+      // Already published from its diagnostics part, for these very versions: the same diagnostics again.
+      const ahead = this.publishedAhead;
+      if (reused || ahead?.seq !== s.seq || ahead.versions !== this.docVersions()) this.publishAll(s);
+      this.publishedAhead = undefined;
       this.endProgress();
       this.status({ state: 'idle', files: s.files.length, findings: s.findings.length, chains: s.chains.length, ms: Math.round(ms) });
       const waiters = this.waiters;
@@ -618,9 +630,14 @@ export class LockpathServer {
       this.refresh('codeLens');
       this.refresh('inlayHint');
       this.logProblems(s);
-    } else if (!this.due) {
-      this.analyzeNow();
+    } else {
+      this.publishedAhead = undefined;
+      if (!this.due) this.analyzeNow();
     }
+  }
+
+  private docVersions(): string {
+    return [...this.docs.values()].map((d) => `${d.key}@${d.doc.version}`).join();
   }
 
   private hashOf(d: OpenDoc): string {
@@ -630,7 +647,7 @@ export class LockpathServer {
 
   /** Computed from exactly the texts the analysis would read now: the same configuration, the same disk, and
    *  for every open document the very text the editor has (by hash of what the analysis actually read). */
-  private isCurrent(s: Snapshot): boolean {
+  private isCurrent(s: Pick<Snapshot, 'seq' | 'hashes'>): boolean {
     const req = this.requests.get(s.seq);
     if (!req || req.configGen !== this.configGen || req.diskGen !== this.diskGen) return false;
     for (const d of this.docs.values()) if (!d.model && s.hashes[d.key] !== this.hashOf(d)) return false;
@@ -666,12 +683,14 @@ export class LockpathServer {
   // ---- output ------------------------------------------------------------------------------------------------
 
   private env(s: Snapshot): Env {
-    return { snap: s, uriOf: (key) => this.keyToUri.get(key) ?? this.paths.uriOfKey(key) };
+    return { snap: s, uriOf: this.uriOf };
   }
 
-  private publishAll(s: Snapshot): void {
+  private readonly uriOf = (key: string): string => this.keyToUri.get(key) ?? this.paths.uriOfKey(key);
+
+  private publishAll(s: DiagnosticsPart): void {
     this.published = s;
-    const env = this.env(s);
+    const env = { snap: s, uriOf: this.uriOf };
     for (const [uri, d] of this.docs) {
       if (d.model) continue;
       const diagnostics: Diagnostic[] = [...findingDiagnostics(env, d.key), ...problemDiagnostics(s.problems, d.key, this.settings.showParseProblems)];
