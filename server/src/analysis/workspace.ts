@@ -13,6 +13,7 @@ import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
 import { applyChange, type CParser, type TextChange, type Tree } from './parse/parser';
 import { hashText } from './index/span';
+import { spliceFacts } from './splice';
 import { buildActors, type TeardownActor } from './simulate/actors';
 import { chainVerdicts, simulateEntry, type ChainVerdict, type EntrySimulation, type ExploreCache, defaultSimulationLimits } from './simulate/simulate';
 
@@ -47,6 +48,8 @@ export interface WorkspaceOptions {
   /** Files larger than this are not parsed (a note says so). */
   maxFileBytes?: number;
   indexCache?: IndexCache;
+  /** After an edit inside one function, re-index only that function (default); false re-indexes the whole file. */
+  reindexEditedFunctionOnly?: boolean;
 }
 
 interface FileState {
@@ -55,6 +58,8 @@ interface FileState {
   tree?: Tree;
   facts?: FileFacts;
   factsModel?: string;
+  /** The model the facts were indexed with (for re-indexing one function after an edit). */
+  indexedWith?: Model;
   skipped?: Problem;
 }
 
@@ -81,7 +86,8 @@ export class Workspace {
     this.files.set(path, { text, skipped: this.precheck(path, text) });
   }
 
-  /** Applies LSP-style edits to a file's text, re-parsing incrementally from the old tree when there is one. */
+  /** Applies LSP-style edits to a file's text, re-parsing incrementally from the old tree when there is one, and
+   *  re-indexing only the edited function when the edit stays inside one. */
   applyChanges(path: string, changes: readonly TextChange[]): string {
     const state = this.files.get(path);
     if (!state) throw new Error(`lockpath: ${path} is not open`);
@@ -89,6 +95,10 @@ export class Workspace {
     for (const c of changes) text = applyChange(text, c, state.tree);
     const next: FileState = { text, skipped: this.precheck(path, text) };
     if (state.tree && !next.skipped) next.tree = this.parse(path, next, state.tree);
+    if (state.tree && next.tree && state.facts && state.indexedWith && !next.skipped && this.options.reindexEditedFunctionOnly !== false) {
+      const facts = spliceFacts({ file: path, oldText: state.text, newText: text, oldTree: state.tree, newTree: next.tree, oldFacts: state.facts, model: state.indexedWith, parser: this.parser });
+      if (facts) Object.assign(next, { facts, factsModel: state.factsModel, indexedWith: state.indexedWith });
+    }
     state.tree?.delete();
     this.files.set(path, next);
     return text;
@@ -149,6 +159,7 @@ export class Workspace {
       if (!state.facts || state.factsModel !== modelKey) {
         const key = `${INDEX_FORMAT}|${modelKey}|${path}|${hashText(state.text)}:${state.text.length}`;
         const cached = cache?.get(key);
+        state.indexedWith = model;
         if (cached) state.facts = cached;
         else {
           state.tree ??= this.parse(path, state);

@@ -3,7 +3,7 @@
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver/node';
 import { isSkipNote, type Problem } from '../analysis';
 import { pointRange, rangeOf, type Env } from './format';
-import type { FindingView } from './snapshot';
+import type { DiagnosticsPart, FindingView } from './snapshot';
 
 export interface DiagnosticData {
   /** The findings this diagnostic stands for (code actions look them up). */
@@ -12,7 +12,8 @@ export interface DiagnosticData {
 
 export const SOURCE = 'lockpath';
 
-export function findingDiagnostics(env: Env, key: string): Diagnostic[] {
+/** Needs only the diagnostics part of a snapshot (the findings and their chains). */
+export function findingDiagnostics(env: Pick<Env, 'uriOf'> & { snap: Pick<DiagnosticsPart, 'findings' | 'chains'> }, key: string): Diagnostic[] {
   const groups = new Map<string, FindingView[]>();
   for (const f of env.snap.findings) {
     if (f.file !== key) continue;

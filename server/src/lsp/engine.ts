@@ -9,7 +9,7 @@ import { hashText } from '../analysis/index/span';
 import type { ModelFile } from '../analysis/model/loader';
 import { collectSources, globToRegExp } from '../files/collect';
 import { Paths, type Root } from './paths';
-import { buildSnapshot, type Snapshot } from './snapshot';
+import { buildDiagnosticsPart, buildSnapshot, type DiagnosticsPart, type Snapshot } from './snapshot';
 
 export interface EngineConfig {
   include: string[];
@@ -34,6 +34,8 @@ export type ToEngine =
 export type FromEngine =
   | { t: 'progress'; done: number; total: number }
   | { t: 'indexed'; files: number; ms: number; skipped: { file: string; reason: string }[] }
+  /** Ahead of the snapshot of the same analysis: what diagnostics need (ms: the analysis alone). */
+  | { t: 'diagnostics'; part: DiagnosticsPart; ms: number }
   | { t: 'snapshot'; seq: number; snapshot: Snapshot; ms: number }
   /** The text after applying changes does not match the editor's: send the whole text. */
   | { t: 'desync'; key: string }
@@ -118,7 +120,10 @@ export class Engine {
         const a = ws.analyze();
         const textOf = (file: string): string => ws.text(file) ?? '';
         const hashes = Object.fromEntries(ws.paths().map((p) => [p, textHash(ws.text(p) ?? '')]));
-        const snapshot = buildSnapshot(a, m.seq, Object.fromEntries(this.open), hashes, (f) => fixesFor(a, f, textOf));
+        const versions = Object.fromEntries(this.open);
+        const part = buildDiagnosticsPart(a, m.seq, versions, hashes);
+        this.send({ t: 'diagnostics', part, ms: performance.now() - started });
+        const snapshot = buildSnapshot(a, m.seq, versions, hashes, (f) => fixesFor(a, f, textOf), part);
         this.send({ t: 'snapshot', seq: m.seq, snapshot, ms: performance.now() - started });
         return;
       }

@@ -1,5 +1,6 @@
 // The language server: documents and versions, settings and the model file, the analysis host (a worker), the
-// schedule (debounce, cancel stale work, publish only what matches the text), and the LSP features on top of the
+// schedule (start at once when idle, coalesce edits made meanwhile, cancel stale work, publish only what matches
+// the text), and the LSP features on top of the
 // latest snapshot. Feature logic lives in its own modules (diagnostics, hover, lenses, inlays, calls, actions,
 // commands); this file only wires them to the connection.
 import { readFileSync } from 'node:fs';
@@ -47,11 +48,11 @@ import {
 } from './protocol';
 import { isLimited, limitSettings, LIMITED_NOTE } from './limited';
 import { readSettings, type Settings } from './settings';
-import type { Snapshot } from './snapshot';
+import type { DiagnosticsPart, Snapshot } from './snapshot';
 import { createHost, type AnalysisHost } from './worker';
 
-/** Quiet time after the last keystroke before the analysis runs. */
-export const DEBOUNCE_MS = 100;
+/** Quiet time after the last edit of the model file before it is reloaded (a reload restarts the analysis). */
+const MODEL_FILE_QUIET_MS = 300;
 /** Worker crashes tolerated within CRASH_WINDOW_MS before giving up. */
 const MAX_CRASHES = 4;
 const CRASH_WINDOW_MS = 3 * 60_000;
@@ -90,11 +91,13 @@ export class LockpathServer {
   private crashes: number[] = [];
   private gaveUp = false;
 
-  /** Changes not yet sent to the host (batched per key until the debounce fires). */
+  /** Changes not yet sent to the host (batched per key until the next analysis is asked for). */
   private readonly pending = new Map<string, { changes: TextChange[]; full: boolean }>();
-  private timer?: NodeJS.Timeout;
+  /** An analysis is due in this turn of the event loop (notifications read in the same turn join it). */
+  private due?: NodeJS.Immediate;
   private seq = 0;
-  private inFlight?: { seq: number; sent: number; stale?: boolean };
+  /** cold: the host's first analysis (nothing cached in it yet), which takes far longer than the ones after. */
+  private inFlight?: { seq: number; sent: number; cold: boolean; stale?: boolean };
   /** What each analysis request saw besides the open documents' texts (those are checked by hash). */
   private readonly requests = new Map<number, { diskGen: number; configGen: number }>();
   /** Bumped whenever a file's analysed text changes other than through an open document. */
@@ -102,7 +105,9 @@ export class LockpathServer {
   /** Bumped whenever the model, the index globs or the folders change. */
   private configGen = 0;
   private latest?: Snapshot;
-  private published?: Snapshot;
+  private published?: DiagnosticsPart;
+  /** Diagnostics published ahead of their snapshot: its seq and the document versions they were published for. */
+  private publishedAhead?: { seq: number; versions: string };
   private readonly publishedUris = new Set<string>();
   private waiters: Waiter[] = [];
   private lastAnalysisMs?: number;
@@ -245,7 +250,7 @@ export class LockpathServer {
   }
 
   private dispose(): void {
-    clearTimeout(this.timer);
+    if (this.due) clearImmediate(this.due);
     this.host?.dispose();
     this.host = undefined;
     for (const w of this.waiters) w.resolve(this.latest);
@@ -377,8 +382,8 @@ export class LockpathServer {
     for (const d of this.docs.values()) if (!d.model) this.host.post({ t: 'open', key: d.key, text: d.doc.getText(), version: d.doc.version });
     if (opts.progress) this.beginProgress();
     this.status({ state: 'indexing', files: 0, findings: this.published?.findings.length ?? 0 });
-    // With a quiet period running (typing goes on), the timer asks for the analysis.
-    if (!this.timer) this.analyzeNow();
+    // With an analysis already due, that one asks.
+    if (!this.due) this.analyzeNow();
   }
 
   private hostDied(reason: string): void {
@@ -427,6 +432,12 @@ export class LockpathServer {
         if (m.level === 'error') this.connection.console.error(m.message);
         else this.connection.console.log(m.message);
         return;
+      case 'diagnostics':
+        // A stale part is left to its snapshot, which starts the next analysis.
+        if (!this.isCurrent(m.part)) return;
+        this.publishAll(m.part);
+        this.publishedAhead = { seq: m.part.seq, versions: this.docVersions() };
+        return;
       case 'snapshot':
         this.snapshotArrived(m.snapshot, m.ms);
         return;
@@ -470,7 +481,7 @@ export class LockpathServer {
     d.doc = TextDocument.update(d.doc, [...changes], version);
     if (d.model) {
       clearTimeout(this.modelTimer);
-      this.modelTimer = setTimeout(() => this.loadModel(true), DEBOUNCE_MS * 3);
+      this.modelTimer = setTimeout(() => this.loadModel(true), MODEL_FILE_QUIET_MS);
       return;
     }
     this.pending.set(d.key, p);
@@ -531,15 +542,19 @@ export class LockpathServer {
 
   // ---- scheduling --------------------------------------------------------------------------------------------
 
-  /** Input changed: (re)start the quiet period, and abandon a running analysis if waiting for it costs more
-   *  than starting over. */
+  /** Input changed. Idle: analyse now (after the notifications already read, so a burst is one analysis).
+   *  Busy: the edits wait in `pending` and the running analysis's snapshot starts the next one, with all of them;
+   *  a running analysis is abandoned if waiting for it costs more than starting over. No fixed quiet period: an
+   *  incremental analysis is cheaper than the wait would be, and edits made during one are coalesced anyway. */
   private schedule(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    if (this.inFlight) {
+      this.maybeCancel();
+      return;
+    }
+    this.due ??= setImmediate(() => {
+      this.due = undefined;
       this.analyzeNow();
-    }, DEBOUNCE_MS);
-    this.maybeCancel();
+    });
   }
 
   private maybeCancel(): void {
@@ -547,20 +562,26 @@ export class LockpathServer {
     if (!f) return;
     f.stale = true;
     // While the host is still indexing the analysis has not started: decide when the index is done.
-    if (!this.host?.cancellable || this.indexedEpoch !== this.epoch || !this.recentMs.length) return;
+    if (!this.host?.cancellable || this.indexedEpoch !== this.epoch || this.coldMs === undefined) return;
     const elapsed = Date.now() - f.sent;
     // Analyses of the same tree take about the same time, except when an edit makes one blow up: the longest
-    // recent one is the estimate, and one already running longer than that is an outlier worth dropping.
-    const typical = Math.max(...this.recentMs);
-    const restart = (this.lastIndexMs ?? 1000) + 150;
-    if (elapsed > typical || typical - elapsed > restart) {
+    // recent one is the estimate, and one already running longer than that is an outlier. Dropping it pays only
+    // once it has run longer than a restart costs (index, then a cold analysis with nothing cached): otherwise
+    // steady typing during a cold analysis would restart the host over and over.
+    const typical = f.cold || !this.recentMs.length ? this.coldMs : Math.max(...this.recentMs);
+    const restart = (this.lastIndexMs ?? 1000) + this.coldMs + 150;
+    if (elapsed > typical && elapsed > restart) {
       this.log(`lockpath: abandoning a stale analysis (running ${elapsed} ms, typically ${Math.round(typical)} ms; restarting costs about ${Math.round(restart)} ms)`);
       this.startHost({ progress: false });
     }
   }
 
-  /** Durations of the last few analyses (ms). */
+  /** Durations of the last few analyses after the first of their host (ms). */
   private readonly recentMs: number[] = [];
+  /** Duration of the latest host's first analysis (ms). */
+  private coldMs?: number;
+  /** The epoch of the host that sent the latest snapshot. */
+  private snapshotEpoch = -1;
 
   private analyzeNow(): void {
     if (!this.host) return;
@@ -580,25 +601,33 @@ export class LockpathServer {
     const seq = ++this.seq;
     this.requests.set(seq, { diskGen: this.diskGen, configGen: this.configGen });
     this.host.post({ t: 'analyze', seq });
-    this.inFlight = { seq, sent: Date.now() };
+    this.inFlight = { seq, sent: Date.now(), cold: this.snapshotEpoch !== this.epoch };
     if (this.indexedEpoch === this.epoch) this.status({ state: 'analyzing', files: this.latest?.files.length ?? 0, findings: this.published?.findings.length ?? 0 });
   }
 
   private snapshotArrived(s: Snapshot, ms: number, reused = false): void {
     const current = this.isCurrent(s);
     if (!reused) {
+      if (this.snapshotEpoch !== this.epoch) this.coldMs = ms;
+      else {
+        this.recentMs.push(ms);
+        if (this.recentMs.length > 5) this.recentMs.shift();
+      }
+      this.snapshotEpoch = this.epoch;
       if (this.inFlight?.seq === s.seq) this.inFlight = undefined;
       this.lastAnalysisMs = ms;
-      this.recentMs.push(ms);
-      if (this.recentMs.length > 5) this.recentMs.shift();
       this.latest = s;
       const keep = Math.min(s.seq, this.published?.seq ?? s.seq);
       for (const seq of this.requests.keys()) if (seq < keep) this.requests.delete(seq);
       for (const n of s.notes) this.log(`lockpath: ${n}`);
-      this.log(`lockpath: analysis #${s.seq}: ${Math.round(ms)} ms, ${s.files.length} files, ${s.chains.length} chains, ${s.findings.length} findings${current ? '' : ' (the text changed meanwhile: not published)'}`);
+      const late = this.publishedAhead?.seq === s.seq ? ' (its diagnostics were published; the text changed since)' : ' (the text changed meanwhile: not published)';
+      this.log(`lockpath: analysis #${s.seq}: ${Math.round(ms)} ms, ${s.files.length} files, ${s.chains.length} chains, ${s.findings.length} findings${current ? '' : late}`);
     }
     if (current) {
-      this.publishAll(s);
+      // Already published from its diagnostics part, for these very versions: the same diagnostics again.
+      const ahead = this.publishedAhead;
+      if (reused || ahead?.seq !== s.seq || ahead.versions !== this.docVersions()) this.publishAll(s);
+      this.publishedAhead = undefined;
       this.endProgress();
       this.status({ state: 'idle', files: s.files.length, findings: s.findings.length, chains: s.chains.length, ms: Math.round(ms) });
       const waiters = this.waiters;
@@ -607,9 +636,14 @@ export class LockpathServer {
       this.refresh('codeLens');
       this.refresh('inlayHint');
       this.logProblems(s);
-    } else if (!this.timer) {
-      this.analyzeNow();
+    } else {
+      this.publishedAhead = undefined;
+      if (!this.due) this.analyzeNow();
     }
+  }
+
+  private docVersions(): string {
+    return [...this.docs.values()].map((d) => `${d.key}@${d.doc.version}`).join();
   }
 
   private hashOf(d: OpenDoc): string {
@@ -619,7 +653,7 @@ export class LockpathServer {
 
   /** Computed from exactly the texts the analysis would read now: the same configuration, the same disk, and
    *  for every open document the very text the editor has (by hash of what the analysis actually read). */
-  private isCurrent(s: Snapshot): boolean {
+  private isCurrent(s: Pick<Snapshot, 'seq' | 'hashes'>): boolean {
     const req = this.requests.get(s.seq);
     if (!req || req.configGen !== this.configGen || req.diskGen !== this.diskGen) return false;
     for (const d of this.docs.values()) if (!d.model && s.hashes[d.key] !== this.hashOf(d)) return false;
@@ -655,12 +689,14 @@ export class LockpathServer {
   // ---- output ------------------------------------------------------------------------------------------------
 
   private env(s: Snapshot): Env {
-    return { snap: s, uriOf: (key) => this.keyToUri.get(key) ?? this.paths.uriOfKey(key) };
+    return { snap: s, uriOf: this.uriOf };
   }
 
-  private publishAll(s: Snapshot): void {
+  private readonly uriOf = (key: string): string => this.keyToUri.get(key) ?? this.paths.uriOfKey(key);
+
+  private publishAll(s: DiagnosticsPart): void {
     this.published = s;
-    const env = this.env(s);
+    const env = { snap: s, uriOf: this.uriOf };
     for (const [uri, d] of this.docs) {
       if (d.model) continue;
       const diagnostics: Diagnostic[] = [...findingDiagnostics(env, d.key), ...problemDiagnostics(s.problems, d.key, this.settings.showParseProblems)];

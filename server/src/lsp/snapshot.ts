@@ -117,15 +117,36 @@ export interface Snapshot {
   notes: string[];
 }
 
+/**
+ * What diagnostics need, sent ahead of the whole snapshot so that they are published without waiting for the data
+ * of lenses, hovers and fixes: the findings, the chains they lie on, the problems, and what says which texts.
+ */
+export type DiagnosticsPart = Pick<Snapshot, 'seq' | 'versions' | 'hashes' | 'findings' | 'chains' | 'problems'>;
+
+export function buildDiagnosticsPart(a: Analysis, seq: number, versions: Record<string, number>, hashes: Record<string, string>): DiagnosticsPart {
+  const onFindings = new Set(a.findings.map((f) => f.chain.id));
+  return {
+    seq,
+    versions,
+    hashes,
+    findings: findingViews(a),
+    chains: chainViews(a, a.chains.filter((c) => onFindings.has(c.chain.id))),
+    problems: a.problems,
+  };
+}
+
+const ref = (fn: { name: string; file: string; nameSpan: Span }): FnRef => ({ name: fn.name, file: fn.file, nameSpan: fn.nameSpan });
+
+/** `part`: the diagnostics part already built from this analysis (its finding views are reused). */
 export function buildSnapshot(
   a: Analysis,
   seq: number,
   versions: Record<string, number>,
   hashes: Record<string, string>,
   fixesOf: (f: Finding) => Fix[],
+  part?: DiagnosticsPart,
 ): Snapshot {
   const notes: string[] = [];
-  const ref = (fn: { name: string; file: string; nameSpan: Span }): FnRef => ({ name: fn.name, file: fn.file, nameSpan: fn.nameSpan });
   const functions: FnView[] = [];
   for (const file of a.files) {
     for (const fn of file.functions) {
@@ -143,63 +164,8 @@ export function buildSnapshot(
       });
     }
   }
-  const findingsOfChain = new Map<string, string[]>();
-  for (const f of a.findings) findingsOfChain.set(f.chain.id, [...(findingsOfChain.get(f.chain.id) ?? []), f.id]);
-
-  const chains: ChainView[] = a.chains.map(({ chain, verdict }) => {
-    const defs: (FnRef | undefined)[] = [ref(chain.entry.fn)];
-    const locksAt: string[][] = [[...chain.entry.locksHeld]];
-    let prev: { file: string; calls: typeof chain.entry.fn.calls } | undefined = chain.entry.fn;
-    for (let i = 1; i < chain.path.length; i++) {
-      const hop = chain.hops[i];
-      const site = prev?.calls.find((s) => s.at.line === hop.line && s.at.column === hop.column);
-      locksAt.push([...new Set([...locksAt[i - 1], ...(site?.locksHeld ?? [])])]);
-      const def = a.graph.lookup(chain.path[i], prev?.file);
-      defs.push(def ? ref(def) : undefined);
-      prev = def;
-    }
-    return {
-      id: chain.id,
-      context: chain.context,
-      contextLabel: contextLabel(a.model, chain.context),
-      hook: entryName(a.model, chain),
-      via: viaName(chain),
-      entry: { name: chain.entry.fn.name, file: chain.entry.file, via: chain.entry.via, derived: chain.entry.derived, at: chain.entry.at },
-      path: chain.path,
-      defs,
-      hops: chain.hops.map((h) => ({ ...h })),
-      locksAt,
-      locks: chain.locks,
-      guards: chain.guards,
-      walker: ref(chain.walker),
-      verdict: verdict.verdict,
-      reason: verdict.reason,
-      assumptions: verdict.assumptions,
-      findings: findingsOfChain.get(chain.id) ?? [],
-    };
-  });
-
-  const findings: FindingView[] = a.findings.map((f) => ({
-    id: f.id,
-    class: f.class,
-    title: f.title,
-    kind: f.kind,
-    severity: f.severity,
-    message: f.message,
-    file: f.file,
-    at: f.at,
-    function: f.function,
-    chainId: f.chain.id,
-    hook: entryName(a.model, f.chain),
-    via: viaName(f.chain),
-    context: f.chain.context,
-    contextLabel: contextLabel(a.model, f.chain.context),
-    teardown: f.teardown,
-    witness: f.witness,
-    freeSide: f.freeSide,
-    alsoAt: f.alsoAt,
-    json: findingJson(a, f),
-  }));
+  const chains = chainViews(a, a.chains);
+  const findings = part?.findings ?? findingViews(a);
 
   const fixes: Record<string, Fix[]> = {};
   for (const f of a.findings) {
@@ -237,4 +203,65 @@ export function buildSnapshot(
     stats: a.stats,
     notes,
   };
+}
+
+function chainViews(a: Analysis, results: Analysis['chains']): ChainView[] {
+  const findingsOfChain = new Map<string, string[]>();
+  for (const f of a.findings) findingsOfChain.set(f.chain.id, [...(findingsOfChain.get(f.chain.id) ?? []), f.id]);
+  return results.map(({ chain, verdict }) => {
+    const defs: (FnRef | undefined)[] = [ref(chain.entry.fn)];
+    const locksAt: string[][] = [[...chain.entry.locksHeld]];
+    let prev: { file: string; calls: typeof chain.entry.fn.calls } | undefined = chain.entry.fn;
+    for (let i = 1; i < chain.path.length; i++) {
+      const hop = chain.hops[i];
+      const site = prev?.calls.find((s) => s.at.line === hop.line && s.at.column === hop.column);
+      locksAt.push([...new Set([...locksAt[i - 1], ...(site?.locksHeld ?? [])])]);
+      const def = a.graph.lookup(chain.path[i], prev?.file);
+      defs.push(def ? ref(def) : undefined);
+      prev = def;
+    }
+    return {
+      id: chain.id,
+      context: chain.context,
+      contextLabel: contextLabel(a.model, chain.context),
+      hook: entryName(a.model, chain),
+      via: viaName(chain),
+      entry: { name: chain.entry.fn.name, file: chain.entry.file, via: chain.entry.via, derived: chain.entry.derived, at: chain.entry.at },
+      path: chain.path,
+      defs,
+      hops: chain.hops.map((h) => ({ ...h })),
+      locksAt,
+      locks: chain.locks,
+      guards: chain.guards,
+      walker: ref(chain.walker),
+      verdict: verdict.verdict,
+      reason: verdict.reason,
+      assumptions: verdict.assumptions,
+      findings: findingsOfChain.get(chain.id) ?? [],
+    };
+  });
+}
+
+function findingViews(a: Analysis): FindingView[] {
+  return a.findings.map((f) => ({
+    id: f.id,
+    class: f.class,
+    title: f.title,
+    kind: f.kind,
+    severity: f.severity,
+    message: f.message,
+    file: f.file,
+    at: f.at,
+    function: f.function,
+    chainId: f.chain.id,
+    hook: entryName(a.model, f.chain),
+    via: viaName(f.chain),
+    context: f.chain.context,
+    contextLabel: contextLabel(a.model, f.chain.context),
+    teardown: f.teardown,
+    witness: f.witness,
+    freeSide: f.freeSide,
+    alsoAt: f.alsoAt,
+    json: findingJson(a, f),
+  }));
 }

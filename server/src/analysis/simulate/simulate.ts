@@ -9,7 +9,9 @@ import { assumptionEnabled, pinsOf } from '../model/types';
 import type { TeardownActor } from './actors';
 import { explore, type ExploreResult, type Hazard, type ThreadSpec } from './explore';
 import { compileThread, stackOf, type Program } from './program';
-import { hashText } from '../index/span';
+import { fingerprint } from './fingerprint';
+
+export { fingerprint };
 
 export interface Run {
   actor: TeardownActor;
@@ -83,13 +85,6 @@ export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, acto
     sim.runs.push({ actor, threads, result });
   }
   return sim;
-}
-
-/** The program without positions: what the explorer's result depends on. */
-export function fingerprint(p: Program): string {
-  const frames = p.frames.map((f) => `${f.fn.name}<${f.parent}`).join(',');
-  const instrs = JSON.stringify(p.instrs, (k, v) => (k === 'at' ? undefined : v));
-  return `${p.slots}|${p.truncated}|${frames}|${hashText(instrs)}:${instrs.length}`;
 }
 
 export function threadName(model: Model, entry: Entry): string {
