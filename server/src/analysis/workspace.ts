@@ -150,7 +150,7 @@ export class Workspace {
         else {
           state.tree ??= this.parse(path, state);
           if (!state.tree) continue;
-          state.facts = safeIndex(path, state.tree, model, (text) => this.parse(path, { text }));
+          state.facts = safeIndex(path, state.tree, state.text, model, (text) => this.parse(path, { text }));
           cache?.put(key, state.facts);
         }
         state.factsModel = modelKey;
@@ -250,9 +250,9 @@ function skipNote(file: string, message: string): Problem {
 }
 
 /** Indexing must never take the whole analysis down: a failure becomes a problem on that file. */
-function safeIndex(path: string, tree: Tree, model: Model, reparse: Reparse): FileFacts {
+function safeIndex(path: string, tree: Tree, text: string, model: Model, reparse: Reparse): FileFacts {
   try {
-    return indexTree(path, tree, model, reparse);
+    return indexTree(path, tree, model, reparse, text);
   } catch (e) {
     return { file: path, functions: [], tables: [], tableReturns: [], macros: [], problems: [{ file: path, at: zeroSpan, severity: 'error', message: `lockpath: internal error while indexing: ${(e as Error).message}` }] };
   }

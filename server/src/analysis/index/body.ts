@@ -1,7 +1,7 @@
 // Lowers one function body (a tree-sitter subtree) to the statement list of facts.ts: calls, lock operations,
 // resource reads, dereferences, writes, frees, and the control flow around them. Everything else is dropped.
 // Kernel macros often parse as ERROR nodes; their children are still lowered, so no call or access is lost.
-import type { Node } from '../parse/parser';
+import type { SyntaxNode as Node } from '../parse/flat';
 import type { Model } from '../model/types';
 import type { CallArg, CalleeRef, Cond, Param, Stmt, ValueRef } from './facts';
 import { spanOf } from './span';
