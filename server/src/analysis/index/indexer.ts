@@ -2,7 +2,7 @@
 // pointers, and the functions that return table entries. Never throws on odd input: what cannot be read becomes a
 // Problem with a location.
 import type { Tree } from '../parse/parser';
-import { flatten, sourceText, type FlatTree, type SyntaxNode as Node } from '../parse/flat';
+import { flatten, sourceText, walkNamed, type FlatTree, type SyntaxNode as Node } from '../parse/flat';
 import type { Model } from '../model/types';
 import { cleanReturnType, declaredName, lowerBlock, newBodyContext } from './body';
 import { annotate } from './annotate';
@@ -218,13 +218,14 @@ function pieces(whole: string, node: Node): string[] {
 }
 
 function collectLocalTables(file: string, node: Node, into: TableFacts[]): void {
-  for (const c of node.namedChildren) {
-    if (!c) continue;
-    if (c.type === 'declaration' && c.text.includes('=')) {
-      const t = tableFacts(file, c);
-      if (t) into.push(t);
-    } else if (c.namedChildCount) collectLocalTables(file, c, into);
-  }
+  walkNamed(node, (type, at) => {
+    if (type !== 'declaration') return true;
+    const decl = at();
+    if (!decl.text.includes('=')) return true;
+    const t = tableFacts(file, decl);
+    if (t) into.push(t);
+    return false;
+  });
 }
 
 /** `return table[i];` makes the function a table lookup (kvm_get_exit_handler). */
@@ -232,17 +233,16 @@ function tableReturn(fn: Node): string | undefined {
   const body = fn.childForFieldName('body');
   if (!body) return undefined;
   let found: string | undefined;
-  const visit = (n: Node): void => {
-    if (found) return;
-    if (n.type === 'return_statement') {
-      const e = n.namedChild(0);
+  walkNamed(body, (type, at) => {
+    if (found) return false;
+    if (type === 'return_statement') {
+      const e = at().namedChild(0);
       if (e?.type === 'subscript_expression' && e.childForFieldName('argument')?.type === 'identifier') {
         found = e.childForFieldName('argument')!.text;
       }
     }
-    for (const c of n.namedChildren) if (c) visit(c);
-  };
-  visit(body);
+    return true;
+  });
   return found;
 }
 

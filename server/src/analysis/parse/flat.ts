@@ -252,3 +252,23 @@ export function sourceText(tree: Tree): string {
   const lead = row ? ' '.repeat(root.startIndex - column - row) + '\n'.repeat(row) + ' '.repeat(column) : ' '.repeat(root.startIndex);
   return lead + root.text;
 }
+
+/**
+ * Visits the named nodes below `node` in pre-order, as a recursion over namedChildren would (so nothing under an
+ * anonymous node); `visit` says whether to go inside the node it was given. Reads the arrays: no node is made for a
+ * node `visit` passes over.
+ */
+export function walkNamed(node: SyntaxNode, visit: (type: string, at: () => SyntaxNode) => boolean): void {
+  const t = node.tree;
+  const end = t.after[node.index];
+  for (let c = node.index + 1; c < end; ) {
+    if (!(t.flags[c] & NAMED)) {
+      c = t.after[c];
+      continue;
+    }
+    const id = t.typeIds[c];
+    const type = (id === ERROR_SYMBOL ? undefined : t.grammar.types[id]) || 'ERROR';
+    const index = c;
+    c = visit(type, () => new SyntaxNode(t, index)) ? c + 1 : t.after[c];
+  }
+}
