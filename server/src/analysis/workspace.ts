@@ -55,6 +55,8 @@ interface FileState {
   facts?: FileFacts;
   factsModel?: string;
   skipped?: Problem;
+  /** Changed by edits: its tree is kept after indexing, for the next incremental parse. */
+  edited?: boolean;
 }
 
 /** Where indexed facts can be kept between runs (the CLI keeps them on disk). */
@@ -86,7 +88,7 @@ export class Workspace {
     if (!state) throw new Error(`lockpath: ${path} is not open`);
     let text = state.text;
     for (const c of changes) text = applyChange(text, c, state.tree);
-    const next: FileState = { text, skipped: this.precheck(path, text) };
+    const next: FileState = { text, skipped: this.precheck(path, text), edited: true };
     if (state.tree && !next.skipped) next.tree = this.parse(path, next, state.tree);
     state.tree?.delete();
     this.files.set(path, next);
@@ -148,10 +150,14 @@ export class Workspace {
         const cached = cache?.get(key);
         if (cached) state.facts = cached;
         else {
-          state.tree ??= this.parse(path, state);
-          if (!state.tree) continue;
-          state.facts = safeIndex(path, state.tree, state.text, model, (text) => this.parse(path, { text }));
+          const tree = state.tree ?? this.parse(path, state);
+          if (!tree) continue;
+          state.facts = safeIndex(path, tree, state.text, model, (text) => this.parse(path, { text }));
           cache?.put(key, state.facts);
+          // Only an edited file keeps its tree (for incremental parsing): the trees of a whole kernel tree held at
+          // once would be most of the wasm heap, which never shrinks. A file re-indexed for a new model parses again.
+          if (state.edited) state.tree = tree;
+          else if (tree !== state.tree) tree.delete();
         }
         state.factsModel = modelKey;
       }
