@@ -6,7 +6,8 @@ import { compareChains, contextsThrough, enumerateChains, type Chain, type Chain
 import { builtinEntries, checkContexts, findEntries, type ContextCheck, type Entry } from './contexts/entries';
 import { buildFindings, type Finding } from './findings/findings';
 import type { FileFacts, Problem } from './index/facts';
-import { indexTree, type Reparse } from './index/indexer';
+import { indexText, parseOrSkip, safeIndex, skipNote, zeroSpan } from './index/job';
+import { defaultIndexThreads, indexJobs } from './index/parallel';
 import { chooseModel } from './model/choose';
 import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
@@ -46,6 +47,8 @@ export interface WorkspaceOptions {
   /** Files larger than this are not parsed (a note says so). */
   maxFileBytes?: number;
   indexCache?: IndexCache;
+  /** Threads for cold indexing (1 or 2; default 2 where there are two cores): see index/parallel.ts. */
+  indexThreads?: number;
 }
 
 interface FileState {
@@ -130,40 +133,47 @@ export class Workspace {
   }
 
   private parse(path: string, state: FileState, oldTree?: Tree): Tree | undefined {
-    try {
-      return this.parser.parse(state.text, oldTree);
-    } catch (e) {
-      state.skipped = skipNote(path, `skipped: ${(e as Error).message}`);
-      return undefined;
-    }
+    const tree = parseOrSkip(this.parser, path, state.text, oldTree);
+    if ('rootNode' in tree) return tree;
+    state.skipped = tree;
+    return undefined;
   }
 
-  /** Facts for every file, re-indexing only files whose text or model changed. */
+  /**
+   * Facts for every file, re-indexing only files whose text or model changed. Edited files are indexed here and keep
+   * their trees (for incremental parsing); the others are parsed, indexed and let go, on up to two threads.
+   */
   facts(model: Model): FileFacts[] {
-    const out: FileFacts[] = [];
     const modelKey = indexingKey(model);
     const cache = this.options.indexCache;
-    for (const [path, state] of [...this.files].sort(([a], [b]) => a.localeCompare(b))) {
-      if (state.skipped) continue;
-      if (!state.facts || state.factsModel !== modelKey) {
-        const key = `${INDEX_FORMAT}|${modelKey}|${path}|${hashText(state.text)}:${state.text.length}`;
-        const cached = cache?.get(key);
-        if (cached) state.facts = cached;
-        else {
-          const tree = state.tree ?? this.parse(path, state);
-          if (!tree) continue;
-          state.facts = safeIndex(path, tree, state.text, model, (text) => this.parse(path, { text }));
-          cache?.put(key, state.facts);
-          // Only an edited file keeps its tree (for incremental parsing): the trees of a whole kernel tree held at
-          // once would be most of the wasm heap, which never shrinks. A file re-indexed for a new model parses again.
-          if (state.edited) state.tree = tree;
-          else if (tree !== state.tree) tree.delete();
-        }
+    const files = [...this.files].sort(([a], [b]) => a.localeCompare(b));
+    const done = (state: FileState, key: string, facts: FileFacts): void => {
+      state.facts = facts;
+      state.factsModel = modelKey;
+      cache?.put(key, facts);
+    };
+    const cold: { path: string; state: FileState; key: string }[] = [];
+    for (const [path, state] of files) {
+      if (state.skipped || (state.facts && state.factsModel === modelKey)) continue;
+      const key = `${INDEX_FORMAT}|${modelKey}|${path}|${hashText(state.text)}:${state.text.length}`;
+      const cached = cache?.get(key);
+      if (cached) {
+        state.facts = cached;
         state.factsModel = modelKey;
+      } else if (!state.edited) cold.push({ path, state, key });
+      else {
+        state.tree ??= this.parse(path, state);
+        if (state.tree) done(state, key, safeIndex(this.parser, path, state.tree, state.text, model));
       }
-      out.push(state.facts);
     }
-    return out;
+    const threads = this.options.indexThreads ?? defaultIndexThreads();
+    const results = indexJobs(cold.map(({ path, state }) => ({ path, text: state.text })), model, threads, (job) => indexText(this.parser, job.path, job.text, model));
+    cold.forEach(({ state, key }, i) => {
+      const r = results[i];
+      if ('skipped' in r) state.skipped = r.skipped;
+      else done(state, key, r.facts);
+    });
+    return files.flatMap(([, s]) => (!s.skipped && s.facts ? [s.facts] : []));
   }
 
   private chooseModel(): { model: Model; reason: string } {
@@ -244,22 +254,7 @@ export class Workspace {
   }
 }
 
-const zeroSpan = { line: 0, column: 0, endLine: 0, endColumn: 0 };
-
 /** What of the model the indexer reads: facts indexed under one key are valid under the same key. */
 function indexingKey(model: Model): string {
   return hashText(JSON.stringify([model.resource, model.lockOps, model.freeCalls]));
-}
-
-function skipNote(file: string, message: string): Problem {
-  return { file, at: zeroSpan, severity: 'info', message: `lockpath: ${message}` };
-}
-
-/** Indexing must never take the whole analysis down: a failure becomes a problem on that file. */
-function safeIndex(path: string, tree: Tree, text: string, model: Model, reparse: Reparse): FileFacts {
-  try {
-    return indexTree(path, tree, model, reparse, text);
-  } catch (e) {
-    return { file: path, functions: [], tables: [], tableReturns: [], macros: [], problems: [{ file: path, at: zeroSpan, severity: 'error', message: `lockpath: internal error while indexing: ${(e as Error).message}` }] };
-  }
 }
