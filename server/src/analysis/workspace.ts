@@ -7,7 +7,7 @@ import { builtinEntries, checkContexts, findEntries, type ContextCheck, type Ent
 import { buildFindings, type Finding } from './findings/findings';
 import type { FileFacts, Problem } from './index/facts';
 import { indexText, parseOrSkip, safeIndex, skipNote, zeroSpan } from './index/job';
-import { defaultIndexThreads, indexJobs } from './index/parallel';
+import { indexJobs } from './index/parallel';
 import { chooseModel } from './model/choose';
 import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
@@ -47,7 +47,7 @@ export interface WorkspaceOptions {
   /** Files larger than this are not parsed (a note says so). */
   maxFileBytes?: number;
   indexCache?: IndexCache;
-  /** Threads for cold indexing (1 or 2; default 2 where there are two cores): see index/parallel.ts. */
+  /** Threads for cold indexing: 1 (the default) or 2, this one and a helper worker (index/parallel.ts). */
   indexThreads?: number;
 }
 
@@ -141,7 +141,7 @@ export class Workspace {
 
   /**
    * Facts for every file, re-indexing only files whose text or model changed. Edited files are indexed here and keep
-   * their trees (for incremental parsing); the others are parsed, indexed and let go, on up to two threads.
+   * their trees (for incremental parsing); the others are parsed, indexed and let go (on two threads if asked).
    */
   facts(model: Model): FileFacts[] {
     const modelKey = indexingKey(model);
@@ -166,7 +166,7 @@ export class Workspace {
         if (state.tree) done(state, key, safeIndex(this.parser, path, state.tree, state.text, model));
       }
     }
-    const threads = this.options.indexThreads ?? defaultIndexThreads();
+    const threads = this.options.indexThreads ?? 1;
     const results = indexJobs(cold.map(({ path, state }) => ({ path, text: state.text })), model, threads, (job) => indexText(this.parser, job.path, job.text, model));
     cold.forEach(({ state, key }, i) => {
       const r = results[i];

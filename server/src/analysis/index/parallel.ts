@@ -1,7 +1,9 @@
 // Cold indexing on two threads: this one and a helper worker take files from one shared counter, so neither waits
 // for the other and a helper that is still starting simply takes fewer. The helper posts each file's facts back as
 // plain data (structured clone); the caller stays synchronous (Atomics.wait, then receiveMessageOnPort).
-// Without the helper's script (unbundled runs), on one core, or for a small tree, everything runs here.
+// Without the helper's script (unbundled runs), on one core, or for a small tree, everything runs here. Opt-in
+// (WorkspaceOptions.indexThreads): on the shared 2-core machine it measured no faster than one thread and its
+// isolate adds about 25 MB of peak RSS (npm run bench prints the 1-vs-2 figure).
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,10 +35,6 @@ const STALL_MS = 30_000;
 const NEXT = 0;
 const DONE = 1;
 
-export function defaultIndexThreads(): number {
-  return Math.min(2, availableParallelism());
-}
-
 interface Helper {
   worker: Worker;
   port: MessagePort;
@@ -47,7 +45,7 @@ let helper: Helper | undefined;
 /** Indexes every job, on `threads` threads (1 or 2); results in job order. */
 export function indexJobs(jobs: IndexJob[], model: Model, threads: number, indexHere: (job: IndexJob) => IndexResult): IndexResult[] {
   const chars = jobs.reduce((n, j) => n + j.text.length, 0);
-  const h = threads > 1 && jobs.length > 1 && chars >= PARALLEL_MIN_CHARS ? startHelper() : undefined;
+  const h = threads > 1 && availableParallelism() > 1 && jobs.length > 1 && chars >= PARALLEL_MIN_CHARS ? startHelper() : undefined;
   if (!h) return jobs.map(indexHere);
   const counters = new SharedArrayBuffer(8);
   const shared = new Int32Array(counters);
