@@ -23,6 +23,6 @@ copyFileSync(require.resolve('tree-sitter-c/tree-sitter-c.wasm'), join(root, 'di
 
 await Promise.all([
   build({ ...common, entryPoints: { 'client/extension': 'client/src/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
-  build({ ...common, entryPoints: { 'server/server': 'server/src/lsp/main.ts', 'cli/lockpath': 'server/src/cli/main.ts', 'lib/analysis': 'server/src/analysis/index.ts' }, outdir: 'dist' }),
+  build({ ...common, entryPoints: { 'server/server': 'server/src/lsp/main.ts', 'cli/lockpath': 'server/src/cli/main.ts', 'lib/analysis': 'server/src/analysis/index.ts', 'lib/index-worker': 'server/src/analysis/index/worker-main.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: ['test/**/*.test.ts'], outbase: 'test', outdir: 'dist/test', external: ['vscode'] }),
 ]);

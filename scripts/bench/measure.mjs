@@ -42,6 +42,7 @@ const full = [];
 const warm = [];
 const cached = [];
 let facts;
+let lastModel;
 let peakRssMb;
 const started = performance.now();
 for (let i = 0; i < job.runs; i++) {
@@ -57,6 +58,7 @@ for (let i = 0; i < job.runs; i++) {
   full.push(performance.now() - t);
   // The high-water mark of a fresh process that has done one full analysis (the first run).
   if (i === 0) peakRssMb = rssMb();
+  lastModel = a.model;
   facts = {
     model: a.model.id,
     functions: a.stats.functions,
@@ -82,6 +84,27 @@ for (let i = 0; i < job.runs; i++) {
   // Stop before a run that would take this input past its budget (one run always happens).
   const now = performance.now();
   if (now - started + (now - runStarted) > job.budgetMs) break;
+}
+
+// Cold indexing alone (Workspace.facts: parse + index) on one thread and on two (this one and the index helper
+// worker), alternating, after one untimed two-thread pass so the helper has started: the parallel speed-up.
+let threads;
+if (job.threads && facts) {
+  const model = lastModel;
+  const byThreads = { 1: [], 2: [] };
+  const coldIndex = (indexThreads) => {
+    gc();
+    const ws = new Workspace(parser, { indexThreads });
+    for (const [p, text] of files) ws.setFile(p, text);
+    const t = performance.now();
+    ws.facts(model);
+    const ms = performance.now() - t;
+    ws.dispose();
+    return ms;
+  };
+  coldIndex(2);
+  for (let i = 0; i < Math.max(3, job.runs); i++) for (const n of [1, 2]) byThreads[n].push(coldIndex(n));
+  threads = { one: stats(byThreads[1]), two: stats(byThreads[2]), speedup: stats(byThreads[1]).median / stats(byThreads[2]).median };
 }
 
 // In-process incremental edits (the library alone, no LSP, no debounce): insert / remove a comment line inside a
@@ -121,4 +144,5 @@ console.log(JSON.stringify({
   peakRssAllRunsMb: rssMb(),
   ...facts,
   incremental,
+  threads,
 }));

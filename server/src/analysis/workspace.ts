@@ -7,7 +7,8 @@ import { builtinEntries, checkContexts, findEntries, type ContextCheck, type Ent
 import { buildFindings, type Finding } from './findings/findings';
 import { generatedReason } from './generated';
 import type { FileFacts, Problem } from './index/facts';
-import { indexTree, type Reparse } from './index/indexer';
+import { indexText, parseOrSkip, safeIndex, skipNote, zeroSpan } from './index/job';
+import { indexJobs } from './index/parallel';
 import { chooseModel } from './model/choose';
 import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
@@ -50,6 +51,8 @@ export interface WorkspaceOptions {
   indexCache?: IndexCache;
   /** After an edit inside one function, re-index only that function (default); false re-indexes the whole file. */
   reindexEditedFunctionOnly?: boolean;
+  /** Threads for cold indexing: 1 (the default) or 2, this one and a helper worker (index/parallel.ts). */
+  indexThreads?: number;
 }
 
 interface FileState {
@@ -61,6 +64,8 @@ interface FileState {
   /** The model the facts were indexed with (for re-indexing one function after an edit). */
   indexedWith?: Model;
   skipped?: Problem;
+  /** Changed by edits: its tree is kept after indexing, for the next incremental parse. */
+  edited?: boolean;
 }
 
 /** Where indexed facts can be kept between runs (the CLI keeps them on disk). */
@@ -93,7 +98,7 @@ export class Workspace {
     if (!state) throw new Error(`lockpath: ${path} is not open`);
     let text = state.text;
     for (const c of changes) text = applyChange(text, c, state.tree);
-    const next: FileState = { text, skipped: this.precheck(path, text) };
+    const next: FileState = { text, skipped: this.precheck(path, text), edited: true };
     if (state.tree && !next.skipped) next.tree = this.parse(path, next, state.tree);
     if (state.tree && next.tree && state.facts && state.indexedWith && !next.skipped && this.options.reindexEditedFunctionOnly !== false) {
       const facts = spliceFacts({ file: path, oldText: state.text, newText: text, oldTree: state.tree, newTree: next.tree, oldFacts: state.facts, model: state.indexedWith, parser: this.parser });
@@ -141,37 +146,49 @@ export class Workspace {
   }
 
   private parse(path: string, state: FileState, oldTree?: Tree): Tree | undefined {
-    try {
-      return this.parser.parse(state.text, oldTree);
-    } catch (e) {
-      state.skipped = skipNote(path, `skipped: ${(e as Error).message}`);
-      return undefined;
-    }
+    const tree = parseOrSkip(this.parser, path, state.text, oldTree);
+    if ('rootNode' in tree) return tree;
+    state.skipped = tree;
+    return undefined;
   }
 
-  /** Facts for every file, re-indexing only files whose text or model changed. */
+  /**
+   * Facts for every file, re-indexing only files whose text or model changed. Edited files are indexed here and keep
+   * their trees (for incremental parsing); the others are parsed, indexed and let go (on two threads if asked).
+   */
   facts(model: Model): FileFacts[] {
-    const out: FileFacts[] = [];
     const modelKey = indexingKey(model);
     const cache = this.options.indexCache;
-    for (const [path, state] of [...this.files].sort(([a], [b]) => a.localeCompare(b))) {
-      if (state.skipped) continue;
-      if (!state.facts || state.factsModel !== modelKey) {
-        const key = `${INDEX_FORMAT}|${modelKey}|${path}|${hashText(state.text)}:${state.text.length}`;
-        const cached = cache?.get(key);
+    const files = [...this.files].sort(([a], [b]) => a.localeCompare(b));
+    const done = (state: FileState, key: string, facts: FileFacts): void => {
+      state.facts = facts;
+      state.factsModel = modelKey;
+      state.indexedWith = model;
+      cache?.put(key, facts);
+    };
+    const cold: { path: string; state: FileState; key: string }[] = [];
+    for (const [path, state] of files) {
+      if (state.skipped || (state.facts && state.factsModel === modelKey)) continue;
+      const key = `${INDEX_FORMAT}|${modelKey}|${path}|${hashText(state.text)}:${state.text.length}`;
+      const cached = cache?.get(key);
+      if (cached) {
+        state.facts = cached;
         state.indexedWith = model;
-        if (cached) state.facts = cached;
-        else {
-          state.tree ??= this.parse(path, state);
-          if (!state.tree) continue;
-          state.facts = safeIndex(path, state.tree, model, (text) => this.parse(path, { text }));
-          cache?.put(key, state.facts);
-        }
         state.factsModel = modelKey;
+      } else if (!state.edited) cold.push({ path, state, key });
+      else {
+        state.tree ??= this.parse(path, state);
+        if (state.tree) done(state, key, safeIndex(this.parser, path, state.tree, state.text, model));
       }
-      out.push(state.facts);
     }
-    return out;
+    const threads = this.options.indexThreads ?? 1;
+    const results = indexJobs(cold.map(({ path, state }) => ({ path, text: state.text })), model, threads, (job) => indexText(this.parser, job.path, job.text, model));
+    cold.forEach(({ state, key }, i) => {
+      const r = results[i];
+      if ('skipped' in r) state.skipped = r.skipped;
+      else done(state, key, r.facts);
+    });
+    return files.flatMap(([, s]) => (!s.skipped && s.facts ? [s.facts] : []));
   }
 
   private chooseModel(): { model: Model; reason: string } {
@@ -252,15 +269,9 @@ export class Workspace {
   }
 }
 
-const zeroSpan = { line: 0, column: 0, endLine: 0, endColumn: 0 };
-
 /** What of the model the indexer reads: facts indexed under one key are valid under the same key. */
 function indexingKey(model: Model): string {
   return hashText(JSON.stringify([model.resource, model.lockOps, model.freeCalls]));
-}
-
-function skipNote(file: string, message: string): Problem {
-  return { file, at: zeroSpan, severity: 'info', message: `lockpath: ${message}` };
 }
 
 /** A note that a file was not analysed at all. Unlike parse notes (also info) it is always shown: the user must
@@ -268,13 +279,4 @@ function skipNote(file: string, message: string): Problem {
  *  as plain data. */
 export function isSkipNote(p: Problem): boolean {
   return p.severity === 'info' && p.message.startsWith('lockpath: skipped: ');
-}
-
-/** Indexing must never take the whole analysis down: a failure becomes a problem on that file. */
-function safeIndex(path: string, tree: Tree, model: Model, reparse: Reparse): FileFacts {
-  try {
-    return indexTree(path, tree, model, reparse);
-  } catch (e) {
-    return { file: path, functions: [], tables: [], tableReturns: [], macros: [], problems: [{ file: path, at: zeroSpan, severity: 'error', message: `lockpath: internal error while indexing: ${(e as Error).message}` }] };
-  }
 }

@@ -1,7 +1,7 @@
 // Lowers one function body (a tree-sitter subtree) to the statement list of facts.ts: calls, lock operations,
 // resource reads, dereferences, writes, frees, and the control flow around them. Everything else is dropped.
 // Kernel macros often parse as ERROR nodes; their children are still lowered, so no call or access is lost.
-import type { Node } from '../parse/parser';
+import type { SyntaxNode as Node } from '../parse/flat';
 import type { Model } from '../model/types';
 import type { CallArg, CalleeRef, Cond, Param, Stmt, ValueRef } from './facts';
 import { spanOf } from './span';
@@ -27,8 +27,8 @@ export interface BodyContext {
   fieldInits: { field: string; value: string }[];
   /** Struct types of parameters and locals (ops -> kvm_device_ops), for calls through their fields. */
   structTypes: Map<string, string>;
-  lockOps: Map<string, Model['lockOps'][number]>;
-  freeCalls: Set<string>;
+  readonly lockOps: ReadonlyMap<string, Model['lockOps'][number]>;
+  readonly freeCalls: ReadonlySet<string>;
 }
 
 /** A fresh lowering context for one function: its parameters, and the model's lock and free primitives. */
@@ -46,9 +46,20 @@ export function newBodyContext(model: Model, params: readonly Param[] = []): Bod
       const m = /^(?:const\s+)?struct\s+(\w+)/.exec(p.type);
       return m ? [[p.name, m[1]] as [string, string]] : [];
     })),
-    lockOps: new Map(model.lockOps.map((o) => [o.function, o])),
-    freeCalls: new Set(model.freeCalls),
+    ...primitivesOf(model),
   };
+}
+
+type Primitives = Pick<BodyContext, 'lockOps' | 'freeCalls'>;
+const primitives = new WeakMap<Model['lockOps'], WeakMap<Model['freeCalls'], Primitives>>();
+
+/** The model's lock and free primitives by name, made once per pair of lists (a context only reads them). */
+function primitivesOf(model: Model): Primitives {
+  let byFree = primitives.get(model.lockOps);
+  if (!byFree) primitives.set(model.lockOps, (byFree = new WeakMap()));
+  let p = byFree.get(model.freeCalls);
+  if (!p) byFree.set(model.freeCalls, (p = { lockOps: new Map(model.lockOps.map((o) => [o.function, o])), freeCalls: new Set(model.freeCalls) }));
+  return p;
 }
 
 export function lowerBlock(node: Node, cx: BodyContext): Stmt[] {

@@ -1,7 +1,8 @@
 // Extracts the facts of one C file from its syntax tree: functions (with lowered bodies), tables of function
 // pointers, and the functions that return table entries. Never throws on odd input: what cannot be read becomes a
 // Problem with a location.
-import type { Node, Tree } from '../parse/parser';
+import type { Tree } from '../parse/parser';
+import { flatten, sourceText, walkNamed, type FlatTree, type SyntaxNode as Node } from '../parse/flat';
 import type { Model } from '../model/types';
 import { cleanReturnType, declaredName, lowerBlock, newBodyContext } from './body';
 import { annotate } from './annotate';
@@ -12,17 +13,23 @@ import { recoverFunctions } from './recover';
 /** Parses a piece of the file again (positions as in the whole file): see swallowsDefinitions. */
 export type Reparse = (text: string) => Tree | undefined;
 
-export function indexTree(file: string, tree: Tree, model: Model, reparse?: Reparse): FileFacts {
+/** `text` is what `tree` was parsed from (read back from the tree when not given). */
+export function indexTree(file: string, tree: Tree, model: Model, reparse?: Reparse, text?: string): FileFacts {
+  return indexFlat(file, flatten(tree, text ?? sourceText(tree)), model, reparse);
+}
+
+function indexFlat(file: string, tree: FlatTree, model: Model, reparse?: Reparse): FileFacts {
   const facts: FileFacts = { file, functions: [], tables: [], tableReturns: [], macros: [], problems: [] };
   const seen = new Set<string>();
   const visit = (node: Node, depth: number): void => {
     if (depth > 400) return; // pathological nesting: the parser's own limit is far below what matters here
     if (depth <= 1 && reparse && swallowsDefinitions(node)) {
       for (const piece of pieces(tree.rootNode.text, node)) {
-        const t = reparse(piece);
-        if (!t) continue;
+        const parsed = reparse(piece);
+        if (!parsed) continue;
+        const t = flatten(parsed, piece);
+        parsed.delete();
         for (const c of t.rootNode.namedChildren) if (c && c.startPosition.row >= node.startPosition.row) visit(c, 2);
-        t.delete();
       }
       return;
     }
@@ -211,13 +218,14 @@ function pieces(whole: string, node: Node): string[] {
 }
 
 function collectLocalTables(file: string, node: Node, into: TableFacts[]): void {
-  for (const c of node.namedChildren) {
-    if (!c) continue;
-    if (c.type === 'declaration' && c.text.includes('=')) {
-      const t = tableFacts(file, c);
-      if (t) into.push(t);
-    } else if (c.namedChildCount) collectLocalTables(file, c, into);
-  }
+  walkNamed(node, (type, at) => {
+    if (type !== 'declaration') return true;
+    const decl = at();
+    if (!decl.text.includes('=')) return true;
+    const t = tableFacts(file, decl);
+    if (t) into.push(t);
+    return false;
+  });
 }
 
 /** `return table[i];` makes the function a table lookup (kvm_get_exit_handler). */
@@ -225,17 +233,16 @@ function tableReturn(fn: Node): string | undefined {
   const body = fn.childForFieldName('body');
   if (!body) return undefined;
   let found: string | undefined;
-  const visit = (n: Node): void => {
-    if (found) return;
-    if (n.type === 'return_statement') {
-      const e = n.namedChild(0);
+  walkNamed(body, (type, at) => {
+    if (found) return false;
+    if (type === 'return_statement') {
+      const e = at().namedChild(0);
       if (e?.type === 'subscript_expression' && e.childForFieldName('argument')?.type === 'identifier') {
         found = e.childForFieldName('argument')!.text;
       }
     }
-    for (const c of n.namedChildren) if (c) visit(c);
-  };
-  visit(body);
+    return true;
+  });
   return found;
 }
 
@@ -265,7 +272,7 @@ function tableFacts(file: string, decl: Node): TableFacts | undefined {
 }
 
 /** One problem per ERROR region: the index keeps going, but the user should know what it could not read. */
-function errorProblems(file: string, tree: Tree): Problem[] {
+function errorProblems(file: string, tree: FlatTree): Problem[] {
   const problems: Problem[] = [];
   if (!tree.rootNode.hasError) return problems;
   const visit = (n: Node): void => {

@@ -1,7 +1,7 @@
 // Functions hidden inside ERROR regions. Kernel macros in a signature (__acquires(x), __must_hold(x), attribute
 // soup) can make tree-sitter give up on the whole definition; a name, a parameter list and a body in a row are
 // enough to get it back.
-import type { Node } from '../parse/parser';
+import type { SyntaxNode as Node } from '../parse/flat';
 import type { Model } from '../model/types';
 import type { FunctionFacts } from './facts';
 import { cleanReturnType, lowerBlock, lowerList, newBodyContext } from './body';

@@ -1,4 +1,4 @@
-import type { Node } from '../parse/parser';
+import type { SyntaxNode as Node } from '../parse/flat';
 import type { Span } from './facts';
 
 export function spanOf(node: Node): Span {

@@ -8,15 +8,48 @@ export type { Node, Tree };
 
 let loading: Promise<CParser> | undefined;
 
+/** The wasm module's tree-cursor functions (see cursor.ts). */
+export interface CursorExports {
+  _ts_tree_cursor_current_node_type_id_wasm(tree: number): number;
+  _ts_tree_cursor_current_field_id_wasm(tree: number): number;
+  _ts_tree_cursor_start_index_wasm(tree: number): number;
+  _ts_tree_cursor_end_index_wasm(tree: number): number;
+  _ts_tree_cursor_current_node_is_named_wasm(tree: number): number;
+  _ts_tree_cursor_current_node_is_missing_wasm(tree: number): number;
+  _ts_tree_cursor_goto_first_child_wasm(tree: number): number;
+  _ts_tree_cursor_goto_next_sibling_wasm(tree: number): number;
+  _ts_tree_cursor_goto_parent_wasm(tree: number): number;
+  _ts_tree_cursor_delete_wasm(tree: number): void;
+}
+
+let cursorFunctions: CursorExports | undefined;
+
+/** The cursor functions when the loaded module exposes them; undefined means: use web-tree-sitter's TreeCursor. */
+export function cursorExports(): CursorExports | undefined {
+  return cursorFunctions;
+}
+
 /** Loads the grammar on first use; every later call returns the same parser. */
 export function loadParser(wasmDir?: string): Promise<CParser> {
   loading ??= (async () => {
     const dir = wasmDir ?? findWasmDir();
-    await Parser.init({ locateFile: (name: string) => join(dir, name) });
+    // Emscripten builds the module on the options object it is given: afterwards it holds the wasm exports.
+    const moduleOptions: Record<string, unknown> = { locateFile: (name: string) => join(dir, name) };
+    await Parser.init(moduleOptions);
+    cursorFunctions = pickCursorExports(moduleOptions);
     const language = await Language.load(join(dir, 'tree-sitter-c.wasm'));
     return new CParser(language);
   })();
   return loading;
+}
+
+function pickCursorExports(module: Record<string, unknown>): CursorExports | undefined {
+  const names: (keyof CursorExports)[] = [
+    '_ts_tree_cursor_current_node_type_id_wasm', '_ts_tree_cursor_current_field_id_wasm', '_ts_tree_cursor_start_index_wasm',
+    '_ts_tree_cursor_end_index_wasm', '_ts_tree_cursor_current_node_is_named_wasm', '_ts_tree_cursor_current_node_is_missing_wasm',
+    '_ts_tree_cursor_goto_first_child_wasm', '_ts_tree_cursor_goto_next_sibling_wasm', '_ts_tree_cursor_goto_parent_wasm', '_ts_tree_cursor_delete_wasm',
+  ];
+  return names.every((n) => typeof module[n] === 'function') ? (module as unknown as CursorExports) : undefined;
 }
 
 /** The bundle keeps the wasm files in dist/wasm; unbundled runs (ts sources) find them in node_modules. */

@@ -1,0 +1,274 @@
+// A syntax tree copied out of wasm in one cursor walk: each node's type, field, offsets and flags in typed arrays,
+// read through SyntaxNode, a stand-in for the part of web-tree-sitter's Node the indexer uses. Every property of a
+// real Node is a call into wasm (and most allocate); the indexer reads most nodes several times, so it reads this
+// copy instead. The copy holds no wasm memory: the tree can be deleted as soon as it is made.
+import type { Tree } from 'web-tree-sitter';
+import { cursorPort, type CursorPort } from './cursor';
+
+const NAMED = 1;
+const MISSING = 2;
+const HAS_ERROR = 4;
+/** ts_builtin_sym_error: web-tree-sitter names it "ERROR" (the language's type table has no entry for it). */
+const ERROR_SYMBOL = 65535;
+
+/** What every tree of one language shares: type and field names, and which types are named (learnt per type). */
+export interface Grammar {
+  types: readonly string[];
+  fieldIds: Map<string, number>;
+  /** By type id: 1 named, 2 anonymous, 0 not seen yet. A node's type decides whether it is named. */
+  named: Uint8Array;
+}
+
+const grammars = new WeakMap<object, Grammar>();
+
+function grammarOf(tree: Tree): Grammar {
+  const language = tree.language;
+  let g = grammars.get(language);
+  if (!g) {
+    const fieldIds = new Map<string, number>();
+    language.fields.forEach((f, i) => {
+      if (f !== null && !fieldIds.has(f)) fieldIds.set(f, i);
+    });
+    g = { types: language.types, fieldIds, named: new Uint8Array(ERROR_SYMBOL + 1) };
+    grammars.set(language, g);
+  }
+  return g;
+}
+
+export class FlatTree {
+  private lineStarts?: Int32Array;
+
+  constructor(
+    readonly text: string,
+    readonly grammar: Grammar,
+    readonly count: number,
+    readonly typeIds: Uint16Array,
+    readonly fieldIds: Uint16Array,
+    readonly starts: Int32Array,
+    readonly ends: Int32Array,
+    /** The index just past each node's subtree (nodes are in pre-order): its next sibling, if it has one. */
+    readonly after: Int32Array,
+    readonly flags: Uint8Array,
+  ) {}
+
+  get rootNode(): SyntaxNode {
+    return new SyntaxNode(this, 0);
+  }
+
+  /** Zero-based row and UTF-16 column of an offset, as tree-sitter counts them (rows end at '\n'). */
+  pointAt(index: number): { row: number; column: number } {
+    const starts = (this.lineStarts ??= lineStartsOf(this.text));
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return { row: lo, column: index - starts[lo] };
+  }
+}
+
+function lineStartsOf(text: string): Int32Array {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  const out = new Int32Array(n);
+  let k = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out[k++] = i + 1;
+  return out;
+}
+
+/**
+ * One node of a FlatTree, with web-tree-sitter's Node semantics for what it offers. Like a real Node, every access
+ * that returns a node returns a new object: code that compares nodes by identity behaves as it did on real Nodes.
+ */
+export class SyntaxNode {
+  private namedKids?: SyntaxNode[];
+  private kids?: SyntaxNode[];
+
+  constructor(readonly tree: FlatTree, readonly index: number) {}
+
+  get type(): string {
+    const id = this.tree.typeIds[this.index];
+    return (id === ERROR_SYMBOL ? undefined : this.tree.grammar.types[id]) || 'ERROR';
+  }
+
+  get text(): string {
+    return this.tree.text.slice(this.tree.starts[this.index], this.tree.ends[this.index]);
+  }
+
+  get startIndex(): number {
+    return this.tree.starts[this.index];
+  }
+
+  get endIndex(): number {
+    return this.tree.ends[this.index];
+  }
+
+  get startPosition(): { row: number; column: number } {
+    return this.tree.pointAt(this.tree.starts[this.index]);
+  }
+
+  get endPosition(): { row: number; column: number } {
+    return this.tree.pointAt(this.tree.ends[this.index]);
+  }
+
+  get isNamed(): boolean {
+    return (this.tree.flags[this.index] & NAMED) !== 0;
+  }
+
+  get isMissing(): boolean {
+    return (this.tree.flags[this.index] & MISSING) !== 0;
+  }
+
+  get hasError(): boolean {
+    return (this.tree.flags[this.index] & HAS_ERROR) !== 0;
+  }
+
+  get children(): SyntaxNode[] {
+    return (this.kids ??= this.collect(false));
+  }
+
+  get namedChildren(): SyntaxNode[] {
+    return (this.namedKids ??= this.collect(true));
+  }
+
+  get childCount(): number {
+    return this.children.length;
+  }
+
+  get namedChildCount(): number {
+    return this.namedChildren.length;
+  }
+
+  child(i: number): SyntaxNode | null {
+    return this.children[i] ?? null;
+  }
+
+  namedChild(i: number): SyntaxNode | null {
+    return this.namedChildren[i] ?? null;
+  }
+
+  childForFieldName(name: string): SyntaxNode | null {
+    const id = this.tree.grammar.fieldIds.get(name);
+    if (id === undefined) return null;
+    const t = this.tree;
+    const end = t.after[this.index];
+    for (let c = this.index + 1; c < end; c = t.after[c]) if (t.fieldIds[c] === id) return new SyntaxNode(t, c);
+    return null;
+  }
+
+  childrenForFieldName(name: string): SyntaxNode[] {
+    const id = this.tree.grammar.fieldIds.get(name);
+    const out: SyntaxNode[] = [];
+    if (id === undefined || id === 0) return out;
+    const t = this.tree;
+    const end = t.after[this.index];
+    for (let c = this.index + 1; c < end; c = t.after[c]) if (t.fieldIds[c] === id) out.push(new SyntaxNode(t, c));
+    return out;
+  }
+
+  private collect(namedOnly: boolean): SyntaxNode[] {
+    const t = this.tree;
+    const out: SyntaxNode[] = [];
+    const end = t.after[this.index];
+    for (let c = this.index + 1; c < end; c = t.after[c]) if (!namedOnly || t.flags[c] & NAMED) out.push(new SyntaxNode(t, c));
+    return out;
+  }
+}
+
+/** Copies `tree` (parsed from `text`) out of wasm. The tree itself is left as it was. */
+export function flatten(tree: Tree, text: string, portOf: (tree: Tree) => CursorPort = cursorPort): FlatTree {
+  const grammar = grammarOf(tree);
+  const cursor = portOf(tree);
+  let cap = Math.max(64, text.length >> 2);
+  let typeIds = new Uint16Array(cap);
+  let fieldIds = new Uint16Array(cap);
+  let starts = new Int32Array(cap);
+  let ends = new Int32Array(cap);
+  let after = new Int32Array(cap);
+  let parents = new Int32Array(cap);
+  let flags = new Uint8Array(cap);
+  const open: number[] = [];
+  let n = 0;
+  try {
+    walk: for (;;) {
+      if (n === cap) {
+        cap *= 2;
+        typeIds = grow(typeIds, new Uint16Array(cap));
+        fieldIds = grow(fieldIds, new Uint16Array(cap));
+        starts = grow(starts, new Int32Array(cap));
+        ends = grow(ends, new Int32Array(cap));
+        after = grow(after, new Int32Array(cap));
+        parents = grow(parents, new Int32Array(cap));
+        flags = grow(flags, new Uint8Array(cap));
+      }
+      const i = n++;
+      const typeId = cursor.typeId();
+      const start = cursor.startIndex();
+      const end = cursor.endIndex();
+      typeIds[i] = typeId;
+      fieldIds[i] = cursor.fieldId();
+      starts[i] = start;
+      ends[i] = end;
+      parents[i] = open.length ? open[open.length - 1] : -1;
+      // Only zero-width nodes can be missing: ask wasm about those alone.
+      const missing = start === end && cursor.isMissing();
+      let named = grammar.named[typeId];
+      if (!named) grammar.named[typeId] = named = cursor.isNamed() ? 1 : 2;
+      flags[i] = (named === 1 ? NAMED : 0) | (missing ? MISSING : 0) | (missing || typeId === ERROR_SYMBOL ? HAS_ERROR : 0);
+      if (cursor.gotoFirstChild()) {
+        open.push(i);
+        continue;
+      }
+      after[i] = n;
+      while (!cursor.gotoNextSibling()) {
+        if (!open.length) break walk;
+        cursor.gotoParent();
+        after[open.pop()!] = n;
+      }
+    }
+  } finally {
+    cursor.dispose();
+  }
+  // A node has an error when it is one, is missing, or has one inside (tree-sitter's error cost > 0).
+  for (let i = n - 1; i > 0; i--) if (flags[i] & HAS_ERROR) flags[parents[i]] |= HAS_ERROR;
+  return new FlatTree(text, grammar, n, typeIds.subarray(0, n), fieldIds.subarray(0, n), starts.subarray(0, n), ends.subarray(0, n), after.subarray(0, n), flags.subarray(0, n));
+}
+
+function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/**
+ * The text a tree was parsed from, as far as offsets go: web-tree-sitter's root node starts after leading
+ * whitespace, which the tree does not keep; spaces and newlines stand in for it, with the last newline where it was,
+ * so every node's text and position come out as in the original.
+ */
+export function sourceText(tree: Tree): string {
+  const root = tree.rootNode;
+  const { row, column } = root.startPosition;
+  const lead = row ? ' '.repeat(root.startIndex - column - row) + '\n'.repeat(row) + ' '.repeat(column) : ' '.repeat(root.startIndex);
+  return lead + root.text;
+}
+
+/**
+ * Visits the named nodes below `node` in pre-order, as a recursion over namedChildren would (so nothing under an
+ * anonymous node); `visit` says whether to go inside the node it was given. Reads the arrays: no node is made for a
+ * node `visit` passes over.
+ */
+export function walkNamed(node: SyntaxNode, visit: (type: string, at: () => SyntaxNode) => boolean): void {
+  const t = node.tree;
+  const end = t.after[node.index];
+  for (let c = node.index + 1; c < end; ) {
+    if (!(t.flags[c] & NAMED)) {
+      c = t.after[c];
+      continue;
+    }
+    const id = t.typeIds[c];
+    const type = (id === ERROR_SYMBOL ? undefined : t.grammar.types[id]) || 'ERROR';
+    const index = c;
+    c = visit(type, () => new SyntaxNode(t, index)) ? c + 1 : t.after[c];
+  }
+}
