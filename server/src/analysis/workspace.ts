@@ -64,7 +64,7 @@ interface FileState {
   /** The model the facts were indexed with (for re-indexing one function after an edit). */
   indexedWith?: Model;
   skipped?: Problem;
-  /** Changed by edits: its tree is kept after indexing, for the next incremental parse. */
+  /** Changed by edits or open in an editor (keepTree): its tree is kept after indexing, for incremental parsing. */
   edited?: boolean;
 }
 
@@ -87,8 +87,18 @@ export class Workspace {
 
   /** Sets a file's whole text (parsed when first needed). */
   setFile(path: string, text: string): void {
+    const live = this.files.get(path)?.edited;
     this.files.get(path)?.tree?.delete();
-    this.files.set(path, { text, skipped: this.precheck(path, text) });
+    this.files.set(path, { text, skipped: this.precheck(path, text), edited: live });
+  }
+
+  /**
+   * Keeps the file's tree after indexing (a cold index lets trees go): a file open in an editor will be edited, and
+   * its first edit should be parsed incrementally and re-index only the function it touches.
+   */
+  keepTree(path: string): void {
+    const state = this.files.get(path);
+    if (state) state.edited = true;
   }
 
   /** Applies LSP-style edits to a file's text, re-parsing incrementally from the old tree when there is one, and

@@ -89,6 +89,7 @@ export class Engine {
       case 'open':
         // Opening a file the index already holds with the same text changes nothing (and keeps its facts).
         if (ws.text(m.key) !== m.text) ws.setFile(m.key, m.text);
+        ws.keepTree(m.key);
         this.open.set(m.key, m.version);
         return;
       case 'change': {
