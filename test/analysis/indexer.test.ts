@@ -197,6 +197,19 @@ EXPORT_SYMBOL_GPL(kvm_age_hva);
     assert.equal(fn(f, 'kvm_age_hva').returnType, 'int');
   });
 
+  it('lowers #if / #else inside a body as alternatives, and a case label as no statement', () => {
+    const f = index(`int pick(struct kvm *kvm, int op)\n{\n#ifdef CONFIG_ARM64\n\twalk_new(kvm);\n#else\n\twalk_old(kvm);\n#endif\n\tswitch (op) {\n\tcase probe(1):\n\t\tafter_case(kvm);\n\t}\n\treturn 0;\n}\n`);
+    const body = fn(f, 'pick').body;
+    const alt = body.find((s) => s.k === 'if');
+    assert.ok(alt && alt.k === 'if', 'the #ifdef is a branch');
+    assert.deepEqual(alt.then.filter((s) => s.k === 'call').map((s) => s.k === 'call' && s.callee.kind === 'direct' && s.callee.name), ['walk_new']);
+    assert.deepEqual(flat(alt.else).filter((s) => s.k === 'call').map((s) => s.k === 'call' && s.callee.kind === 'direct' && s.callee.name), ['walk_old']);
+    // The label's value is evaluated by the switch, not run as a statement after the label.
+    const sw = body.find((s) => s.k === 'switch');
+    assert.ok(sw && sw.k === 'switch');
+    assert.deepEqual(flat(sw.body).filter((s) => s.k === 'call').map((s) => s.k === 'call' && s.callee.kind === 'direct' && s.callee.name), ['after_case']);
+  });
+
   it('keeps the functions around a half-typed one', () => {
     const f = index(`void before(struct kvm *kvm)\n{\n\tspin_lock(&kvm->mmu_lock);\n}\nint half(struct kvm *kvm)\n{\n\tif (!kvm->arch.pgd\n\tstage2_get_pud(kvm, NULL, 0\n}\nvoid after(struct kvm *kvm)\n{\n\tunmap_stage2_range(kvm, 0, 1);\n}\n`);
     const names = f.functions.map((x) => x.name);

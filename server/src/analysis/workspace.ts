@@ -75,7 +75,7 @@ export interface IndexCache {
 }
 
 /** Bumped whenever the shape or meaning of FileFacts changes, so old cache entries are never read. */
-export const INDEX_FORMAT = 3;
+export const INDEX_FORMAT = 4;
 
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 

@@ -154,7 +154,7 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
     case 'case_statement': {
       out.push({ k: 'case', at });
       const value = node.childForFieldName('value');
-      for (const c of node.namedChildren) if (c && c !== value && c.type !== 'comment') out.push(...lowerStmt(c, cx));
+      for (const c of node.namedChildren) if (c && !sameNode(c, value) && c.type !== 'comment') out.push(...lowerStmt(c, cx));
       return out;
     }
     case 'return_statement': {
@@ -186,7 +186,7 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       // #if A ... #else ... #endif: one branch or the other is compiled in, never both.
       const alt = node.childForFieldName('alternative');
       const head = node.childForFieldName('condition') ?? node.childForFieldName('name');
-      const inner = node.namedChildren.filter((c): c is Node => c !== null && c !== alt && c !== head);
+      const inner = node.namedChildren.filter((c): c is Node => c !== null && !sameNode(c, alt) && !sameNode(c, head));
       const thenStmts = inner.flatMap((c) => lowerStmt(c, cx));
       if (!alt) return [{ k: 'if', at, cond: { k: 'unknown' }, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: [] }];
       return [{ k: 'if', at, cond: { k: 'unknown' }, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: lowerStmt(alt, cx) }];
@@ -615,4 +615,9 @@ export function cleanReturnType(head: string): string {
     .filter((w) => w && !/^(static|inline|extern|noinline|notrace|__\w+|asmlinkage)$/.test(w));
   const type = words.join(' ').replace(/\s+\*/g, ' *').replace(/\* \*/g, '**').trim();
   return type || 'int';
+}
+
+/** Every access returns a new node object (as web-tree-sitter does): nodes are the same when their places are. */
+function sameNode(a: Node | null | undefined, b: Node | null | undefined): boolean {
+  return !!a && !!b && a.startIndex === b.startIndex && a.endIndex === b.endIndex && a.type === b.type;
 }
