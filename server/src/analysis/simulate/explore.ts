@@ -148,9 +148,22 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
    * Join-point states settle() has run on from, whose outcomes are stored (see settle); the last call's, to add
    * once its outcomes are stored (an ample try that falls back to a full expansion stores nothing).
    */
-  const settled = new Set<string>();
-  let lastSettled = new Set<string>();
-  const commitSettled = (): void => lastSettled.forEach((k) => settled.add(k));
+  const settled = new Map<string, Set<string>>();
+  let lastSettled: { bucket: Set<string>; mine: Set<string> } | undefined;
+  const commitSettled = (): void => lastSettled?.mine.forEach((k) => lastSettled!.bucket.add(k));
+  /** The state but thread t's part: the other threads' places and slots, and the locks more than one thread uses. */
+  const othersKey = (x: State, t: number): string => {
+    let k = '';
+    for (let u = 0; u < threads.length; u++) if (u !== t) k += `${x.pcs[u]}/${x.slotKeys[u]}|`;
+    for (const [name, l] of x.locks) if (sharedLocks.has(name) && (l.ex >= 0 || l.sh || l.dropped)) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
+    return k;
+  };
+  /** Thread t's part of the state, with the shared values only t can have changed (as key() spells them). */
+  const ownKey = (x: State, t: number): string => {
+    let k = `${x.pcs[t]}|${x.field}${x.freed ? 1 : 0}${x.freer}${x.staleSince}|${x.slotKeys[t]}|`;
+    for (const [name, l] of x.locks) if (!sharedLocks.has(name) && (l.ex >= 0 || l.sh || l.dropped)) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
+    return k;
+  };
   const landsMemo = new Map<Program, Int8Array>();
   const pushKeyed = (s: State, k: string): void => {
     if (seen.has(k)) return;
@@ -392,8 +405,13 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     const out: State[] = [];
     const stack = next.map((x) => ((x.parent = parent), { x, eager: false }));
     const joins = staticsOf(program).joins;
+    // Only thread t moves here, and never through a lock another thread uses: the rest of the state is the same
+    // throughout, so join points are keyed by t's part alone, within the bucket of everything else.
+    const bucketKey = next.length ? `${t}#${othersKey(next[0], t)}` : '';
+    let bucket = settled.get(bucketKey);
+    if (!bucket) settled.set(bucketKey, (bucket = new Set()));
     const mine = new Set<string>();
-    lastSettled = mine;
+    lastSettled = { bucket, mine };
     while (stack.length) {
       // x is freshly made by successors(): its pcs are its own, so straight-line steps can update it in place;
       // only branching steps make copies. `eager`: it has run a shared step here (not only local ones).
@@ -416,12 +434,12 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           // depends on the state alone). A loop in this call through shared steps is stored, so the search sees
           // the cycle and lets the other threads move; a loop of local steps only brings nothing new.
           forgetDead(x, t);
-          const k = key(x);
+          const k = ownKey(x, t);
           if (mine.has(k)) {
             if (eager) out.push(x);
             break;
           }
-          if (settled.has(k)) break;
+          if (bucket.has(k)) break;
           mine.add(k);
         }
         if (!local) {
