@@ -8,18 +8,10 @@ import type { Analysis } from '../../server/src/analysis';
 import { applyModelFile } from '../../server/src/analysis/model/loader';
 import { kvmArmV4 } from '../../server/src/analysis/model/builtin';
 import { analyzeTexts } from '../helpers';
+import { hookC, type HookOp } from './hook-ops';
 
-type Op = 'lock' | 'unlock' | 'guard' | 'read' | 'deref' | 'dfield' | 'resched';
-
-const C: Record<Op, string> = {
-  lock: '\tspin_lock(&kvm->mmu_lock);',
-  unlock: '\tspin_unlock(&kvm->mmu_lock);',
-  guard: '\tif (!kvm->arch.pgd)\n\t\treturn 0;',
-  read: '\tpgd = kvm->arch.pgd;',
-  deref: '\twalk(*pgd);',
-  dfield: '\twalk(*kvm->arch.pgd);',
-  resched: '\tcond_resched_lock(&kvm->mmu_lock);',
-};
+type Op = Exclude<HookOp, 'loop'>;
+const C = hookC;
 
 const FREE = {
   fixed: `void kvm_free_stage2_pgd(struct kvm *kvm)

@@ -13,6 +13,7 @@ import { kvmArmV4 } from '../../server/src/analysis/model/builtin';
 import { applyModelFile } from '../../server/src/analysis/model/loader';
 import { explore, type ExploreResult } from '../../server/src/analysis/simulate/explore';
 import { analyzeDir, analyzeTexts, exampleDir, fixturesDir } from '../helpers';
+import { hookC, type HookOp } from './hook-ops';
 
 /**
  * What an exploration found, without the witnesses' interleavings: the hazards' kinds and places, and what each
@@ -86,17 +87,6 @@ describe('the reduced search finds what the full search finds', () => {
   });
 
   it('on generated hooks racing both teardown shapes', async () => {
-    type Op = 'lock' | 'unlock' | 'guard' | 'read' | 'deref' | 'dfield' | 'resched' | 'loop';
-    const C: Record<Op, string> = {
-      lock: '\tspin_lock(&kvm->mmu_lock);',
-      unlock: '\tspin_unlock(&kvm->mmu_lock);',
-      guard: '\tif (!kvm->arch.pgd)\n\t\treturn 0;',
-      read: '\tpgd = kvm->arch.pgd;',
-      deref: '\twalk(*pgd);',
-      dfield: '\twalk(*kvm->arch.pgd);',
-      resched: '\tcond_resched_lock(&kvm->mmu_lock);',
-      loop: '\twhile (more(kvm))\n\t\twalk(*pgd);',
-    };
     const teardown = [
       `void kvm_free_stage2_pgd(struct kvm *kvm)\n{\n\tvoid *pgd = NULL;\n\n\tspin_lock(&kvm->mmu_lock);\n\tif (kvm->arch.pgd) {\n\t\tunmap_all(kvm);\n\t\tpgd = READ_ONCE(kvm->arch.pgd);\n\t\tkvm->arch.pgd = NULL;\n\t}\n\tspin_unlock(&kvm->mmu_lock);\n\tif (pgd)\n\t\tfree_pages_exact(pgd, S2_PGD_SIZE);\n}\n\nstatic void unmap_all(struct kvm *kvm)\n{\n\tpgd_t *pgd = kvm->arch.pgd;\n\n\tdo {\n\t\twalk_all(*pgd);\n\t\tcond_resched_lock(&kvm->mmu_lock);\n\t} while (more(kvm));\n}`,
       `void kvm_free_stage2_pgd(struct kvm *kvm)\n{\n\tif (kvm->arch.pgd == NULL)\n\t\treturn;\n\tspin_lock(&kvm->mmu_lock);\n\twalk_all(*kvm->arch.pgd);\n\tspin_unlock(&kvm->mmu_lock);\n\tfree_pages_exact(kvm->arch.pgd, S2_PGD_SIZE);\n\tkvm->arch.pgd = NULL;\n}`,
@@ -105,10 +95,10 @@ describe('the reduced search finds what the full search finds', () => {
     let tried = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.constantFrom<Op>('lock', 'unlock', 'guard', 'read', 'deref', 'dfield', 'resched', 'loop'), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.constantFrom<HookOp>('lock', 'unlock', 'guard', 'read', 'deref', 'dfield', 'resched', 'loop'), { minLength: 1, maxLength: 8 }),
         fc.constantFrom(0, 1),
         async (ops, t) => {
-          const text = `int lp_hook(struct kvm *kvm)\n{\n\tpgd_t *pgd = kvm->arch.pgd;\n\n${ops.map((o) => C[o]).join('\n')}\n\treturn 0;\n}\n\n${teardown[t]}\n\nvoid kvm_arch_flush_shadow_all(struct kvm *kvm)\n{\n\tkvm_free_stage2_pgd(kvm);\n}\n`;
+          const text = `int lp_hook(struct kvm *kvm)\n{\n\tpgd_t *pgd = kvm->arch.pgd;\n\n${ops.map((o) => hookC[o]).join('\n')}\n\treturn 0;\n}\n\n${teardown[t]}\n\nvoid kvm_arch_flush_shadow_all(struct kvm *kvm)\n{\n\tkvm_free_stage2_pgd(kvm);\n}\n`;
           compare(await analyzeTexts({ 'mmu.c': text }, { model }), `${ops.join(',')} / teardown ${t}`);
           tried++;
         },
