@@ -1,5 +1,6 @@
 // Shared by the tests: where the repo is, and how to analyse a folder or a few texts with the real parser.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { loadParser, Workspace, type Analysis, type WorkspaceOptions } from '../server/src/analysis';
 
@@ -58,4 +59,14 @@ export async function analyzeDir(dir: string, opts: WorkspaceOptions = {}, only?
 /** One line per chain: context, entry via, path. */
 export function chainLines(a: Analysis): string[] {
   return a.chains.map((c) => `${c.chain.context} | ${c.chain.entry.via} | ${c.chain.path.join(' > ')} | ${c.verdict.verdict}`);
+}
+
+const scratch: string[] = [];
+process.on('exit', () => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A new folder under the system's temp folder, removed when the test process exits. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
 }

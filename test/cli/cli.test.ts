@@ -2,12 +2,12 @@
 // fixtures, and bad input. SARIF output is checked by the SARIF multitool's validator and its 2.1.0 schema.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
-import { exampleDir, fixturesDir, repoRoot } from '../helpers';
+import { exampleDir, fixturesDir, repoRoot, scratchDir } from '../helpers';
 
 const bin = join(repoRoot, 'bin', 'lockpath.js');
 
@@ -61,7 +61,7 @@ describe('lockpath check', () => {
   });
 
   it('uses a .lockpath.json at the folder root', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lockpath-model-'));
+    const dir = scratchDir('lockpath-model-');
     writeFileSync(join(dir, 'mmu.c'), readFileSync(join(exampleDir, 'virt/kvm/arm/mmu.c')));
     writeFileSync(join(dir, '.lockpath.json'), '{\n  // the thread\'s question\n  "assumptions": { "vcpu-thread-pins-mm": false }\n}\n');
     const j = JSON.parse(lockpath(['--json', dir]).out);
@@ -101,7 +101,7 @@ describe('bad input', () => {
     const missing = lockpath(['/nonexistent/linux']);
     assert.equal(missing.code, 2);
     assert.match(missing.err, /no such file or directory: \/nonexistent\/linux/);
-    const empty = mkdtempSync(join(tmpdir(), 'lockpath-empty-'));
+    const empty = scratchDir('lockpath-empty-');
     writeFileSync(join(empty, 'README'), 'no C here');
     const noC = lockpath([empty]);
     assert.equal(noC.code, 2);
@@ -116,7 +116,7 @@ describe('bad input', () => {
   });
 
   it('broken C, binary files and links out of the folder are handled, not fatal', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lockpath-bad-'));
+    const dir = scratchDir('lockpath-bad-');
     writeFileSync(join(dir, 'broken.c'), 'int kvm_age_hva(struct kvm *kvm)\n{\n\treturn *kvm->arch.pgd\n');
     writeFileSync(join(dir, 'free.c'), 'void kvm_free_stage2_pgd(struct kvm *kvm)\n{\n\tvoid *pgd = NULL;\n\tspin_lock(&kvm->mmu_lock);\n\tif (kvm->arch.pgd) {\n\t\tpgd = READ_ONCE(kvm->arch.pgd);\n\t\tkvm->arch.pgd = NULL;\n\t}\n\tspin_unlock(&kvm->mmu_lock);\n\tif (pgd)\n\t\tfree_pages_exact(pgd, S2_PGD_SIZE);\n}\nvoid kvm_arch_flush_shadow_all(struct kvm *kvm)\n{\n\tkvm_free_stage2_pgd(kvm);\n}\n');
     writeFileSync(join(dir, 'blob.c'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3]));
@@ -133,7 +133,7 @@ describe('bad input', () => {
 
 describe('generated files', () => {
   it('are skipped with a note in the text report, and the findings stay as they were', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lockpath-generated-'));
+    const dir = scratchDir('lockpath-generated-');
     cpSync(exampleDir, dir, { recursive: true });
     const hook = 'int kvm_generated_hook(struct kvm *kvm)\n{\n\treturn stage2_pgd_none(*kvm->arch.pgd);\n}\n';
     mkdirSync(join(dir, 'include', 'generated'), { recursive: true });
@@ -156,7 +156,7 @@ describe('generated files', () => {
 
 describe('no free path', () => {
   it('says inconclusive, not safe, when the indexed code never frees the root', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lockpath-nofree-'));
+    const dir = scratchDir('lockpath-nofree-');
     writeFileSync(join(dir, 'mmu.c'), 'int kvm_age_hva(struct kvm *kvm)\n{\n\treturn stage2_pgd_none(*kvm->arch.pgd);\n}\n');
     const j = JSON.parse(lockpath(['--json', dir]).out);
     assert.equal(j.chains.length, 2);
@@ -167,7 +167,7 @@ describe('no free path', () => {
 describe('SARIF', () => {
   const tool = join(repoRoot, 'node_modules', '@microsoft', 'sarif-multitool-linux');
   it('validates against the SARIF 2.1.0 schema and the multitool, with a threadFlow per thread', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lockpath-sarif-'));
+    const dir = scratchDir('lockpath-sarif-');
     const out = join(dir, 'lockpath.sarif');
     const r = lockpath([`--sarif=${out}`, exampleDir]);
     assert.equal(r.code, 1, r.err);
@@ -190,7 +190,7 @@ describe('SARIF', () => {
 
 describe('the index cache', () => {
   it('a second run over the same tree reads the facts from the cache and says the same', () => {
-    const cache = mkdtempSync(join(tmpdir(), 'lockpath-cache-'));
+    const cache = scratchDir('lockpath-cache-');
     const run = () => spawnSync(process.execPath, [bin, '--json', exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: cache }, timeout: 120_000 });
     const cold = run();
     const entries = readdirSync(cache).flatMap((d) => readdirSync(join(cache, d)));
