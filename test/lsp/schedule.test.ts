@@ -81,12 +81,28 @@ describe('scheduling analyses', { timeout: 300_000 }, () => {
     assert.deepEqual(shape(final), shape(await freshDiagnostics(text, uriOf)));
   });
 
+  it('an edit undone right after its diagnostics: requests answer for the text as it is again', async () => {
+    const lenses = async (): Promise<unknown[]> => client.request<unknown[]>('textDocument/codeLens', { textDocument: { uri: mmu } });
+    const before = await lenses();
+    const text = client.text(mmu);
+    const v1 = client.setText(mmu, `/* one line more */\n${text}`);
+    await client.diagnosticsAt(mmu, v1, 120_000);
+    // Undone before the edited text's snapshot was built: that snapshot, stale on arrival, must not be answered from.
+    const v2 = client.setText(mmu, text);
+    await client.diagnosticsAt(mmu, v2, 120_000);
+    // Time for the edited text's snapshot to be built and arrive (SNAPSHOT_QUIET_MS, then a few ms).
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await lenses(), before, 'the lenses of the text as it is, not one line down');
+  });
+
   it('each lone edit is analysed once, and published', async () => {
     const logsBefore = client.logs.length;
     for (let i = 0; i < 5; i++) {
       const v = client.setText(mmu, `${client.text(mmu)}\n/* tail ${i} */`);
       await client.diagnosticsAt(mmu, v, 120_000);
     }
+    // An analysis is logged just after its diagnostics: any answer sent later comes after the last one's line.
+    await client.request('textDocument/codeLens', { textDocument: { uri: mmu } });
     const analyses = client.logs.slice(logsBefore).filter((l) => /analysis #\d+/.test(l));
     assert.equal(analyses.length, 5, analyses.join('\n'));
     assert.ok(analyses.every((l) => !/not published/.test(l)));

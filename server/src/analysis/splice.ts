@@ -25,8 +25,9 @@ export function spliceFacts(x: SpliceInput): FileFacts | undefined {
   const fresh = enclosingFunction(x.newTree.rootNode, changed.start, changed.newEnd);
   const stale = enclosingFunction(x.oldTree.rootNode, changed.start, changed.newEnd);
   if (!fresh || !stale || fresh.startIndex !== stale.startIndex || fresh.endIndex !== stale.endIndex) return undefined;
-  // Error recovery elsewhere must not have changed its mind: the same ERROR and missing nodes, where they were.
-  if (errorNodes(x.newTree.rootNode) !== errorNodes(x.oldTree.rootNode)) return undefined;
+  // Nothing outside the function may parse differently (error recovery elsewhere changing its mind): the parser
+  // reports where the two trees differ, without walking them.
+  if (!x.oldTree.getChangedRanges(x.newTree).every((r) => r.startIndex >= fresh.startIndex && r.endIndex <= fresh.endIndex)) return undefined;
   // Nothing else may share the function's first or last line: facts are matched to it by line.
   if (fresh.startPosition.column !== 0 || !/^[ \t]*(\n|$)/.test(x.newText.slice(fresh.endIndex, fresh.endIndex + 200))) return undefined;
   const firstRow = fresh.startPosition.row;
@@ -108,18 +109,6 @@ function enclosingFunction(root: Node, from: number, to: number): Node | undefin
     if (!child.type.startsWith('preproc_')) return undefined;
     node = child;
   }
-}
-
-/** Where the tree's ERROR and missing nodes are (new-text offsets), as one string. */
-function errorNodes(root: Node): string {
-  const out: string[] = [];
-  const visit = (n: Node): void => {
-    if (n.type === 'ERROR' || n.isMissing) out.push(`${n.type}${n.isMissing ? '?' : ''}@${n.startIndex}-${n.endIndex}`);
-    if (!n.hasError) return;
-    for (const c of n.children) if (c) visit(c);
-  };
-  if (root.hasError) visit(root);
-  return out.join(',');
 }
 
 /** Indexes the function on its own: its text parsed alone, padded so that lines and columns are the file's. */

@@ -37,11 +37,16 @@ export type FromEngine =
   /** Ahead of the snapshot of the same analysis: what diagnostics need (ms: the analysis alone). */
   | { t: 'diagnostics'; part: DiagnosticsPart; ms: number }
   | { t: 'snapshot'; seq: number; snapshot: Snapshot; ms: number }
+  /** A newer analysis was asked for before this one's snapshot was built: it is not built (the newer one's is). */
+  | { t: 'superseded'; seq: number }
   /** The text after applying changes does not match the editor's: send the whole text. */
   | { t: 'desync'; key: string }
   | { t: 'log'; level: 'info' | 'warning' | 'error'; message: string };
 
 /** Same hash on both sides of the worker boundary: the editor's text and the analysis's text agree. */
+/** How long the whole snapshot waits for a newer analysis to be asked for before it is built. */
+export const SNAPSHOT_QUIET_MS = 15;
+
 export function textHash(text: string): string {
   return `${text.length}:${hashText(text)}`;
 }
@@ -66,6 +71,10 @@ export class Engine {
   /** Editor documents and their versions. */
   private readonly open = new Map<string, number>();
   private queue: Promise<void>;
+  /** 'analyze' messages received and not yet handled: a snapshot still to be built for an older one is dropped. */
+  private analyzesWaiting = 0;
+  /** Ends the wait before building a snapshot early (a message arrived). */
+  private wakeSnapshot?: () => void;
 
   constructor(private readonly send: (m: FromEngine) => void, wasmDir?: string) {
     this.queue = loadParser(wasmDir).then((p) => {
@@ -75,13 +84,20 @@ export class Engine {
 
   /** Messages are handled strictly in order, after the parser has loaded. */
   handle(m: ToEngine): Promise<void> {
-    this.queue = this.queue.then(() => this.process(m)).catch((e: unknown) => {
+    if (m.t === 'analyze') this.analyzesWaiting++;
+    this.wakeSnapshot?.();
+    this.queue = this.queue
+      .then(() => {
+        if (m.t === 'analyze') this.analyzesWaiting--;
+        return this.process(m);
+      })
+      .catch((e: unknown) => {
       this.send({ t: 'log', level: 'error', message: `lockpath analysis: ${m.t} failed: ${(e as Error).stack ?? e}` });
     });
     return this.queue;
   }
 
-  private process(m: ToEngine): void {
+  private process(m: ToEngine): void | Promise<void> {
     if (m.t === 'init') return this.init(m.roots, m.config);
     const ws = this.ws;
     if (!ws) throw new Error(`${m.t} before init`);
@@ -116,19 +132,46 @@ export class Engine {
           this.indexed.delete(m.key);
         }
         return;
-      case 'analyze': {
-        const started = performance.now();
-        const a = ws.analyze();
-        const textOf = (file: string): string => ws.text(file) ?? '';
-        const hashes = Object.fromEntries(ws.paths().map((p) => [p, textHash(ws.text(p) ?? '')]));
-        const versions = Object.fromEntries(this.open);
-        const part = buildDiagnosticsPart(a, m.seq, versions, hashes);
-        this.send({ t: 'diagnostics', part, ms: performance.now() - started });
-        const snapshot = buildSnapshot(a, m.seq, versions, hashes, (f) => fixesFor(a, f, textOf), part);
-        this.send({ t: 'snapshot', seq: m.seq, snapshot, ms: performance.now() - started });
-        return;
-      }
+      case 'analyze':
+        return this.analyze(ws, m.seq);
     }
+  }
+
+  /** Diagnostics first; the whole snapshot (lenses, hovers, fixes: several ms to build and to copy across) only
+   *  once no newer analysis has been asked for within SNAPSHOT_QUIET_MS. Typing faster than that builds snapshots
+   *  for none of the versions in between; the next edit does not wait behind them. */
+  private async analyze(ws: Workspace, seq: number): Promise<void> {
+    const started = performance.now();
+    const a = ws.analyze();
+    const hashes = Object.fromEntries(ws.paths().map((p) => [p, textHash(ws.text(p) ?? '')]));
+    const versions = Object.fromEntries(this.open);
+    const part = buildDiagnosticsPart(a, seq, versions, hashes);
+    const ms = performance.now() - started;
+    this.send({ t: 'diagnostics', part, ms });
+    // Messages wait in the queue meanwhile: the texts are still the analysed ones when the fixes are computed.
+    await this.quietFor(SNAPSHOT_QUIET_MS);
+    if (this.analyzesWaiting > 0) {
+      this.send({ t: 'superseded', seq });
+      return;
+    }
+    const snapshot = buildSnapshot(a, seq, versions, hashes, (f) => fixesFor(a, f, (file) => ws.text(file) ?? ''), part);
+    this.send({ t: 'snapshot', seq, snapshot, ms });
+  }
+
+  /** Resolves after `ms`, or as soon as a message arrives (after the rest of its batch has been read). */
+  private quietFor(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakeSnapshot = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeSnapshot = () => {
+        this.wakeSnapshot = undefined;
+        setImmediate(done);
+      };
+    });
   }
 
   private init(roots: Root[], config: EngineConfig): void {

@@ -432,14 +432,22 @@ export class LockpathServer {
         if (m.level === 'error') this.connection.console.error(m.message);
         else this.connection.console.log(m.message);
         return;
-      case 'diagnostics':
-        // A stale part is left to its snapshot, which starts the next analysis.
-        if (!this.isCurrent(m.part)) return;
-        this.publishAll(m.part);
-        this.publishedAhead = { seq: m.part.seq, versions: this.docVersions() };
+      case 'diagnostics': {
+        // The analysis is done: the next one may be asked for now (its snapshot is built only if none is).
+        const current = this.isCurrent(m.part);
+        this.analysisDone(m.part.seq, m.ms);
+        if (current) {
+          this.publishAll(m.part);
+          this.publishedAhead = { seq: m.part.seq, versions: this.docVersions() };
+        } else if (!this.due) this.analyzeNow();
+        this.logAnalysis(m.part, m.ms, current);
         return;
+      }
       case 'snapshot':
         this.snapshotArrived(m.snapshot, m.ms);
+        return;
+      case 'superseded':
+        // Its diagnostics came before; the snapshot of the analysis asked for since will follow.
         return;
     }
   }
@@ -543,7 +551,7 @@ export class LockpathServer {
   // ---- scheduling --------------------------------------------------------------------------------------------
 
   /** Input changed. Idle: analyse now (after the notifications already read, so a burst is one analysis).
-   *  Busy: the edits wait in `pending` and the running analysis's snapshot starts the next one, with all of them;
+   *  Busy: the edits wait in `pending` and the running analysis's diagnostics start the next one, with all of them;
    *  a running analysis is abandoned if waiting for it costs more than starting over. No fixed quiet period: an
    *  incremental analysis is cheaper than the wait would be, and edits made during one are coalesced anyway. */
   private schedule(): void {
@@ -580,12 +588,12 @@ export class LockpathServer {
   private readonly recentMs: number[] = [];
   /** Duration of the latest host's first analysis (ms). */
   private coldMs?: number;
-  /** The epoch of the host that sent the latest snapshot. */
+  /** The epoch of the host that finished the latest analysis. */
   private snapshotEpoch = -1;
 
   private analyzeNow(): void {
     if (!this.host) return;
-    if (this.inFlight) return; // the snapshot handler starts the next one
+    if (this.inFlight) return; // its diagnostics part starts the next one
     for (const [key, p] of this.pending) {
       const d = this.docs.get(this.keyToUri.get(key) ?? '');
       if (!d) continue;
@@ -605,23 +613,28 @@ export class LockpathServer {
     if (this.indexedEpoch === this.epoch) this.status({ state: 'analyzing', files: this.latest?.files.length ?? 0, findings: this.published?.findings.length ?? 0 });
   }
 
+  /** The analysis asked for as `seq` has finished (its diagnostics part arrived; the snapshot may follow). */
+  private analysisDone(seq: number, ms: number): void {
+    if (this.inFlight?.seq !== seq) return;
+    if (this.snapshotEpoch !== this.epoch) this.coldMs = ms;
+    else {
+      this.recentMs.push(ms);
+      if (this.recentMs.length > 5) this.recentMs.shift();
+    }
+    this.snapshotEpoch = this.epoch;
+    this.inFlight = undefined;
+    this.lastAnalysisMs = ms;
+  }
+
   private snapshotArrived(s: Snapshot, ms: number, reused = false): void {
     const current = this.isCurrent(s);
     if (!reused) {
-      if (this.snapshotEpoch !== this.epoch) this.coldMs = ms;
-      else {
-        this.recentMs.push(ms);
-        if (this.recentMs.length > 5) this.recentMs.shift();
-      }
-      this.snapshotEpoch = this.epoch;
-      if (this.inFlight?.seq === s.seq) this.inFlight = undefined;
-      this.lastAnalysisMs = ms;
-      this.latest = s;
-      const keep = Math.min(s.seq, this.published?.seq ?? s.seq);
+      this.analysisDone(s.seq, ms);
+      // A stale snapshot does not replace one that matches the texts again (an edit undone before it arrived).
+      if (current || !this.latest || !this.isCurrent(this.latest)) this.latest = s;
+      const keep = Math.min(this.latest.seq, this.published?.seq ?? this.latest.seq);
       for (const seq of this.requests.keys()) if (seq < keep) this.requests.delete(seq);
       for (const n of s.notes) this.log(`lockpath: ${n}`);
-      const late = this.publishedAhead?.seq === s.seq ? ' (its diagnostics were published; the text changed since)' : ' (the text changed meanwhile: not published)';
-      this.log(`lockpath: analysis #${s.seq}: ${Math.round(ms)} ms, ${s.files.length} files, ${s.chains.length} chains, ${s.findings.length} findings${current ? '' : late}`);
     }
     if (current) {
       // Already published from its diagnostics part, for these very versions: the same diagnostics again.
@@ -637,9 +650,14 @@ export class LockpathServer {
       this.refresh('inlayHint');
       this.logProblems(s);
     } else {
+      // The text changed since: its diagnostics part already started the next analysis.
       this.publishedAhead = undefined;
-      if (!this.due) this.analyzeNow();
     }
+  }
+
+  private logAnalysis(part: DiagnosticsPart, ms: number, published: boolean): void {
+    const { files, chains } = part.stats;
+    this.log(`lockpath: analysis #${part.seq}: ${Math.round(ms)} ms, ${files} files, ${chains} chains, ${part.findings.length} findings${published ? '' : ' (the text changed meanwhile: not published)'}`);
   }
 
   private docVersions(): string {

@@ -121,7 +121,7 @@ export interface Snapshot {
  * What diagnostics need, sent ahead of the whole snapshot so that they are published without waiting for the data
  * of lenses, hovers and fixes: the findings, the chains they lie on, the problems, and what says which texts.
  */
-export type DiagnosticsPart = Pick<Snapshot, 'seq' | 'versions' | 'hashes' | 'findings' | 'chains' | 'problems'>;
+export type DiagnosticsPart = Pick<Snapshot, 'seq' | 'versions' | 'hashes' | 'findings' | 'chains' | 'problems' | 'stats'>;
 
 export function buildDiagnosticsPart(a: Analysis, seq: number, versions: Record<string, number>, hashes: Record<string, string>): DiagnosticsPart {
   const onFindings = new Set(a.findings.map((f) => f.chain.id));
@@ -132,6 +132,7 @@ export function buildDiagnosticsPart(a: Analysis, seq: number, versions: Record<
     findings: findingViews(a),
     chains: chainViews(a, a.chains.filter((c) => onFindings.has(c.chain.id))),
     problems: a.problems,
+    stats: a.stats,
   };
 }
 
