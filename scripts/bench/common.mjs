@@ -92,3 +92,14 @@ export function runChild(script, job, { timeoutMs, nodeArgs = [] }) {
     });
   });
 }
+
+/**
+ * The i-th benchmark edit, one line inside a function body at `line`: even edits insert a new comment line there
+ * (the lines below move), odd ones rewrite that line's comment. Every text is new, so no edit can be answered from
+ * an earlier result for the same text. LSP-style range (zero-based line and character) and text.
+ */
+export function benchEdit(i, line) {
+  const comment = (n) => `\t/* lockpath bench edit ${n} */`;
+  if (i % 2 === 0) return { start: { line, character: 0 }, end: { line, character: 0 }, text: `${comment(i)}\n` };
+  return { start: { line, character: 0 }, end: { line, character: comment(i - 1).length }, text: comment(i) };
+}

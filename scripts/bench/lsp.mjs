@@ -1,13 +1,13 @@
 // Incremental latency through the real language server over stdio: initialize with a folder as the workspace,
-// didOpen one file, then N didChange edits (alternately insert and remove a comment line inside a function body),
-// each timed from the didChange to the textDocument/publishDiagnostics for that version. Prints one JSON line;
+// didOpen one file, then N didChange edits (benchEdit: a comment line inserted, or rewritten, inside a function body;
+// every text new), each timed from the didChange to the textDocument/publishDiagnostics for that version. Prints one JSON line;
 // {"unavailable": reason} when the server is not built or does not answer.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { dist, percentile, root } from './common.mjs';
+import { benchEdit, dist, percentile, root } from './common.mjs';
 
 const job = JSON.parse(process.argv[2]);
 const require = createRequire(join(root, 'package.json'));
@@ -105,9 +105,8 @@ try {
   const ms = [];
   for (let i = 0; i < job.edits; i++) {
     version++;
-    const change = i % 2 === 0
-      ? { range: { start: { line, character: 0 }, end: { line, character: 0 } }, text: '\t/* lockpath bench edit */\n' }
-      : { range: { start: { line, character: 0 }, end: { line: line + 1, character: 0 } }, text: '' };
+    const { start, end, text: inserted } = benchEdit(i, line);
+    const change = { range: { start, end }, text: inserted };
     const ready = diagnosticsFor(version);
     const t = performance.now();
     conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [change] });

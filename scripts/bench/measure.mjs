@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { dist, percentile, stats } from './common.mjs';
+import { benchEdit, dist, percentile, stats } from './common.mjs';
 
 const job = JSON.parse(process.argv[2]);
 const require = createRequire(import.meta.url);
@@ -107,8 +107,8 @@ if (job.threads && facts) {
   threads = { one: stats(byThreads[1]), two: stats(byThreads[2]), speedup: stats(byThreads[1]).median / stats(byThreads[2]).median };
 }
 
-// In-process incremental edits (the library alone, no LSP, no debounce): insert / remove a comment line inside a
-// function body, applyChanges + analyze each time.
+// In-process incremental edits (the library alone, no LSP): the same edits as through the server (benchEdit: a
+// comment line inserted or rewritten inside a function body), applyChanges + analyze each time.
 let incremental;
 if (job.edits && job.editFile) {
   const ws = new Workspace(parser);
@@ -119,9 +119,7 @@ if (job.edits && job.editFile) {
   if (line >= 0) {
     const ms = [];
     for (let i = 0; i < job.edits; i++) {
-      const change = i % 2 === 0
-        ? { start: { line, character: 0 }, end: { line, character: 0 }, text: '\t/* lockpath bench edit */\n' }
-        : { start: { line, character: 0 }, end: { line: line + 1, character: 0 }, text: '' };
+      const change = benchEdit(i, line);
       const t = performance.now();
       ws.applyChanges(job.editFile, [change]);
       ws.analyze();
