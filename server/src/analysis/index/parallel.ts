@@ -2,8 +2,9 @@
 // for the other and a helper that is still starting simply takes fewer. The helper posts each file's facts back as
 // plain data (structured clone); the caller stays synchronous (Atomics.wait, then receiveMessageOnPort).
 // Without the helper's script (unbundled runs), on one core, or for a small tree, everything runs here. Opt-in
-// (WorkspaceOptions.indexThreads): on the shared 2-core machine it measured no faster than one thread and its
-// isolate adds about 25 MB of peak RSS (npm run bench prints the 1-vs-2 figure).
+// (WorkspaceOptions.indexThreads): once started it indexes the 6.1 KVM tree 1.4-1.56x as fast as one thread on this
+// 2-core machine, but starting it costs about as much as it saves in a one-shot run, and its isolate adds 10-25 MB
+// of peak RSS (npm run bench prints the 1-vs-2 figure).
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,12 +50,22 @@ export function indexJobs(jobs: IndexJob[], model: Model, threads: number, index
   if (!h) return jobs.map(indexHere);
   const counters = new SharedArrayBuffer(8);
   const shared = new Int32Array(counters);
-  const batch: Batch = { jobs, model, counters };
+  // Largest first, so the last files taken are small and neither thread is left alone with a big one.
+  const order = jobs.map((_, i) => i).sort((a, b) => jobs[b].text.length - jobs[a].text.length || a - b);
+  const batch: Batch = { jobs: order.map((i) => jobs[i]), model, counters };
   h.port.postMessage(batch);
   const results: (IndexResult | undefined)[] = new Array(jobs.length);
+  const take = (): void => {
+    for (let m = receiveMessageOnPort(h.port); m; m = receiveMessageOnPort(h.port)) {
+      const { index, result } = m.message as Indexed;
+      results[order[index]] = result;
+    }
+  };
   for (let i = Atomics.add(shared, NEXT, 1); i < jobs.length; i = Atomics.add(shared, NEXT, 1)) {
-    results[i] = indexHere(jobs[i]);
+    results[order[i]] = indexHere(jobs[order[i]]);
     Atomics.add(shared, DONE, 1);
+    // Copy in what the helper has finished meanwhile, rather than all of it at the end.
+    take();
   }
   let seen = Atomics.load(shared, DONE);
   let progressAt = performance.now();
@@ -68,10 +79,7 @@ export function indexJobs(jobs: IndexJob[], model: Model, threads: number, index
     }
     seen = now;
   }
-  for (let m = receiveMessageOnPort(h.port); m; m = receiveMessageOnPort(h.port)) {
-    const { index, result } = m.message as Indexed;
-    results[index] = result;
-  }
+  take();
   h.port.unref(); // posting refs the port again: an idle helper must not keep the process alive
   // A job the helper claimed but never finished (it died) is done here.
   return results.map((r, i) => r ?? indexHere(jobs[i]));
@@ -85,7 +93,8 @@ function startHelper(): Helper | undefined {
     const { port1, port2 } = new MessageChannel();
     // The helper's output must never reach this process's stdout (the language server talks over it). It prints
     // nothing; its streams are not read either, since a stream being read keeps this process alive.
-    const worker = new Worker(script, { workerData: { lockpathIndexWorker: true }, stdout: true, stderr: true });
+    // A small young generation: the helper's garbage is short-lived, and its peak RSS counts against the process's.
+    const worker = new Worker(script, { workerData: { lockpathIndexWorker: true }, stdout: true, stderr: true, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.on('error', () => stopHelper());
     worker.on('exit', () => {
       if (helper?.worker === worker) helper = undefined;
