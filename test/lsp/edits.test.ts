@@ -10,7 +10,7 @@ import { loadParser, Workspace } from '../../server/src/analysis';
 import { findingDiagnostics } from '../../server/src/lsp/diagnostics';
 import { buildSnapshot } from '../../server/src/lsp/snapshot';
 import { exampleDir, readDir } from '../helpers';
-import { applyEdits, editsFor, find, TestClient } from './harness';
+import { applyEdits, editsFor, find, openExample, TestClient } from './harness';
 
 const MMU = 'virt/kvm/arm/mmu.c';
 
@@ -36,17 +36,8 @@ describe('editing through the language server', { timeout: 600_000 }, () => {
   let mmu: string;
   let original: string;
 
-  before(async () => {
-    client = new TestClient(exampleDir);
-    await client.initialize();
-    mmu = client.open(MMU);
-    original = client.text(mmu);
-    await client.diagnosticsAt(mmu, 1, 120_000);
-  });
-
-  after(async () => {
-    await client?.stop();
-  });
+  before(async () => ({ client, mmu, original } = await openExample(MMU)));
+  after(async () => client?.stop());
 
   it('each quick fix clears its findings and introduces none', { timeout: 300_000 }, async (t) => {
     const before = await client.diagnosticsAt(mmu);

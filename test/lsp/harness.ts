@@ -15,7 +15,7 @@ import {
   type TextEdit,
   type WorkspaceEdit,
 } from 'vscode-languageserver-protocol/node';
-import { repoRoot } from '../helpers';
+import { exampleDir, repoRoot } from '../helpers';
 
 export const serverJs = join(repoRoot, 'dist', 'server', 'server.js');
 
@@ -238,4 +238,14 @@ export function find(text: string, needle: string, nth = 0): { line: number; cha
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))]);
+}
+
+/** A server on the bundled example with one of its files open and first analysed (the document's key and text). */
+export async function openExample(path: string): Promise<{ client: TestClient; mmu: string; original: string }> {
+  const client = new TestClient(exampleDir);
+  await client.initialize();
+  const mmu = client.open(path);
+  const original = client.text(mmu);
+  await client.diagnosticsAt(mmu, 1, 120_000);
+  return { client, mmu, original };
 }

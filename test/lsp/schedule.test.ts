@@ -8,7 +8,7 @@ import { loadParser, Workspace } from '../../server/src/analysis';
 import { findingDiagnostics } from '../../server/src/lsp/diagnostics';
 import { buildSnapshot } from '../../server/src/lsp/snapshot';
 import { exampleDir, readDir } from '../helpers';
-import { TestClient } from './harness';
+import { openExample, TestClient } from './harness';
 
 const MMU = 'virt/kvm/arm/mmu.c';
 const GUARD = '\tif (!kvm->arch.pgd)\n\t\treturn 0;\n';
@@ -38,17 +38,8 @@ describe('scheduling analyses', { timeout: 300_000 }, () => {
   let original: string;
   const uriOf = (key: string): string => client.uri(key);
 
-  before(async () => {
-    client = new TestClient(exampleDir);
-    await client.initialize();
-    mmu = client.open(MMU);
-    original = client.text(mmu);
-    await client.diagnosticsAt(mmu, 1, 120_000);
-  });
-
-  after(async () => {
-    await client?.stop();
-  });
+  before(async () => ({ client, mmu, original } = await openExample(MMU)));
+  after(async () => client?.stop());
 
   it('an edit that removes a guard reports the race for that version, and putting it back clears it', async () => {
     const guarded = withGuard(original);
