@@ -203,6 +203,54 @@ describe('every fix on every finding', () => {
   });
 });
 
+/**
+ * Variants of one file that real edits make: each guard of the root taken out (with the return or goto it guards),
+ * each lock or unlock of mmu_lock taken out, and seeded deletions of single lines inside function bodies.
+ */
+function mutations(text: string, randomDeletions: number, seed: number): { name: string; text: string }[] {
+  const lines = text.split('\n');
+  const without = (from: number, count: number): string => [...lines.slice(0, from), ...lines.slice(from + count)].join('\n');
+  const out: { name: string; text: string }[] = [];
+  lines.forEach((l, i) => {
+    const t = l.trim();
+    if (/^if \(!?(READ_ONCE\()?kvm->arch\.pgd/.test(t) || /^if \(!(pgd|pud|pmd)\)/.test(t)) {
+      const guarded = /^(return\b.*|goto \w+);$/.test(lines[i + 1]?.trim() ?? '') ? 2 : 1;
+      out.push({ name: `without the guard at line ${i + 1}`, text: without(i, guarded) });
+    }
+    if (/^spin_(un)?lock\(&kvm->mmu_lock\);$/.test(t)) out.push({ name: `without ${t} at line ${i + 1}`, text: without(i, 1) });
+  });
+  const body = lines.map((l, i) => (/^\t+\S/.test(l) ? i : -1)).filter((i) => i >= 0);
+  for (let k = 0; k < randomDeletions; k++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const i = body[(seed >>> 8) % body.length];
+    out.push({ name: `without line ${i + 1}`, text: without(i, 1) });
+  }
+  return out;
+}
+
+describe('every fix on every finding of mutated inputs', () => {
+  const totals = { variants: 0, findings: 0, fixes: 0 };
+  for (const [name, dir, file] of [
+    ['examples/v4.12', exampleDir, 'virt/kvm/arm/mmu.c'],
+    ['history/v4.13', join(fixturesDir, 'history', 'v4.13'), 'mmu.c'],
+  ] as const) {
+    it(name, (t) => {
+      const files = readDir(dir);
+      for (const m of mutations(files[file], 12, name.length)) {
+        const tally = exerciseAll({ ...files, [file]: m.text });
+        totals.variants++;
+        totals.findings += tally.findings;
+        totals.fixes += tally.fixes;
+      }
+      t.diagnostic(`${totals.variants} variants so far: ${totals.findings} findings, ${totals.fixes} fixes applied`);
+    });
+  }
+  it('exercised something', () => {
+    assert.ok(totals.variants >= 30, `${totals.variants} variants`);
+    assert.ok(totals.fixes >= 20, `${totals.fixes} fixes applied on mutated inputs`);
+  });
+});
+
 function findingOf(a: Analysis, pred: (f: Finding) => boolean, what: string): Finding {
   const f = a.findings.find(pred);
   assert.ok(f, `no finding ${what}; have ${a.findings.map(where).join(', ')}`);
