@@ -1,7 +1,8 @@
 // Shared by the VS Code tests: the packaged .vsix installed into code-server (VS Code 1.100.3 in the browser, from
 // scripts/setup-editors.sh), a scratch copy of the bundled example opened in it, the workbench in Debian's
-// chromium through playwright-core, and the page helpers the tests drive it with. A missing code-server, chromium
-// or playwright-core fails by name; code-server's whole process group is killed on close.
+// chromium through playwright-core, and the page helpers the tests drive it with. Workspace trust is off unless a
+// test asks for the folder untrusted. A missing code-server, chromium or playwright-core fails by name;
+// code-server's whole process group is killed on close.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -71,9 +72,25 @@ function groupAlive(pid: number): boolean {
   }
 }
 
+/** Workspace trust checked, as a stock VS Code does, but with no start-up prompt and no folder trusted yet: the
+ *  folder opens in Restricted Mode. */
+const UNTRUSTED_SETTINGS = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.untrustedFiles': 'open',
+  'security.workspace.trust.emptyWindow': false,
+};
+
+export interface StartOptions {
+  /** Open the folder untrusted (Restricted Mode) instead of with workspace trust switched off. */
+  untrusted?: boolean;
+  /** Files written into the example copy before code-server starts, by path relative to its root. */
+  files?: Record<string, string>;
+}
+
 /** Packages and installs the extension, starts code-server on the example and opens it in chromium. On failure
  *  everything started so far is stopped and the error carries the end of code-server's log. */
-export async function startCodeServer(name: string): Promise<CodeServer> {
+export async function startCodeServer(name: string, options: StartOptions = {}): Promise<CodeServer> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   const pageErrors: string[] = [];
@@ -83,6 +100,7 @@ export async function startCodeServer(name: string): Promise<CodeServer> {
   const pw = playwright();
   requireBuild();
   const box = sandbox(name);
+  for (const [path, text] of Object.entries(options.files ?? {})) writeFileSync(join(box.root, path), text);
   let server: ChildProcess | undefined;
   let serverExit: string | undefined;
   let context: BrowserContext | undefined;
@@ -121,7 +139,7 @@ export async function startCodeServer(name: string): Promise<CodeServer> {
     const userData = join(box.dir, 'user-data');
     const extensionsDir = join(box.dir, 'extensions');
     mkdirSync(join(userData, 'User'), { recursive: true });
-    writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(SETTINGS, null, 2));
+    writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(options.untrusted ? { ...SETTINGS, ...UNTRUSTED_SETTINGS } : SETTINGS, null, 2));
     const common = ['--user-data-dir', userData, '--extensions-dir', extensionsDir];
     const install = await runBounded(process.execPath, [CODE_SERVER, ...common, '--install-extension', vsix], { cwd: box.dir, env: box.env, ms: 120_000 });
     if (install.code !== 0) throw new Error(`code-server --install-extension failed (exit ${install.code}): ${install.stdout}${install.stderr}`);
@@ -133,9 +151,10 @@ export async function startCodeServer(name: string): Promise<CodeServer> {
     // code-server in its own process group (killed whole on close), on a free loopback port.
     const port = await freePort();
     logFd = openSync(logFile, 'a');
+    const trustFlags = options.untrusted ? [] : ['--disable-workspace-trust'];
     server = spawn(
       process.execPath,
-      [CODE_SERVER, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', ...common, box.root],
+      [CODE_SERVER, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', ...trustFlags, '--disable-getting-started-override', ...common, box.root],
       { cwd: box.dir, env: box.env, stdio: ['ignore', logFd, logFd], detached: true },
     );
     server.on('exit', (code, signal) => (serverExit = `exit ${code ?? signal}`));
