@@ -80,7 +80,6 @@ interface State {
    * a stale history (read, drop, someone frees, retake, use) is not merged with a fresh one reaching the same place.
    */
   staleSince: number;
-  parent: number;
   /** The last step that led here; steps link back to the first, shared between the states they lead to. */
   last: RawStep | undefined;
 }
@@ -102,11 +101,6 @@ interface RawStep {
   freed: boolean;
 }
 
-/**
- * `classify` names the kind of story a hazard's witness tells; one witness is kept for each distinct
- * (hazard, place, class), so one dereference can carry two historical bugs (v4.11's unmap_stage2_range has both
- * a stale pointer across cond_resched_lock and tables freed before the pointer is cleared).
- */
 export interface ExploreOptions {
   /**
    * Skip interleavings that cannot change an outcome, and forget values nothing reads again (on unless a test
@@ -115,6 +109,11 @@ export interface ExploreOptions {
   reduce: boolean;
 }
 
+/**
+ * `classify` names the kind of story a hazard's witness tells; one witness is kept for each distinct
+ * (hazard, place, class), so one dereference can carry two historical bugs (v4.11's unmap_stage2_range has both
+ * a stale pointer across cond_resched_lock and tables freed before the pointer is cleared).
+ */
 export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, classify: (h: Hazard) => string = () => '', options: ExploreOptions = { reduce: true }): ExploreResult {
   const states: State[] = [];
   const seen = new Set<string>();
@@ -141,7 +140,6 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     freer: -1,
     locks: new Map(),
     staleSince: 0,
-    parent: -1,
     last: undefined,
   };
   /**
@@ -201,7 +199,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       if (!live[t]) continue;
       const first = aloneSteps(s, t, threads[t].program.instrs[s.pcs[t]]);
       if (!first) continue;
-      const next = settle(first, t, i);
+      const next = settle(first, t);
       const keys = next.map(key);
       // Nothing left, or back to a stored state: a cycle may be closing, so every thread moves from here instead.
       if (!next.length || keys.some((k) => seen.has(k))) break;
@@ -212,7 +210,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     if (reduced) continue;
     for (let t = 0; t < threads.length; t++) {
       if (!live[t]) continue;
-      for (const next of settle(successors(s, t, threads[t].program.instrs[s.pcs[t]]), t, i)) push(next);
+      for (const next of settle(successors(s, t, threads[t].program.instrs[s.pcs[t]]), t)) push(next);
       commitSettled();
     }
   }
@@ -283,7 +281,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   function successors(s: State, t: number, instr: Instr): State[] {
     const move = (pc: number, change?: (n: State) => void, taken?: boolean, seen?: number): State => {
       // Spelled out, not spread: one object shape for every state keeps this hot path fast.
-      const n: State = { pcs: s.pcs.slice(), slots: s.slots, slotKeys: s.slotKeys, field: s.field, freed: s.freed, freer: s.freer, locks: s.locks, staleSince: s.staleSince, parent: -1, last: undefined };
+      const n: State = { pcs: s.pcs.slice(), slots: s.slots, slotKeys: s.slotKeys, field: s.field, freed: s.freed, freer: s.freer, locks: s.locks, staleSince: s.staleSince, last: undefined };
       n.pcs[t] = pc;
       if (change) change(n);
       n.last = { prev: s.last, thread: t, pc: s.pcs[t], taken, seen, locks: n.locks, field: n.field, freed: n.freed };
@@ -398,12 +396,15 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
 
   /**
    * Runs thread t's local steps (jumps, choices, copies between locals, tests of locals) right away: they touch
-   * nothing another thread can see, so interleaving them changes no outcome and only multiplies states.
+   * nothing another thread can see, so interleaving them changes no outcome and only multiplies states. With the
+   * reduction, t's shared steps that commute with what the others can do first (aloneSteps) run on here too.
+   * Returns the states where t stops: where the others must be interleaved again, where it crashed, or where a
+   * loop through shared steps closed.
    */
-  function settle(next: State[], t: number, parent: number): State[] {
+  function settle(next: State[], t: number): State[] {
     const program = threads[t].program;
     const out: State[] = [];
-    const stack = next.map((x) => ((x.parent = parent), { x, eager: false }));
+    const stack = next.map((x) => ({ x, eager: false }));
     const joins = staticsOf(program).joins;
     // Only thread t moves here, and never through a lock another thread uses: the rest of the state is the same
     // throughout, so join points are keyed by t's part alone, within the bucket of everything else.
@@ -444,7 +445,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
         }
         if (!local) {
           // A shared step runs here too when it commutes with everything the others can do first (see
-          // aloneSuccessors); a hazard stops the thread where it is.
+          // aloneSteps); a hazard stops the thread where it is.
           if (checkHazards(x, t, ins)) {
             out.push(x);
             break;
@@ -454,10 +455,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
             out.push(x);
             break;
           }
-          for (const y of ys) {
-            y.parent = parent;
-            stack.push({ x: y, eager: true });
-          }
+          for (const y of ys) stack.push({ x: y, eager: true });
           break;
         }
         if (ins.op === 'jump') {
@@ -478,7 +476,6 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           continue;
         }
         for (const y of successors(x, t, ins)) {
-          y.parent = parent;
           // A choice is no step of its own in a witness: the way taken shows in what follows.
           if (ins.op === 'choice') y.last = x.last;
           stack.push({ x: y, eager });
