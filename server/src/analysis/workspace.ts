@@ -64,8 +64,8 @@ interface FileState {
   /** The model the facts were indexed with (for re-indexing one function after an edit). */
   indexedWith?: Model;
   skipped?: Problem;
-  /** Changed by edits or open in an editor (keepTree): its tree is kept after indexing, for incremental parsing. */
-  edited?: boolean;
+  /** Edited, or open in an editor (keepTree): its tree is kept after indexing, for incremental parsing. */
+  keepTree?: boolean;
 }
 
 /** Where indexed facts can be kept between runs (the CLI keeps them on disk). */
@@ -87,9 +87,9 @@ export class Workspace {
 
   /** Sets a file's whole text (parsed when first needed). */
   setFile(path: string, text: string): void {
-    const live = this.files.get(path)?.edited;
+    const keepTree = this.files.get(path)?.keepTree;
     this.files.get(path)?.tree?.delete();
-    this.files.set(path, { text, skipped: this.precheck(path, text), edited: live });
+    this.files.set(path, { text, skipped: this.precheck(path, text), keepTree });
   }
 
   /**
@@ -98,7 +98,7 @@ export class Workspace {
    */
   keepTree(path: string): void {
     const state = this.files.get(path);
-    if (state) state.edited = true;
+    if (state) state.keepTree = true;
   }
 
   /** Applies LSP-style edits to a file's text, re-parsing incrementally from the old tree when there is one, and
@@ -108,7 +108,7 @@ export class Workspace {
     if (!state) throw new Error(`lockpath: ${path} is not open`);
     let text = state.text;
     for (const c of changes) text = applyChange(text, c, state.tree);
-    const next: FileState = { text, skipped: this.precheck(path, text), edited: true };
+    const next: FileState = { text, skipped: this.precheck(path, text), keepTree: true };
     if (state.tree && !next.skipped) next.tree = this.parse(path, next, state.tree);
     if (state.tree && next.tree && state.facts && state.indexedWith && !next.skipped && this.options.reindexEditedFunctionOnly !== false) {
       const facts = spliceFacts({ file: path, oldText: state.text, newText: text, oldTree: state.tree, newTree: next.tree, oldFacts: state.facts, model: state.indexedWith, parser: this.parser });
@@ -163,8 +163,8 @@ export class Workspace {
   }
 
   /**
-   * Facts for every file, re-indexing only files whose text or model changed. Edited files are indexed here and keep
-   * their trees (for incremental parsing); the others are parsed, indexed and let go (on two threads if asked).
+   * Facts for every file, re-indexing only files whose text or model changed. Files that keep their trees (edited or
+   * open) are indexed here; the others are parsed, indexed and let go (on two threads if asked).
    */
   facts(model: Model): FileFacts[] {
     const modelKey = indexingKey(model);
@@ -185,7 +185,7 @@ export class Workspace {
         state.facts = cached;
         state.indexedWith = model;
         state.factsModel = modelKey;
-      } else if (!state.edited) cold.push({ path, state, key });
+      } else if (!state.keepTree) cold.push({ path, state, key });
       else {
         state.tree ??= this.parse(path, state);
         if (state.tree) done(state, key, safeIndex(this.parser, path, state.tree, state.text, model));

@@ -43,10 +43,10 @@ export type FromEngine =
   | { t: 'desync'; key: string }
   | { t: 'log'; level: 'info' | 'warning' | 'error'; message: string };
 
-/** Same hash on both sides of the worker boundary: the editor's text and the analysis's text agree. */
 /** How long the whole snapshot waits for a newer analysis to be asked for before it is built. */
 export const SNAPSHOT_QUIET_MS = 15;
 
+/** Same hash on both sides of the worker boundary: the editor's text and the analysis's text agree. */
 export function textHash(text: string): string {
   return `${text.length}:${hashText(text)}`;
 }
@@ -92,8 +92,8 @@ export class Engine {
         return this.process(m);
       })
       .catch((e: unknown) => {
-      this.send({ t: 'log', level: 'error', message: `lockpath analysis: ${m.t} failed: ${(e as Error).stack ?? e}` });
-    });
+        this.send({ t: 'log', level: 'error', message: `lockpath analysis: ${m.t} failed: ${(e as Error).stack ?? e}` });
+      });
     return this.queue;
   }
 

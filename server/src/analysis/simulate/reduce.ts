@@ -41,7 +41,7 @@ export function successorsOf(i: Instr): number[] {
 const readsField = (src: Src): boolean => 'field' in src;
 
 /** The kinds of access an instruction performs (dereferences count whatever the value: the caller checks it). */
-export function accessesOf(i: Instr, condReadsField: (i: Extract<Instr, { op: 'branch' }>) => boolean): Access[] {
+function accessesOf(i: Instr, condReadsField: (i: Extract<Instr, { op: 'branch' }>) => boolean): Access[] {
   switch (i.op) {
     case 'assign':
       return i.src && readsField(i.src) ? [Access.ReadField] : [];

@@ -11,8 +11,6 @@ import { explore, type ExploreResult, type Hazard, type ThreadSpec } from './exp
 import { compileThread, stackOf, type Program } from './program';
 import { fingerprint } from './fingerprint';
 
-export { fingerprint };
-
 export interface Run {
   actor: TeardownActor;
   threads: ThreadSpec[];
