@@ -64,31 +64,19 @@ export interface ExploreResult {
   guardsSawTables: GuardSeen[];
 }
 
+/**
+ * A state: its words (laid out by `Layout`) and the last step that led to it. Steps link back to the first, shared
+ * between the states they lead to, so a witness is never copied while the search runs.
+ */
 interface State {
-  pcs: number[];
-  slots: Uint8Array[];
-  /** Per thread, its non-zero slots as text: part of the state's key, rebuilt only when a slot changes. */
-  slotKeys: string[];
-  field: number;
-  freed: boolean;
-  /** The thread that freed the tables (-1: not freed): freeing them again is a double free for anyone else. */
-  freer: number;
-  /** lock -> exclusive holder (-1 none), shared holders bitmask, resched-dropped bitmask. */
-  locks: LockTable;
-  /**
-   * Threads (bitmask) that released a lock since they last read or tested the pointer. Part of the state so that
-   * a stale history (read, drop, someone frees, retake, use) is not merged with a fresh one reaching the same place.
-   */
-  staleSince: number;
-  /** The last step that led here; steps link back to the first, shared between the states they lead to. */
+  w: number[];
   last: RawStep | undefined;
 }
 
-type LockTable = Map<string, { ex: number; sh: number; dropped: number }>;
-
 /**
- * A step as the search records it: the lock table after it (shared, copy-on-write) instead of the held list, and
- * the step before it, so a witness is never copied while the search runs.
+ * A step as the search records it. `w` is the state right after it; only its lock, field and freed words are read
+ * back (for the witness), and those never change in place once a step is recorded: local steps that run on in place
+ * (jumps, copies between locals, forgetting dead slots) touch pcs, slots and stale bits alone.
  */
 interface RawStep {
   prev: RawStep | undefined;
@@ -96,9 +84,88 @@ interface RawStep {
   pc: number;
   taken?: boolean;
   seen?: number;
-  locks: LockTable;
+  w: number[];
+}
+
+/**
+ * Where each value lives in a state's words: every thread's pc (-1 once it ended), the field's value, whether the
+ * tables are freed and by which thread (-1: not freed; freeing them again is a double free for anyone else), the
+ * stale bits (threads that released a lock since they last read or tested the pointer: part of the state, so a
+ * stale history -- read, drop, someone frees, retake, use -- is not merged with a fresh one reaching the same place),
+ * three words per lock (exclusive holder or -1, shared holders, resched-dropped holders), then each thread's slots:
+ * only those some step both sets and reads (a slot nothing sets stays unknown; one nothing reads cannot matter).
+ * Keys are the words as UTF-16 code units (each word plus one, so -1 fits), hence at most MAX_THREADS threads.
+ * The words are a plain array of small integers: V8 copies those inline, while a typed array this size gets a
+ * separate backing store on every copy.
+ */
+interface Layout {
   field: number;
-  freed: boolean;
+  freed: number;
+  freer: number;
+  stale: number;
+  /** The first word of lock l is locks + 3 * l. */
+  locks: number;
+  lockNames: string[];
+  lockIndex: Map<string, number>;
+  /** Per thread: the word of each of its program's slots, -1 for one the state does not keep. */
+  slotWord: Int32Array[];
+  /** Per thread: the slots kept, in word order. */
+  keptSlots: number[][];
+  size: number;
+}
+
+const MAX_THREADS = 14;
+/** In a lock's dropped word: a holder dropped it while holding it shared. */
+const DROPPED_SHARED = 1 << 15;
+
+function layoutOf(threads: readonly ThreadSpec[]): Layout {
+  const lockIndex = new Map<string, number>();
+  for (const th of threads) for (const i of th.program.instrs) if ('lock' in i && !lockIndex.has(i.lock)) lockIndex.set(i.lock, lockIndex.size);
+  const n = threads.length;
+  const locks = n + 4;
+  let size = locks + 3 * lockIndex.size;
+  const slotWord: Int32Array[] = [];
+  const keptSlots: number[][] = [];
+  for (const th of threads) {
+    const { set, read } = slotUsesOf(th.program);
+    const words = new Int32Array(th.program.slots).fill(-1);
+    const kept: number[] = [];
+    for (let slot = 0; slot < th.program.slots; slot++) {
+      if (!set[slot] || !read[slot]) continue;
+      words[slot] = size++;
+      kept.push(slot);
+    }
+    slotWord.push(words);
+    keptSlots.push(kept);
+  }
+  return { field: n, freed: n + 1, freer: n + 2, stale: n + 3, locks, lockNames: [...lockIndex.keys()], lockIndex, slotWord, keptSlots, size };
+}
+
+/** Which slots some instruction sets, and which some instruction reads (as a source, a test or a flag). */
+function slotUsesOf(program: Program): { set: Uint8Array; read: Uint8Array } {
+  const set = new Uint8Array(program.slots);
+  const read = new Uint8Array(program.slots);
+  const reads = (src: Src | undefined): void => {
+    if (src && 'slot' in src) read[src.slot] = 1;
+  };
+  const readsCond = (c: CondI): void => {
+    if (c.k === 'isnull') reads(c.src);
+    else if (c.k === 'flag') read[c.slot] = 1;
+    else if (c.k === 'not') readsCond(c.c);
+    else if (c.k === 'and' || c.k === 'or') {
+      readsCond(c.a);
+      readsCond(c.b);
+    }
+  };
+  for (const i of program.instrs) {
+    if (i.op === 'assign') {
+      set[i.slot] = 1;
+      reads(i.src);
+    } else if (i.op === 'branch') readsCond(i.cond);
+    else if (i.op === 'deref' || i.op === 'free') reads(i.src);
+    else if (i.op === 'write' && typeof i.value === 'object') reads(i.value);
+  }
+  return { set, read };
 }
 
 export interface ExploreOptions {
@@ -115,6 +182,10 @@ export interface ExploreOptions {
  * a stale pointer across cond_resched_lock and tables freed before the pointer is cleared).
  */
 export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, classify: (h: Hazard) => string = () => '', options: ExploreOptions = { reduce: true }): ExploreResult {
+  if (threads.length > MAX_THREADS) throw new Error(`lockpath: the explorer takes at most ${MAX_THREADS} threads`);
+  const L = layoutOf(threads);
+  const { field: FIELD, freed: FREED, freer: FREER, stale: STALE, locks: LOCKS, slotWord } = L;
+  const nLocks = L.lockNames.length;
   const states: State[] = [];
   const seen = new Set<string>();
   const hazards: Hazard[] = [];
@@ -130,18 +201,48 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   });
   const sharedLocks = new Set([...lockUsers].filter(([, users]) => users.size > 1).map(([lock]) => lock));
   const isLocal = (i: Instr): boolean => ('lock' in i ? !sharedLocks.has(i.lock) : isLocalStep(i));
+  const localAt = threads.map((th) => Uint8Array.from(th.program.instrs, (i) => (isLocal(i) ? 1 : 0)));
 
-  const initial: State = {
-    pcs: threads.map(() => 0),
-    slots: threads.map((t) => new Uint8Array(t.program.slots)),
-    slotKeys: threads.map(() => ''),
-    field: TABLES,
-    freed: false,
-    freer: -1,
-    locks: new Map(),
-    staleSince: 0,
-    last: undefined,
+  // The words a key is made of: all of them, or (for the reduction's join points) thread t's part -- its pc, the
+  // shared values only t can have changed while the others stood still, the locks no other thread uses, its slots --
+  // and the others' part: their pcs and slots, and the locks more than one thread uses.
+  const lockWords = (shared: boolean): number[] => L.lockNames.flatMap((name, l) => (sharedLocks.has(name) === shared ? [LOCKS + 3 * l, LOCKS + 3 * l + 1, LOCKS + 3 * l + 2] : []));
+  const slotWords = (t: number): number[] => L.keptSlots[t].map((slot) => slotWord[t][slot]);
+  const ownFixed = [FIELD, FREED, FREER, STALE, ...lockWords(false)];
+  const otherWords = threads.map((_, t) => [...threads.flatMap((__, u) => (u === t ? [] : [u, ...slotWords(u)])), ...lockWords(true)]);
+  // One scratch array per key shape, so a key is one fromCharCode over an array of exactly its length.
+  const fullScratch = new Array<number>(L.size).fill(0);
+  const otherScratch = otherWords.map((words) => new Array<number>(words.length + 1).fill(0));
+  /**
+   * Thread t at pc (memoized): the words of its own key there, with only the slots live there (forgetDead has zeroed
+   * the others by the time a key is taken), and the words of the kept slots dead there.
+   */
+  const atPc = threads.map((th) => new Array<{ own: number[]; scratch: number[]; dead: number[] } | undefined>(th.program.instrs.length));
+  const wordsAt = (t: number, pc: number): { own: number[]; scratch: number[]; dead: number[] } => {
+    let at = atPc[t][pc];
+    if (!at) {
+      const l = liveness[t];
+      const live = L.keptSlots[t].filter((slot) => !options.reduce || !l || isLive(l, pc, slot)).map((slot) => slotWord[t][slot]);
+      const own = [t, ...ownFixed, ...live];
+      const dead = options.reduce && l ? L.keptSlots[t].filter((slot) => !isLive(l, pc, slot)).map((slot) => slotWord[t][slot]) : [];
+      atPc[t][pc] = at = { own, scratch: new Array<number>(own.length + 1).fill(0), dead };
+    }
+    return at;
   };
+  const key = (w: readonly number[]): string => {
+    for (let i = 0; i < w.length; i++) fullScratch[i] = w[i] + 1;
+    return String.fromCharCode.apply(null, fullScratch);
+  };
+  const partKey = (w: readonly number[], words: readonly number[], scratch: number[], prefix: number): string => {
+    scratch[0] = prefix;
+    for (let i = 0; i < words.length; i++) scratch[i + 1] = w[words[i]] + 1;
+    return String.fromCharCode.apply(null, scratch);
+  };
+
+  const initial = new Array<number>(L.size).fill(0);
+  initial[FIELD] = TABLES;
+  initial[FREER] = -1;
+  for (let l = 0; l < nLocks; l++) initial[LOCKS + 3 * l] = -1;
   /**
    * Join-point states settle() has run on from, whose outcomes are stored (see settle); the last call's, to add
    * once its outcomes are stored (an ample try that falls back to a full expansion stores nothing).
@@ -149,30 +250,19 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   const settled = new Map<string, Set<string>>();
   let lastSettled: { bucket: Set<string>; mine: Set<string> } | undefined;
   const commitSettled = (): void => lastSettled?.mine.forEach((k) => lastSettled!.bucket.add(k));
-  /** The state but thread t's part: the other threads' places and slots, and the locks more than one thread uses. */
-  const othersKey = (x: State, t: number): string => {
-    let k = '';
-    for (let u = 0; u < threads.length; u++) if (u !== t) k += `${x.pcs[u]}/${x.slotKeys[u]}|`;
-    for (const [name, l] of x.locks) if (sharedLocks.has(name) && (l.ex >= 0 || l.sh || l.dropped)) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
-    return k;
-  };
-  /** Thread t's part of the state, with the shared values only t can have changed (as key() spells them). */
-  const ownKey = (x: State, t: number): string => {
-    let k = `${x.pcs[t]}|${x.field}${x.freed ? 1 : 0}${x.freer}${x.staleSince}|${x.slotKeys[t]}|`;
-    for (const [name, l] of x.locks) if (!sharedLocks.has(name) && (l.ex >= 0 || l.sh || l.dropped)) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
-    return k;
-  };
   const landsMemo = new Map<Program, Int8Array>();
   const pushKeyed = (s: State, k: string): void => {
     if (seen.has(k)) return;
     seen.add(k);
     states.push(s);
   };
-  const push = (s: State): void => pushKeyed(s, key(s));
-  push(initial);
+  const push = (s: State): void => pushKeyed(s, key(s.w));
+  push({ w: initial, last: undefined });
 
   // Locks that order threads, as bits for the reduction (past 30 of them, a lock is simply never a barrier).
   const lockBits = new Map([...sharedLocks].slice(0, 30).map((lock, b) => [lock, b]));
+  const lockBitOf = Int32Array.from(L.lockNames, (name) => lockBits.get(name) ?? -1);
+  const heldScratch = new Array<number>(threads.length).fill(0);
   const condReadsField = (i: Extract<Instr, { op: 'branch' }>): boolean => collectSrcs(i.cond).some((src) => 'field' in src);
   const lockSignature = [...lockBits.keys()].join(',');
   const barriers = threads.map((th) => {
@@ -184,6 +274,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   const liveness = threads.map((th) => staticsOf(th.program).liveness);
 
   let complete = true;
+  const live: boolean[] = threads.map(() => false);
   for (let i = 0; i < states.length; i++) {
     if (states.length > maxStates) {
       complete = false;
@@ -191,16 +282,16 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     }
     const s = states[i];
     // A thread that dereferences NULL or freed memory has crashed there: what it would do next is not explored.
-    const live = threads.map((th, t) => s.pcs[t] >= 0 && !checkHazards(s, t, th.program.instrs[s.pcs[t]]));
+    for (let t = 0; t < threads.length; t++) live[t] = s.w[t] >= 0 && !checkHazards(s, t, threads[t].program.instrs[s.w[t]]);
     // If one thread's next step commutes with everything the others can do before it lets go of a lock, taking it
     // alone loses no outcome. Unless that closes a cycle (then everyone moves, so no thread is put off forever).
     let reduced = false;
     for (let t = 0; options.reduce && t < threads.length && !reduced; t++) {
       if (!live[t]) continue;
-      const first = aloneSteps(s, t, threads[t].program.instrs[s.pcs[t]]);
+      const first = aloneSteps(s, t, threads[t].program.instrs[s.w[t]]);
       if (!first) continue;
       const next = settle(first, t);
-      const keys = next.map(key);
+      const keys = next.map((n) => key(n.w));
       // Nothing left, or back to a stored state: a cycle may be closing, so every thread moves from here instead.
       if (!next.length || keys.some((k) => seen.has(k))) break;
       next.forEach((n, j) => pushKeyed(n, keys[j]));
@@ -210,26 +301,32 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     if (reduced) continue;
     for (let t = 0; t < threads.length; t++) {
       if (!live[t]) continue;
-      for (const next of settle(successors(s, t, threads[t].program.instrs[s.pcs[t]]), t)) push(next);
+      for (const next of settle(successors(s, t, threads[t].program.instrs[s.w[t]]), t)) push(next);
       commitSettled();
     }
   }
   return { hazards, states: states.length, complete, guardsSawNull: [...guardsSawNull.values()], guardsSawTables: [...guardsSawTables.values()] };
 
-  function evalSrc(s: State, t: number, src: Src): number {
-    return 'field' in src ? s.field : s.slots[t][src.slot];
+  function evalSrc(w: readonly number[], t: number, src: Src): number {
+    if ('field' in src) return w[FIELD];
+    const at = slotWord[t][src.slot];
+    return at < 0 ? UNKNOWN : w[at];
   }
 
-  function heldBy(s: { locks: LockTable }, t: number): string[] {
+  function holds(w: readonly number[], t: number, l: number): boolean {
+    return w[LOCKS + 3 * l] === t || (w[LOCKS + 3 * l + 1] & (1 << t)) !== 0;
+  }
+
+  function heldBy(w: readonly number[], t: number): string[] {
     const out: string[] = [];
-    for (const [name, l] of s.locks) if (l.ex === t || (l.sh & (1 << t)) !== 0) out.push(name);
+    for (let l = 0; l < nLocks; l++) if (holds(w, t, l)) out.push(L.lockNames[l]);
     return out.sort();
   }
 
   /** The steps from the initial state to s. */
   function witnessOf(s: State): Step[] {
     const out: Step[] = [];
-    for (let r = s.last; r; r = r.prev) out.push({ thread: r.thread, pc: r.pc, taken: r.taken, seen: r.seen, held: heldBy(r, r.thread), field: r.field, freed: r.freed });
+    for (let r = s.last; r; r = r.prev) out.push({ thread: r.thread, pc: r.pc, taken: r.taken, seen: r.seen, held: heldBy(r.w, r.thread), field: r.w[FIELD], freed: r.w[FREED] === 1 });
     return out.reverse();
   }
 
@@ -240,8 +337,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     if (tries >= 1_000_000) return;
     classifyTries.set(site, tries + 1);
     const witness = witnessOf(s);
-    witness.push({ thread: t, pc, held: heldBy(s, t), field: s.field, freed: s.freed });
-    const h: Hazard = { kind, thread: t, pc, witness, partner, heldAtHazard: heldBy(s, t), story: '' };
+    witness.push({ thread: t, pc, held: heldBy(s.w, t), field: s.w[FIELD], freed: s.w[FREED] === 1 });
+    const h: Hazard = { kind, thread: t, pc, witness, partner, heldAtHazard: heldBy(s.w, t), story: '' };
     h.story = classify(h);
     const k = `${site}:${h.story}`;
     if (hazardKeys.has(k)) return;
@@ -250,147 +347,137 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   }
 
   function checkHazards(s: State, t: number, instr: Instr): boolean {
+    const w = s.w;
     if (instr.op === 'deref') {
-      const v = evalSrc(s, t, instr.src);
-      if (v === NULLV) record('null-deref', s, t, s.pcs[t]);
-      else if (v === TABLES && s.freed) record('use-after-free', s, t, s.pcs[t]);
+      const v = evalSrc(w, t, instr.src);
+      const freed = w[FREED] === 1;
+      if (v === NULLV) record('null-deref', s, t, w[t]);
+      else if (v === TABLES && freed) record('use-after-free', s, t, w[t]);
       else if (v === TABLES) {
         let racing = false;
         // A teardown walk poised to modify the tables at the same moment, with no lock in common: a data race.
         for (let u = 0; u < threads.length; u++) {
-          if (u === t || !threads[u].mutates || s.pcs[u] < 0) continue;
-          const other = threads[u].program.instrs[s.pcs[u]];
-          if (other.op === 'deref' && evalSrc(s, u, other.src) === TABLES) {
-            record('concurrent-teardown', s, t, s.pcs[t], { thread: u, pc: s.pcs[u], heldByPartner: heldBy(s, u) });
+          if (u === t || !threads[u].mutates || w[u] < 0) continue;
+          const other = threads[u].program.instrs[w[u]];
+          if (other.op === 'deref' && evalSrc(w, u, other.src) === TABLES) {
+            record('concurrent-teardown', s, t, w[t], { thread: u, pc: w[u], heldByPartner: heldBy(w, u) });
             racing = true;
           }
         }
         return racing;
       }
-      return v === NULLV || (v === TABLES && s.freed);
+      return v === NULLV || (v === TABLES && freed);
     } else if (instr.op === 'free') {
       // One thread freeing the tables in two calls (kvm_pgtable_stage2_destroy, then kfree) is one teardown.
-      if (evalSrc(s, t, instr.src) === TABLES && s.freed && s.freer !== t) {
-        record('double-free', s, t, s.pcs[t]);
+      if (evalSrc(w, t, instr.src) === TABLES && w[FREED] === 1 && w[FREER] !== t) {
+        record('double-free', s, t, w[t]);
         return true;
       }
     }
     return false;
   }
 
+  /** A copy of s's words with thread t at pc: the next state, to change before it is recorded (see stepped). */
+  function moved(s: State, t: number, pc: number): number[] {
+    const w = s.w.slice();
+    w[t] = pc;
+    return w;
+  }
+
+  /** The state t's step from s made, once its words are final. */
+  function stepped(s: State, t: number, w: number[], taken?: boolean, seen?: number): State {
+    return { w, last: { prev: s.last, thread: t, pc: s.w[t], taken, seen, w } };
+  }
+
   function successors(s: State, t: number, instr: Instr): State[] {
-    const move = (pc: number, change?: (n: State) => void, taken?: boolean, seen?: number): State => {
-      // Spelled out, not spread: one object shape for every state keeps this hot path fast.
-      const n: State = { pcs: s.pcs.slice(), slots: s.slots, slotKeys: s.slotKeys, field: s.field, freed: s.freed, freer: s.freer, locks: s.locks, staleSince: s.staleSince, last: undefined };
-      n.pcs[t] = pc;
-      if (change) change(n);
-      n.last = { prev: s.last, thread: t, pc: s.pcs[t], taken, seen, locks: n.locks, field: n.field, freed: n.freed };
-      return n;
-    };
-    const withSlots = (n: State): Uint8Array => {
-      n.slots = [...s.slots];
-      n.slots[t] = new Uint8Array(s.slots[t]);
-      return n.slots[t];
-    };
-    const withLocks = (n: State): LockTable => {
-      n.locks = new Map([...s.locks].map(([k, v]) => [k, { ...v }]));
-      return n.locks;
-    };
-    const lockOf = (name: string) => s.locks.get(name) ?? { ex: -1, sh: 0, dropped: 0 };
     const bit = 1 << t;
     switch (instr.op) {
       case 'lock': {
-        const l = lockOf(instr.lock);
-        if (l.ex === t || (l.sh & bit) !== 0) return [move(instr.next)]; // already held: nested or core-held
-        const free = instr.mode === 'exclusive' ? l.ex < 0 && l.sh === 0 : l.ex < 0;
+        const base = LOCKS + 3 * L.lockIndex.get(instr.lock)!;
+        const ex = s.w[base];
+        const sh = s.w[base + 1];
+        if (ex === t || (sh & bit) !== 0) return [stepped(s, t, moved(s, t, instr.next))]; // already held: nested or core-held
+        const free = instr.mode === 'exclusive' ? ex < 0 && sh === 0 : ex < 0;
         if (!free) return [];
-        return [move(instr.next, (n) => {
-          const m = withLocks(n);
-          const cur = m.get(instr.lock) ?? { ex: -1, sh: 0, dropped: 0 };
-          if (instr.mode === 'exclusive') cur.ex = t;
-          else cur.sh |= bit;
-          m.set(instr.lock, cur);
-        })];
+        const w = moved(s, t, instr.next);
+        if (instr.mode === 'exclusive') w[base] = t;
+        else w[base + 1] |= bit;
+        return [stepped(s, t, w)];
       }
       case 'unlock':
       case 'resched-drop': {
-        const l = lockOf(instr.lock);
-        if (l.ex !== t && (l.sh & bit) === 0) return [move(instr.next)];
-        return [move(instr.next, (n) => {
-          const m = withLocks(n);
-          const cur = m.get(instr.lock)!;
-          const mode = cur.ex === t ? 'exclusive' : 'shared';
-          if (cur.ex === t) cur.ex = -1;
-          cur.sh &= ~bit;
-          if (instr.op === 'resched-drop') cur.dropped |= bit | (mode === 'shared' ? 1 << 30 : 0);
-          n.staleSince |= bit;
-        })];
+        const base = LOCKS + 3 * L.lockIndex.get(instr.lock)!;
+        const w = moved(s, t, instr.next);
+        if (w[base] !== t && (w[base + 1] & bit) === 0) return [stepped(s, t, w)];
+        const shared = w[base] !== t;
+        if (!shared) w[base] = -1;
+        w[base + 1] &= ~bit;
+        if (instr.op === 'resched-drop') w[base + 2] |= bit | (shared ? DROPPED_SHARED : 0);
+        w[STALE] |= bit;
+        return [stepped(s, t, w)];
       }
       case 'resched-take': {
-        const l = lockOf(instr.lock);
-        if ((l.dropped & bit) === 0) return [move(instr.next)];
-        const free = instr.mode === 'exclusive' ? l.ex < 0 && l.sh === 0 : l.ex < 0;
+        const base = LOCKS + 3 * L.lockIndex.get(instr.lock)!;
+        if ((s.w[base + 2] & bit) === 0) return [stepped(s, t, moved(s, t, instr.next))];
+        const free = instr.mode === 'exclusive' ? s.w[base] < 0 && s.w[base + 1] === 0 : s.w[base] < 0;
         if (!free) return [];
-        return [move(instr.next, (n) => {
-          const cur = withLocks(n).get(instr.lock)!;
-          cur.dropped &= ~bit;
-          if (instr.mode === 'exclusive') cur.ex = t;
-          else cur.sh |= bit;
-        })];
+        const w = moved(s, t, instr.next);
+        w[base + 2] &= ~bit;
+        if (instr.mode === 'exclusive') w[base] = t;
+        else w[base + 1] |= bit;
+        return [stepped(s, t, w)];
       }
-      case 'assign':
-        return [move(instr.next, (n) => {
-          const value = assignedValue(instr, (src) => evalSrc(s, t, src));
-          if (s.slots[t][instr.slot] !== value) {
-            const slots = withSlots(n);
-            slots[instr.slot] = value;
-            n.slotKeys = [...s.slotKeys];
-            n.slotKeys[t] = slotKey(slots);
-          }
-          if (instr.src && 'field' in instr.src) n.staleSince &= ~bit;
-        })];
+      case 'assign': {
+        const w = moved(s, t, instr.next);
+        const at = slotWord[t][instr.slot];
+        if (at >= 0) w[at] = assignedValue(instr, (src) => evalSrc(s.w, t, src));
+        if (instr.src && 'field' in instr.src) w[STALE] &= ~bit;
+        return [stepped(s, t, w)];
+      }
       case 'deref':
-        return [move(instr.next)];
-      case 'write':
-        return [move(instr.next, (n) => {
-          const v = typeof instr.value === 'string' ? (instr.value === 'null' ? NULLV : TABLES) : evalSrc(s, t, instr.value);
-          n.field = v === NULLV ? NULLV : TABLES;
-        })];
-      case 'free':
-        return [move(instr.next, (n) => {
-          if (evalSrc(s, t, instr.src) === TABLES && !n.freed) {
-            n.freed = true;
-            n.freer = t;
-          }
-        })];
+        return [stepped(s, t, moved(s, t, instr.next))];
+      case 'write': {
+        const v = typeof instr.value === 'string' ? (instr.value === 'null' ? NULLV : TABLES) : evalSrc(s.w, t, instr.value);
+        const w = moved(s, t, instr.next);
+        w[FIELD] = v === NULLV ? NULLV : TABLES;
+        return [stepped(s, t, w)];
+      }
+      case 'free': {
+        const w = moved(s, t, instr.next);
+        if (evalSrc(s.w, t, instr.src) === TABLES && w[FREED] === 0) {
+          w[FREED] = 1;
+          w[FREER] = t;
+        }
+        return [stepped(s, t, w)];
+      }
       case 'branch': {
-        const v = evalCond(instr.cond, (src) => evalSrc(s, t, src));
+        const v = evalCond(instr.cond, (src) => evalSrc(s.w, t, src));
         const srcs = instr.guard ? collectSrcs(instr.cond) : [];
         if (instr.guard) noteGuard(instr, s, t);
-        const seen = srcs.length ? evalSrc(s, t, srcs[0]) : undefined;
+        const seenValue = srcs.length ? evalSrc(s.w, t, srcs[0]) : undefined;
         const out: State[] = [];
-        const learn = instr.guard ? (n: State): void => void (n.staleSince &= ~bit) : undefined;
-        if (v !== false) out.push(move(instr.then, learn, true, seen));
-        if (v !== true) out.push(move(instr.else, learn, false, seen));
+        const way = (pc: number, taken: boolean): State => {
+          const w = moved(s, t, pc);
+          if (instr.guard) w[STALE] &= ~bit;
+          return stepped(s, t, w, taken, seenValue);
+        };
+        if (v !== false) out.push(way(instr.then, true));
+        if (v !== true) out.push(way(instr.else, false));
         return out;
       }
       case 'choice':
-        return instr.targets.map((pc) => move(pc));
+        return instr.targets.map((pc) => stepped(s, t, moved(s, t, pc)));
       case 'jump':
-        return [move(instr.target)];
-      case 'end':
-        return [move(-1, (n) => {
-          // A thread that ends still holding a lock (an analysis gap, not kernel behaviour) must not block others.
-          const held = heldBy(n, t);
-          if (held.length) {
-            const m = withLocks(n);
-            for (const h of held) {
-              const cur = m.get(h)!;
-              if (cur.ex === t) cur.ex = -1;
-              cur.sh &= ~bit;
-            }
-          }
-        })];
+        return [stepped(s, t, moved(s, t, instr.target))];
+      case 'end': {
+        // A thread that ends still holding a lock (an analysis gap, not kernel behaviour) must not block others.
+        const w = moved(s, t, -1);
+        for (let l = 0; l < nLocks; l++) {
+          if (w[LOCKS + 3 * l] === t) w[LOCKS + 3 * l] = -1;
+          w[LOCKS + 3 * l + 1] &= ~bit;
+        }
+        return [stepped(s, t, w)];
+      }
     }
   }
 
@@ -408,23 +495,23 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     const joins = staticsOf(program).joins;
     // Only thread t moves here, and never through a lock another thread uses: the rest of the state is the same
     // throughout, so join points are keyed by t's part alone, within the bucket of everything else.
-    const bucketKey = next.length ? `${t}#${othersKey(next[0], t)}` : '';
+    const bucketKey = next.length ? partKey(next[0].w, otherWords[t], otherScratch[t], t) : '';
     let bucket = settled.get(bucketKey);
     if (!bucket) settled.set(bucketKey, (bucket = new Set()));
     const mine = new Set<string>();
     lastSettled = { bucket, mine };
     while (stack.length) {
-      // x is freshly made by successors(): its pcs are its own, so straight-line steps can update it in place;
+      // x is freshly made by successors(): its words are its own, so straight-line steps can update it in place;
       // only branching steps make copies. `eager`: it has run a shared step here (not only local ones).
       let { x, eager } = stack.pop()!;
       for (;;) {
-        const pc = x.pcs[t];
+        const pc = x.w[t];
         const ins = pc >= 0 ? program.instrs[pc] : undefined;
         if (!ins) {
           out.push(x);
           break;
         }
-        const local = isLocal(ins);
+        const local = localAt[t][pc] === 1;
         if (!local && !options.reduce) {
           out.push(x);
           break;
@@ -435,7 +522,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           // depends on the state alone). A loop in this call through shared steps is stored, so the search sees
           // the cycle and lets the other threads move; a loop of local steps only brings nothing new.
           forgetDead(x, t);
-          const k = ownKey(x, t);
+          const own = wordsAt(t, pc);
+          const k = partKey(x.w, own.own, own.scratch, 0);
           if (mine.has(k)) {
             if (eager) out.push(x);
             break;
@@ -459,20 +547,15 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           break;
         }
         if (ins.op === 'jump') {
-          x.pcs[t] = ins.target;
+          x.w[t] = ins.target;
           continue;
         }
         if (ins.op === 'assign' && (!ins.src || !('field' in ins.src))) {
-          const value = assignedValue(ins, (src) => evalSrc(x, t, src));
-          x.last = { prev: x.last, thread: t, pc, locks: x.locks, field: x.field, freed: x.freed };
-          if (x.slots[t][ins.slot] !== value) {
-            x.slots = [...x.slots];
-            x.slots[t] = new Uint8Array(x.slots[t]);
-            x.slots[t][ins.slot] = value;
-            x.slotKeys = [...x.slotKeys];
-            x.slotKeys[t] = slotKey(x.slots[t]);
-          }
-          x.pcs[t] = ins.next;
+          const w = x.w;
+          const at = slotWord[t][ins.slot];
+          x.last = { prev: x.last, thread: t, pc, w };
+          if (at >= 0) w[at] = assignedValue(ins, (src) => evalSrc(w, t, src));
+          w[t] = ins.next;
           continue;
         }
         for (const y of successors(x, t, ins)) {
@@ -497,7 +580,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     // other threads' dereferences too. (Local steps after it do not change where it lands for that check's sake:
     // they are never dereferences.)
     const program = threads[t].program;
-    if (next.some((n) => n.pcs[t] >= 0 && landsOnDeref(program, n.pcs[t])) && !commutes(s, t, instr, true)) return undefined;
+    if (next.some((n) => n.w[t] >= 0 && landsOnDeref(program, n.w[t])) && !commutes(s, t, instr, true)) return undefined;
     return next;
   }
 
@@ -525,75 +608,71 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
 
   /** Zeroes thread t's slots that nothing reads from its pc on (all of them once it ended), and its stale bit. */
   function forgetDead(x: State, t: number): State {
-    const pc = x.pcs[t];
+    const w = x.w;
+    const pc = w[t];
     const l = liveness[t];
-    if (pc < 0) x.staleSince &= ~(1 << t);
+    if (pc < 0) w[STALE] &= ~(1 << t);
     if (!options.reduce || (pc >= 0 && !l)) return x;
-    const slots = x.slots[t];
-    let fresh: Uint8Array | undefined;
-    for (let slot = 0; slot < slots.length; slot++) {
-      if (slots[slot] === 0 || (pc >= 0 && isLive(l!, pc, slot))) continue;
-      fresh ??= new Uint8Array(slots);
-      fresh[slot] = 0;
+    if (pc < 0) {
+      for (const slot of L.keptSlots[t]) w[slotWord[t][slot]] = 0;
+      return x;
     }
-    if (fresh) {
-      x.slots = [...x.slots];
-      x.slots[t] = fresh;
-      x.slotKeys = [...x.slotKeys];
-      x.slotKeys[t] = slotKey(fresh);
-    }
+    const dead = wordsAt(t, pc).dead;
+    for (let k = 0; k < dead.length; k++) w[dead[k]] = 0;
     return x;
   }
 
-  /** The kinds of access by another thread u that thread t's next step does not commute with. */
-  function conflicts(s: State, t: number, instr: Instr, u: number): Access[] {
+  /** The kinds of access (bits by Access) by another thread u that thread t's next step does not commute with. */
+  function conflicts(s: State, t: number, instr: Instr, u: number): number {
     switch (instr.op) {
       case 'assign':
       case 'branch':
-        return [Access.WriteField];
+        return 1 << Access.WriteField;
       case 'write':
-        return [Access.ReadField, Access.WriteField];
+        return (1 << Access.ReadField) | (1 << Access.WriteField);
       case 'free': {
-        const reads = 'field' in instr.src ? [Access.WriteField] : [];
-        return evalSrc(s, t, instr.src) === TABLES ? [...reads, Access.Deref, Access.Free] : reads;
+        const reads = 'field' in instr.src ? 1 << Access.WriteField : 0;
+        return evalSrc(s.w, t, instr.src) === TABLES ? reads | (1 << Access.Deref) | (1 << Access.Free) : reads;
       }
       case 'deref': {
         // Only the tables can be freed or torn down under a dereference; an unknown pointer meets no one.
-        if (evalSrc(s, t, instr.src) !== TABLES) return [];
-        const out = [Access.Free];
-        if (threads[t].mutates || threads[u].mutates) out.push(Access.Deref);
-        if ('field' in instr.src) out.push(Access.WriteField);
+        if (evalSrc(s.w, t, instr.src) !== TABLES) return 0;
+        let out = 1 << Access.Free;
+        if (threads[t].mutates || threads[u].mutates) out |= 1 << Access.Deref;
+        if ('field' in instr.src) out |= 1 << Access.WriteField;
         return out;
       }
       default:
-        return [];
+        return 0;
     }
   }
 
   /** Thread t's next step commutes with whatever any other thread can do before t releases a lock it holds. */
   function commutes(s: State, t: number, instr: Instr, landsOnDeref: boolean): boolean {
     if (instr.op === 'lock' || instr.op === 'unlock' || instr.op === 'resched-drop' || instr.op === 'resched-take') return false;
+    const w = s.w;
+    const held = heldScratch.fill(0);
     let tEx = 0;
-    let tAny = 0;
-    const held = new Array<number>(threads.length).fill(0);
-    for (const [name, l] of s.locks) {
-      const b = lockBits.get(name);
-      if (b === undefined) continue;
-      if (l.ex >= 0) held[l.ex] |= 1 << b;
-      for (let u = 0; u < threads.length; u++) if (l.sh & (1 << u)) held[u] |= 1 << b;
-      if (l.ex === t) tEx |= 1 << b;
+    for (let l = 0; l < nLocks; l++) {
+      const b = lockBitOf[l];
+      if (b < 0) continue;
+      const ex = w[LOCKS + 3 * l];
+      const sh = w[LOCKS + 3 * l + 1];
+      if (ex >= 0) held[ex] |= 1 << b;
+      for (let u = 0; u < threads.length; u++) if (sh & (1 << u)) held[u] |= 1 << b;
+      if (ex === t) tEx |= 1 << b;
     }
-    tAny = held[t];
+    const tAny = held[t];
     if (instr.op === 'end') return tAny === 0;
     for (let u = 0; u < threads.length; u++) {
-      const pc = s.pcs[u];
+      const pc = w[u];
       if (u === t || pc < 0) continue;
       const b: Barriers = barriers[u];
-      const kinds = conflicts(s, t, instr, u);
+      let kinds = conflicts(s, t, instr, u);
       // Moving onto or off a dereference changes what the concurrent-teardown check sees.
-      if ((landsOnDeref || instr.op === 'deref') && (threads[t].mutates || threads[u].mutates)) kinds.push(Access.Deref);
-      for (const kind of kinds) {
-        if (!b.reach[kind][pc]) continue;
+      if ((landsOnDeref || instr.op === 'deref') && (threads[t].mutates || threads[u].mutates)) kinds |= 1 << Access.Deref;
+      for (let kind = 0; kinds; kind++, kinds >>>= 1) {
+        if (!(kinds & 1) || !b.reach[kind][pc]) continue;
         // u must first acquire a lock t holds (and u does not hold it already, or its lock() would be a no-op).
         if (((((b.any[kind][pc] & tEx) | (b.exclusive[kind][pc] & tAny)) & ~held[u]) >>> 0) === 0) return false;
       }
@@ -603,10 +682,10 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
 
   function noteGuard(instr: Extract<Instr, { op: 'branch' }>, s: State, t: number): void {
     const values = new Set<number>();
-    collectSrcs(instr.cond).forEach((src) => values.add(evalSrc(s, t, src)));
-    const k = `${t}:${s.pcs[t]}`;
-    if (values.has(NULLV) && !guardsSawNull.has(k)) guardsSawNull.set(k, { thread: t, pc: s.pcs[t], held: heldBy(s, t) });
-    if (values.has(TABLES) && !guardsSawTables.has(k)) guardsSawTables.set(k, { thread: t, pc: s.pcs[t], held: heldBy(s, t) });
+    collectSrcs(instr.cond).forEach((src) => values.add(evalSrc(s.w, t, src)));
+    const k = `${t}:${s.w[t]}`;
+    if (values.has(NULLV) && !guardsSawNull.has(k)) guardsSawNull.set(k, { thread: t, pc: s.w[t], held: heldBy(s.w, t) });
+    if (values.has(TABLES) && !guardsSawTables.has(k)) guardsSawTables.set(k, { thread: t, pc: s.w[t], held: heldBy(s.w, t) });
   }
 }
 
@@ -696,16 +775,4 @@ function staticsOf(program: Program): ProgramStatics {
     statics.set(program, st);
   }
   return st;
-}
-
-function slotKey(slots: Uint8Array): string {
-  let k = '';
-  for (let i = 0; i < slots.length; i++) if (slots[i]) k += `${i}=${slots[i]},`;
-  return k;
-}
-
-function key(s: State): string {
-  let k = `${s.pcs.join(',')}|${s.field}${s.freed ? 1 : 0}${s.freer}${s.staleSince}|${s.slotKeys.join('/')}|`;
-  for (const [name, l] of s.locks) if (l.ex >= 0 || l.sh || l.dropped) k += `${name}:${l.ex},${l.sh},${l.dropped};`;
-  return k;
 }
