@@ -1,7 +1,7 @@
 // Reads a model file (.lockpath.json): JSON with comments, checked against schemas/lockpath.schema.json, merged
 // onto a built-in model. Never throws: every problem comes back with the line and column it is about, and a file
 // that cannot be used leaves the built-in model in force.
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import schema from '../../../../schemas/lockpath.schema.json';
 import type { Problem, Span } from '../index/facts';
@@ -32,7 +32,9 @@ export interface LoadedModel {
   problems: Problem[];
 }
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+// Compiled when the first model file is read: compiling costs ~60 ms, which a run without a model file never pays.
+let compiled: ValidateFunction | undefined;
+const validator = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true, strict: false }).compile(schema));
 
 export function loadModelFile(path: string, text: string): LoadedModel {
   const problems: Problem[] = [];
@@ -47,6 +49,7 @@ export function loadModelFile(path: string, text: string): LoadedModel {
     return { auto: true, problems };
   }
   const value = nodeValue(tree);
+  const validate = validator();
   if (!validate(value)) {
     for (const e of validate.errors ?? []) {
       const segments = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
