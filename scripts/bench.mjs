@@ -1,7 +1,8 @@
 // npm run bench (issue 7): a benchmark, not a test -- it asserts nothing, prints a table and writes it as JSON to
 // dist/bench.json. For each input: parse-only time (the floor: web-tree-sitter parsing the same texts), full analysis
-// time (a fresh Workspace: parse + index + contexts + simulation + findings), their ratio, peak RSS, and the states
-// the simulator explored; medians over repeated runs with min-max. Inputs: the bundled example, a synthetic
+// time (a fresh Workspace: parse + index + contexts + simulation + findings), their ratio (both in steady state),
+// the first analysis in a fresh process, peak RSS, and the states the simulator explored; medians over repeated runs
+// with min-max. Inputs: the bundled example, a synthetic
 // kernel-sized mmu.c (scripts/gen-synthetic.mjs, written to a temp folder), the real linux-source-6.1 KVM tree when
 // present, and synthetic trees 10x and 100x that size. Also: warm re-analysis vs cold, incremental edit latency
 // through the real language server, and Coccinelle (spatch) on the same inputs. Each target is printed beside its
@@ -19,7 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { dist, kernelFiles, linuxTree, root, runChild, walkSources } from './bench/common.mjs';
+import { dist, kernelFiles, linuxTree, root, runChild, timeCli, walkSources } from './bench/common.mjs';
 import { spatchVersion, timeSpatch } from './bench/spatch.mjs';
 import { writeSynthetic } from './gen-synthetic.mjs';
 
@@ -105,7 +106,9 @@ if (!sv) {
     progress(`spatch on ${input.name} ...`);
     const lp = row(input.id);
     const s = timeSpatch(input.dir, input.files, input.spatch, runs);
-    spatch.push({ id: input.id, input: input.name, rule: input.spatch, ...s, lockpathMs: lp?.analysisMs.median });
+    progress(`lockpath check (whole process) on ${input.name} ...`);
+    const cli = timeCli(input.dir, Math.min(runs, 3));
+    spatch.push({ id: input.id, input: input.name, rule: input.spatch, ...s, lockpathMs: lp?.analysisMs.median, cli });
   }
 }
 
@@ -116,7 +119,8 @@ const target = (what, measured, met) => targets.push({ target: what, measured, m
 const syn = row('synthetic-1x');
 const ex = row('example');
 const k61 = row('linux-6.1');
-if (syn) target('synthetic mmu.c: full analysis <= 2x parse', `${syn.analysisMs.median.toFixed(0)} / ${syn.parseMs.median.toFixed(1)} ms = ${(syn.analysisMs.median / syn.parseMs.median).toFixed(1)}x`, syn.analysisMs.median <= 2 * syn.parseMs.median);
+// Both in steady state (the floor is steady-state parsing); the first analysis in a fresh process is shown beside it.
+if (syn) target('synthetic mmu.c: full analysis <= 2x parse', `${syn.analysisMs.median.toFixed(0)} / ${syn.parseMs.median.toFixed(1)} ms = ${(syn.analysisMs.median / syn.parseMs.median).toFixed(1)}x (first run in a fresh process ${syn.firstMs.toFixed(0)} ms)`, syn.analysisMs.median <= 2 * syn.parseMs.median);
 if (lsp.unavailable) targets.push({ target: 'incremental edit (LSP): p50 <= 10 ms, p99 <= 30 ms', measured: `unavailable: ${lsp.unavailable}`, met: null });
 else {
   target('incremental edit (LSP): p50 <= 10 ms', `${lsp.p50.toFixed(1)} ms`, lsp.p50 <= 10);
@@ -148,11 +152,14 @@ if (syn && scales.includes(100)) {
   if (g100?.error) targets.push({ target: '100x input <= 120x the 1x time', measured: `100x: ${g100.error}`, met: /timed out/.test(g100.error) && timeoutMs > 120 * syn.analysisMs.median ? false : null });
   else if (g100) target('100x input <= 120x the 1x time', `${g100.time.toFixed(1)}x (for ${g100.lines.toFixed(1)}x the lines)`, g100.time <= 120);
 }
+// spatch is a one-shot process: it is compared with one-shot `lockpath check` processes (no index cache), the same
+// kind of run. The steady-state in-process analysis (a server re-analysing) is shown beside it.
 for (const s of spatch) {
-  if (s.error || !s.lockpathMs) targets.push({ target: `>= 20x faster than spatch (${s.input})`, measured: s.error ?? 'lockpath row missing', met: null });
+  if (s.error || s.cli?.error) targets.push({ target: `>= 20x faster than spatch (${s.input})`, measured: s.error ?? `lockpath check: ${s.cli.error}`, met: null });
   else {
-    const speedup = s.ms.median / s.lockpathMs;
-    target(`>= 20x faster than spatch (${s.input})`, `lockpath/spatch ${s.lockpathMs.toFixed(0)} / ${s.ms.median.toFixed(0)} ms = ${(1 / speedup).toFixed(2)} (${speedup.toFixed(2)}x as fast)`, speedup >= 20);
+    const speedup = s.ms.median / s.cli.coldMs.median;
+    const steady = s.lockpathMs ? `; steady-state analysis ${s.lockpathMs.toFixed(0)} ms, ${(s.ms.median / s.lockpathMs).toFixed(1)}x as fast` : '';
+    target(`>= 20x faster than spatch (${s.input})`, `lockpath check / spatch, whole processes: ${s.cli.coldMs.median.toFixed(0)} / ${s.ms.median.toFixed(0)} ms = ${speedup.toFixed(2)}x as fast${steady}`, speedup >= 20);
   }
 }
 if (!sv) targets.push({ target: '>= 20x faster than spatch', measured: 'skipped: spatch not installed', met: null });
@@ -173,13 +180,14 @@ const table = (head, body) => {
 console.log(`lockpath bench: ${machine.nproc} cores (${machine.cpu}), ${machine.memGb} GB, node ${machine.node} ${machine.arch}; up to ${runs} runs per input (budget ${budgetMs / 1000} s each), medians (min-max)`);
 console.log('');
 console.log(table(
-  ['input', 'files', 'lines', 'runs', 'parse ms', 'analysis ms (cold)', 'ratio', 'warm ms', 'cached ms', 'RSS MB', 'states', 'chains', 'findings'],
+  ['input', 'files', 'lines', 'runs', 'parse ms', 'analysis ms', 'ratio', 'first run ms', 'warm ms', 'cached ms', 'RSS MB', 'states', 'chains', 'findings'],
   rows.map((r) => (r.error
-    ? [r.input, '', '', '', '', r.error, '', '', '', '', '', '', '']
-    : [r.input, r.files, r.lines, r.runs, fmt(r.parseMs), fmt(r.analysisMs), `${(r.analysisMs.median / r.parseMs.median).toFixed(1)}x`, r.warmMs ? f1(r.warmMs.median) : '-', r.cachedStartMs ? f1(r.cachedStartMs.median) : '-', r.peakRssMb.toFixed(0), r.states, r.chains, r.findings])),
+    ? [r.input, '', '', '', '', r.error, '', '', '', '', '', '', '', '']
+    : [r.input, r.files, r.lines, r.runs, fmt(r.parseMs), fmt(r.analysisMs), `${(r.analysisMs.median / r.parseMs.median).toFixed(1)}x`, f1(r.firstMs), r.warmMs ? f1(r.warmMs.median) : '-', r.cachedStartMs ? f1(r.cachedStartMs.median) : '-', r.peakRssMb.toFixed(0), r.states, r.chains, r.findings])),
 ));
-console.log('cold: new Workspace, setFile, analyze (parse + index + contexts + simulation + findings); warm: analyze again on that Workspace;');
-console.log('cached: a new Workspace whose index cache (in memory) already holds every file\'s facts, as the CLI\'s warm start; RSS: peak after one cold analysis in a fresh process');
+console.log('analysis: new Workspace, setFile, analyze (parse + index + contexts + simulation + findings), steady state like the parse floor;');
+console.log('first run: the same, as the first thing a fresh process does (nothing compiled or optimized yet); warm: analyze again on that Workspace;');
+console.log('cached: a new Workspace whose index cache (in memory) already holds every file\'s facts, as the CLI\'s warm start; RSS: peak after the first run');
 for (const r of rows.filter((x) => x.threads)) {
   console.log(`cold index alone (Workspace.facts: parse + index), ${r.input}: 1 thread ${fmt(r.threads.one)} ms, 2 threads ${fmt(r.threads.two)} ms: ${r.threads.speedup.toFixed(2)}x (alternating, ${r.threads.one.n} runs each)`);
 }
@@ -196,9 +204,14 @@ if (spatch.length) {
   console.log('');
   console.log(`peer: ${sv}, bench/unguarded-root.cocci (--no-includes, one process over all files), ${runs} runs`);
   console.log(table(
-    ['input', 'rule', 'spatch ms', 'reports', 'lockpath ms', 'lockpath/spatch'],
-    spatch.map((s) => (s.error ? [s.input, s.rule, s.error, '', '', ''] : [s.input, s.rule, fmt(s.ms), s.reports, s.lockpathMs ? f1(s.lockpathMs) : '-', s.lockpathMs ? (s.lockpathMs / s.ms.median).toFixed(2) : '-'])),
+    ['input', 'rule', 'spatch ms', 'reports', 'lockpath check ms', 'with index cache', 'steady analysis ms', 'check/spatch'],
+    spatch.map((s) => (s.error
+      ? [s.input, s.rule, s.error, '', '', '', '', '']
+      : s.cli?.error
+        ? [s.input, s.rule, fmt(s.ms), s.reports, s.cli.error, '', '', '']
+        : [s.input, s.rule, fmt(s.ms), s.reports, fmt(s.cli.coldMs), fmt(s.cli.cachedMs), s.lockpathMs ? f1(s.lockpathMs) : '-', (s.cli.coldMs.median / s.ms.median).toFixed(2)])),
   ));
+  console.log('lockpath check: the whole process (node start, wasm compilation, analysis, JSON out), --no-cache; with index cache: after one run filled it');
 }
 console.log('');
 console.log(table(['target', 'measured', ''], targets.map((t) => [t.target, t.measured, t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met'])));

@@ -1,7 +1,7 @@
 // Shared by the bench's parts: statistics, file selection, the dist folder, and running a measuring child.
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -102,4 +102,31 @@ export function benchEdit(i, line) {
   const comment = (n) => `\t/* lockpath bench edit ${n} */`;
   if (i % 2 === 0) return { start: { line, character: 0 }, end: { line, character: 0 }, text: `${comment(i)}\n` };
   return { start: { line, character: 0 }, end: { line, character: comment(i - 1).length }, text: comment(i) };
+}
+
+/**
+ * Median wall time of `runs` whole `lockpath check --json PATH` processes (node's start, loading, wasm compilation,
+ * analysis, output): cold (--no-cache), and with the index cache filled by one untimed run before.
+ */
+export function timeCli(dir, runs) {
+  const bin = join(root, 'bin', 'lockpath.js');
+  const cache = mkdtempSync(join(tmpdir(), 'lockpath-bench-cache-'));
+  const once = (extra) => {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, [bin, 'check', dir, '--json', ...extra], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, LOCKPATH_CACHE: cache } });
+    const ms = performance.now() - t;
+    // Exit 1 means races were found; 2 is bad input.
+    if (r.error || (r.status !== 0 && r.status !== 1)) throw new Error((r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-2).join(' | ') || `exit ${r.status}`);
+    return ms;
+  };
+  try {
+    const cold = Array.from({ length: runs }, () => once(['--no-cache']));
+    once([]);
+    const cached = Array.from({ length: runs }, () => once([]));
+    return { coldMs: stats(cold), cachedMs: stats(cached) };
+  } catch (e) {
+    return { error: e.message };
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 }
