@@ -2,12 +2,13 @@
 // fixtures, and bad input. SARIF output is checked by the SARIF multitool's validator and its 2.1.0 schema.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import { exampleDir, fixturesDir, repoRoot, scratchDir } from '../helpers';
+import { KEPT_OTHER_BUILDS } from '../../server/src/files/index-cache';
 
 const bin = join(repoRoot, 'bin', 'lockpath.js');
 
@@ -201,5 +202,25 @@ describe('the index cache', () => {
     const off = spawnSync(process.execPath, [bin, '--no-cache', '--json', exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: join(cache, 'unused') }, timeout: 120_000 });
     assert.equal(strip(off.stdout), strip(cold.stdout));
     assert.ok(!existsSync(join(cache, 'unused')), '--no-cache writes nothing');
+  });
+
+  it('a run that writes its build folder removes all but the most recently written few of the other builds', () => {
+    const cache = scratchDir('lockpath-cache-');
+    // Six older builds' folders, written a day apart (index-old-0 the newest), and something that is not a build.
+    for (let i = 0; i < 6; i++) {
+      const dir = join(cache, `index-old-${i}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'x.json'), '{}');
+      const when = new Date(Date.now() - (i + 1) * 86_400_000);
+      utimesSync(dir, when, when);
+    }
+    mkdirSync(join(cache, 'editors'));
+    const r = spawnSync(process.execPath, [bin, '--json', exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: cache }, timeout: 120_000 });
+    assert.equal(r.status, 1, r.stderr);
+    const left = readdirSync(cache).sort();
+    const current = left.filter((d) => d.startsWith('index-') && !d.startsWith('index-old-'));
+    assert.equal(current.length, 1, `this build's folder: ${left}`);
+    assert.deepEqual(left.filter((d) => d.startsWith('index-old-')), ['index-old-0', 'index-old-1', 'index-old-2'].slice(0, KEPT_OTHER_BUILDS));
+    assert.ok(left.includes('editors'), 'only index-* folders are touched');
   });
 });

@@ -1,10 +1,11 @@
 // The CLI's index cache on disk: one JSON file of facts per (lockpath version, model, path, content), so a second
 // run over an unchanged tree skips parsing and indexing. Best effort: a cache that cannot be read or written is
-// simply not used.
+// simply not used. Every build has its own folder; when one is first written, all but the most recently written
+// few of the other builds' folders are removed, so upgrades do not pile up old facts.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { FileFacts } from '../analysis/index/facts';
 import type { IndexCache } from '../analysis/workspace';
 
@@ -17,6 +18,19 @@ export function defaultCacheDir(version: string): string {
     // running unbundled: the version alone
   }
   return join(process.env.LOCKPATH_CACHE ?? join(homedir(), '.cache', 'lockpath'), `index-${version}-${build}`);
+}
+
+/** Other builds' folders kept beside the current one (the most recently written): a few lockpaths in use at once. */
+export const KEPT_OTHER_BUILDS = 3;
+
+/** Removes all but the KEPT_OTHER_BUILDS most recently written `index-*` folders beside `dir` (never `dir`). */
+export function pruneOtherBuilds(dir: string): void {
+  const parent = dirname(dir);
+  const others = readdirSync(parent, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name.startsWith('index-') && e.name !== basename(dir))
+    .map((e) => ({ path: join(parent, e.name), written: statSync(join(parent, e.name)).mtimeMs }))
+    .sort((a, b) => b.written - a.written);
+  for (const old of others.slice(KEPT_OTHER_BUILDS)) rmSync(old.path, { recursive: true, force: true });
 }
 
 export class DiskIndexCache implements IndexCache {
@@ -49,6 +63,11 @@ export class DiskIndexCache implements IndexCache {
       if (!this.ready) {
         mkdirSync(this.dir, { recursive: true });
         this.ready = true;
+        try {
+          pruneOtherBuilds(this.dir);
+        } catch {
+          // another lockpath pruning at the same time, or a folder we may not remove: leave it
+        }
       }
       const file = this.fileFor(key);
       const tmp = `${file}.${process.pid}.tmp`;
