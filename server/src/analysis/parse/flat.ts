@@ -4,12 +4,11 @@
 // copy instead. The copy holds no wasm memory: the tree can be deleted as soon as it is made.
 import type { Tree } from 'web-tree-sitter';
 import { cursorPort, type CursorPort } from './cursor';
+import { ERROR_SYMBOL, readTree, type NodeArrays } from './memory';
 
 const NAMED = 1;
 const MISSING = 2;
 const HAS_ERROR = 4;
-/** ts_builtin_sym_error: web-tree-sitter names it "ERROR" (the language's type table has no entry for it). */
-const ERROR_SYMBOL = 65535;
 
 /** What every tree of one language shares: type and field names, and which types are named (learnt per type). */
 export interface Grammar {
@@ -177,11 +176,22 @@ export class SyntaxNode {
   }
 }
 
-/** Copies `tree` (parsed from `text`) out of wasm. The tree itself is left as it was. */
-export function flatten(tree: Tree, text: string, portOf: (tree: Tree) => CursorPort = cursorPort): FlatTree {
+/**
+ * Copies `tree` (parsed from `text`) out of wasm: read from wasm memory when it can be (memory.ts), else with a
+ * cursor walk (`portOf` forces the cursor walk). The tree itself is left as it was.
+ */
+export function flatten(tree: Tree, text: string, portOf?: (tree: Tree) => CursorPort): FlatTree {
   const grammar = grammarOf(tree);
-  const cursor = portOf(tree);
-  let cap = Math.max(64, text.length >> 2);
+  const a = (!portOf && readTree(tree)) || cursorWalk(text.length, grammar, (portOf ?? cursorPort)(tree));
+  const { count: n, flags, parents } = a;
+  for (let i = 0; i < n; i++) if (flags[i] & MISSING || a.typeIds[i] === ERROR_SYMBOL) flags[i] |= HAS_ERROR;
+  // A node has an error when it is one, is missing, or has one inside (tree-sitter's error cost > 0).
+  for (let i = n - 1; i > 0; i--) if (flags[i] & HAS_ERROR) flags[parents[i]] |= HAS_ERROR;
+  return new FlatTree(text, grammar, n, a.typeIds, a.fieldIds, a.starts, a.ends, a.after, flags);
+}
+
+function cursorWalk(textLength: number, grammar: Grammar, cursor: CursorPort): NodeArrays {
+  let cap = Math.max(64, textLength >> 2);
   let typeIds = new Uint16Array(cap);
   let fieldIds = new Uint16Array(cap);
   let starts = new Int32Array(cap);
@@ -216,7 +226,7 @@ export function flatten(tree: Tree, text: string, portOf: (tree: Tree) => Cursor
       const missing = start === end && cursor.isMissing();
       let named = grammar.named[typeId];
       if (!named) grammar.named[typeId] = named = cursor.isNamed() ? 1 : 2;
-      flags[i] = (named === 1 ? NAMED : 0) | (missing ? MISSING : 0) | (missing || typeId === ERROR_SYMBOL ? HAS_ERROR : 0);
+      flags[i] = (named === 1 ? NAMED : 0) | (missing ? MISSING : 0);
       if (cursor.gotoFirstChild()) {
         open.push(i);
         continue;
@@ -231,9 +241,8 @@ export function flatten(tree: Tree, text: string, portOf: (tree: Tree) => Cursor
   } finally {
     cursor.dispose();
   }
-  // A node has an error when it is one, is missing, or has one inside (tree-sitter's error cost > 0).
-  for (let i = n - 1; i > 0; i--) if (flags[i] & HAS_ERROR) flags[parents[i]] |= HAS_ERROR;
-  return new FlatTree(text, grammar, n, typeIds.subarray(0, n), fieldIds.subarray(0, n), starts.subarray(0, n), ends.subarray(0, n), after.subarray(0, n), flags.subarray(0, n));
+  const cut = <T extends Uint16Array | Int32Array | Uint8Array>(x: T): T => x.subarray(0, n) as T;
+  return { count: n, typeIds: cut(typeIds), fieldIds: cut(fieldIds), starts: cut(starts), ends: cut(ends), after: cut(after), parents: cut(parents), flags: cut(flags) };
 }
 
 function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {
