@@ -56,15 +56,26 @@ export class FlatTree {
 
   /** Zero-based row and UTF-16 column of an offset, as tree-sitter counts them (rows end at '\n'). */
   pointAt(index: number): { row: number; column: number } {
+    const row = this.rowAt(index);
+    return { row, column: index - this.lineStart(row) };
+  }
+
+  /** The row of an offset; `from`, a row known to start at or before it, narrows the search. */
+  rowAt(index: number, from = 0): number {
     const starts = (this.lineStarts ??= lineStartsOf(this.text));
-    let lo = 0;
+    let lo = from;
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (starts[mid] <= index) lo = mid;
       else hi = mid - 1;
     }
-    return { row: lo, column: index - starts[lo] };
+    return lo;
+  }
+
+  /** The offset where a row starts (rowAt has made the table). */
+  lineStart(row: number): number {
+    return this.lineStarts![row];
   }
 }
 
