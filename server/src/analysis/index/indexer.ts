@@ -218,9 +218,9 @@ function pieces(whole: string, node: Node): string[] {
 }
 
 function collectLocalTables(file: string, node: Node, into: TableFacts[]): void {
-  walkNamed(node, (type, at) => {
+  walkNamed(node, (type, index) => {
     if (type !== 'declaration') return true;
-    const decl = at();
+    const decl = node.tree.nodeAt(index);
     if (!decl.text.includes('=')) return true;
     const t = tableFacts(file, decl);
     if (t) into.push(t);
@@ -233,10 +233,10 @@ function tableReturn(fn: Node): string | undefined {
   const body = fn.childForFieldName('body');
   if (!body) return undefined;
   let found: string | undefined;
-  walkNamed(body, (type, at) => {
+  walkNamed(body, (type, index) => {
     if (found) return false;
     if (type === 'return_statement') {
-      const e = at().namedChild(0);
+      const e = body.tree.nodeAt(index).namedChild(0);
       if (e?.type === 'subscript_expression' && e.childForFieldName('argument')?.type === 'identifier') {
         found = e.childForFieldName('argument')!.text;
       }

@@ -54,6 +54,11 @@ export class FlatTree {
     return new SyntaxNode(this, 0);
   }
 
+  /** The node at an index of the arrays (pre-order). */
+  nodeAt(index: number): SyntaxNode {
+    return new SyntaxNode(this, index);
+  }
+
   /** Zero-based row and UTF-16 column of an offset, as tree-sitter counts them (rows end at '\n'). */
   pointAt(index: number): { row: number; column: number } {
     const row = this.rowAt(index);
@@ -275,10 +280,10 @@ export function sourceText(tree: Tree): string {
 
 /**
  * Visits the named nodes below `node` in pre-order, as a recursion over namedChildren would (so nothing under an
- * anonymous node); `visit` says whether to go inside the node it was given. Reads the arrays: no node is made for a
- * node `visit` passes over.
+ * anonymous node); `visit` says whether to go inside the node it was given. Reads the arrays: no node object is
+ * made unless `visit` asks its tree for one (nodeAt).
  */
-export function walkNamed(node: SyntaxNode, visit: (type: string, at: () => SyntaxNode) => boolean): void {
+export function walkNamed(node: SyntaxNode, visit: (type: string, index: number) => boolean): void {
   const t = node.tree;
   const end = t.after[node.index];
   for (let c = node.index + 1; c < end; ) {
@@ -288,7 +293,6 @@ export function walkNamed(node: SyntaxNode, visit: (type: string, at: () => Synt
     }
     const id = t.typeIds[c];
     const type = (id === ERROR_SYMBOL ? undefined : t.grammar.types[id]) || 'ERROR';
-    const index = c;
-    c = visit(type, () => new SyntaxNode(t, index)) ? c + 1 : t.after[c];
+    c = visit(type, c) ? c + 1 : t.after[c];
   }
 }
