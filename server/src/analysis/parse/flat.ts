@@ -59,6 +59,15 @@ export class FlatTree {
     return new SyntaxNode(this, index);
   }
 
+  typeAt(index: number): string {
+    const id = this.typeIds[index];
+    return (id === ERROR_SYMBOL ? undefined : this.grammar.types[id]) || 'ERROR';
+  }
+
+  isNamedAt(index: number): boolean {
+    return (this.flags[index] & NAMED) !== 0;
+  }
+
   /** Zero-based row and UTF-16 column of an offset, as tree-sitter counts them (rows end at '\n'). */
   pointAt(index: number): { row: number; column: number } {
     const row = this.rowAt(index);
@@ -104,8 +113,7 @@ export class SyntaxNode {
   constructor(readonly tree: FlatTree, readonly index: number) {}
 
   get type(): string {
-    const id = this.tree.typeIds[this.index];
-    return (id === ERROR_SYMBOL ? undefined : this.tree.grammar.types[id]) || 'ERROR';
+    return this.tree.typeAt(this.index);
   }
 
   get text(): string {
@@ -149,19 +157,19 @@ export class SyntaxNode {
   }
 
   get childCount(): number {
-    return this.children.length;
+    return this.kids ? this.kids.length : this.count(false);
   }
 
   get namedChildCount(): number {
-    return this.namedChildren.length;
+    return this.namedKids ? this.namedKids.length : this.count(true);
   }
 
   child(i: number): SyntaxNode | null {
-    return this.children[i] ?? null;
+    return this.kids ? (this.kids[i] ?? null) : this.nth(i, false);
   }
 
   namedChild(i: number): SyntaxNode | null {
-    return this.namedChildren[i] ?? null;
+    return this.namedKids ? (this.namedKids[i] ?? null) : this.nth(i, true);
   }
 
   childForFieldName(name: string): SyntaxNode | null {
@@ -189,6 +197,23 @@ export class SyntaxNode {
     const end = t.after[this.index];
     for (let c = this.index + 1; c < end; c = t.after[c]) if (!namedOnly || t.flags[c] & NAMED) out.push(new SyntaxNode(t, c));
     return out;
+  }
+
+  // Counting and picking one child read the arrays: no list of children is made for them.
+  private count(namedOnly: boolean): number {
+    const t = this.tree;
+    const end = t.after[this.index];
+    let n = 0;
+    for (let c = this.index + 1; c < end; c = t.after[c]) if (!namedOnly || t.flags[c] & NAMED) n++;
+    return n;
+  }
+
+  private nth(i: number, namedOnly: boolean): SyntaxNode | null {
+    const t = this.tree;
+    const end = t.after[this.index];
+    if (i < 0) return null;
+    for (let c = this.index + 1; c < end; c = t.after[c]) if ((!namedOnly || t.flags[c] & NAMED) && i-- === 0) return new SyntaxNode(t, c);
+    return null;
   }
 }
 
@@ -291,8 +316,6 @@ export function walkNamed(node: SyntaxNode, visit: (type: string, index: number)
       c = t.after[c];
       continue;
     }
-    const id = t.typeIds[c];
-    const type = (id === ERROR_SYMBOL ? undefined : t.grammar.types[id]) || 'ERROR';
-    c = visit(type, c) ? c + 1 : t.after[c];
+    c = visit(t.typeAt(c), c) ? c + 1 : t.after[c];
   }
 }
