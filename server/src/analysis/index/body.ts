@@ -33,22 +33,22 @@ export interface BodyContext {
 
 /** A fresh lowering context for one function: its parameters, and the model's lock and free primitives. */
 export function newBodyContext(model: Model, params: readonly Param[] = []): BodyContext {
-  return {
-    model,
-    aliases: new Set(params.filter((p) => p.walks).map((p) => p.name)),
-    walkLocals: new Set(),
-    varSources: [],
-    fnParams: new Set(params.filter((p) => p.isFunctionPointer).map((p) => p.name)),
-    params: new Set(params.map((p) => p.name)),
-    flags: new Set(),
-    fieldInits: [],
-    structTypes: new Map(params.flatMap((p) => {
-      const m = /^(?:const\s+)?struct\s+(\w+)/.exec(p.type);
-      return m ? [[p.name, m[1]] as [string, string]] : [];
-    })),
-    ...primitivesOf(model),
-  };
+  const aliases = new Set<string>();
+  const fnParams = new Set<string>();
+  const names = new Set<string>();
+  const structTypes = new Map<string, string>();
+  for (const p of params) {
+    if (p.walks) aliases.add(p.name);
+    if (p.isFunctionPointer) fnParams.add(p.name);
+    names.add(p.name);
+    const m = STRUCT_TYPE.exec(p.type);
+    if (m) structTypes.set(p.name, m[1]);
+  }
+  const { lockOps, freeCalls } = primitivesOf(model);
+  return { model, aliases, walkLocals: new Set(), varSources: [], fnParams, params: names, flags: new Set(), fieldInits: [], structTypes, lockOps, freeCalls };
 }
+
+const STRUCT_TYPE = /^(?:const\s+)?struct\s+(\w+)/;
 
 type Primitives = Pick<BodyContext, 'lockOps' | 'freeCalls'>;
 const primitives = new WeakMap<Model['lockOps'], WeakMap<Model['freeCalls'], Primitives>>();

@@ -28,10 +28,16 @@ function grammarOf(tree: Tree): Grammar {
     language.fields.forEach((f, i) => {
       if (f !== null && !fieldIds.has(f)) fieldIds.set(f, i);
     });
-    g = { types: language.types, fieldIds, named: new Uint8Array(ERROR_SYMBOL + 1) };
+    // Interned, so that comparing a node's type with a literal compares pointers, not characters.
+    g = { types: language.types.map((t) => (t ? intern(t) : t)), fieldIds, named: new Uint8Array(ERROR_SYMBOL + 1) };
     grammars.set(language, g);
   }
   return g;
+}
+
+/** The engine's one copy of a string: property names are interned. */
+function intern(s: string): string {
+  return Object.keys({ [s]: 0 })[0];
 }
 
 export class FlatTree {
