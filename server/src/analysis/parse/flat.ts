@@ -224,6 +224,17 @@ export class SyntaxNode {
 }
 
 /**
+ * One tree and one node that live as long as the module. The engine keeps an object shape (and the optimized code
+ * that reads it) only while some object has it; between two indexes every tree and node may be gone, and a full
+ * GC then would throw away the indexer's optimized code with the shapes, to be recompiled on the next index.
+ */
+const keptShapes = ((): SyntaxNode => {
+  const none = new Uint16Array(1);
+  const tree = new FlatTree('', { types: [], fieldIds: new Map(), named: new Uint8Array(1) }, 1, none, none, new Int32Array(1), new Int32Array(1), new Int32Array(1), new Uint8Array(1));
+  return tree.rootNode;
+})();
+
+/**
  * Copies `tree` (parsed from `text`) out of wasm: read from wasm memory when it can be (memory.ts), else with a
  * cursor walk (`portOf` forces the cursor walk). The tree itself is left as it was.
  */
