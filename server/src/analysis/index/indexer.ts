@@ -283,16 +283,19 @@ function tableFacts(file: string, decl: Node): TableFacts | undefined {
 function errorProblems(file: string, tree: FlatTree): Problem[] {
   const problems: Problem[] = [];
   if (!tree.rootNode.hasError) return problems;
-  const visit = (n: Node): void => {
+  // By index, over the nodes with errors in them: a node object is made only for a problem's place.
+  const visit = (i: number): void => {
     if (problems.length >= 50) return;
-    if (n.type === 'ERROR' || n.isMissing) {
+    const type = tree.typeAt(i);
+    const n = type === 'ERROR' || tree.isMissingAt(i) ? tree.nodeAt(i) : undefined;
+    if (n) {
       const what = n.isMissing ? `missing ${n.type}` : `cannot parse \`${n.text.split('\n')[0].slice(0, 40)}\``;
       problems.push({ file, at: spanOf(n), severity: 'info', message: `lockpath: ${what}; analysis continues around it` });
       return;
     }
-    if (!n.hasError) return;
-    for (const c of n.children) if (c) visit(c);
+    if (!tree.hasErrorAt(i)) return;
+    for (let c = i + 1, end = tree.after[i]; c < end; c = tree.after[c]) visit(c);
   };
-  visit(tree.rootNode);
+  visit(0);
   return problems;
 }

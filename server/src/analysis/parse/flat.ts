@@ -74,6 +74,14 @@ export class FlatTree {
     return (this.flags[index] & NAMED) !== 0;
   }
 
+  isMissingAt(index: number): boolean {
+    return (this.flags[index] & MISSING) !== 0;
+  }
+
+  hasErrorAt(index: number): boolean {
+    return (this.flags[index] & HAS_ERROR) !== 0;
+  }
+
   /** Zero-based row and UTF-16 column of an offset, as tree-sitter counts them (rows end at '\n'). */
   pointAt(index: number): { row: number; column: number } {
     const row = this.rowAt(index);
@@ -100,12 +108,13 @@ export class FlatTree {
 }
 
 function lineStartsOf(text: string): Int32Array {
+  let out = new Int32Array(Math.max(16, text.length >> 5));
   let n = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  const out = new Int32Array(n);
-  let k = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out[k++] = i + 1;
-  return out;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    if (n === out.length) out = grow(out, new Int32Array(n * 2));
+    out[n++] = i + 1;
+  }
+  return out.subarray(0, n);
 }
 
 /**
@@ -143,15 +152,15 @@ export class SyntaxNode {
   }
 
   get isNamed(): boolean {
-    return (this.tree.flags[this.index] & NAMED) !== 0;
+    return this.tree.isNamedAt(this.index);
   }
 
   get isMissing(): boolean {
-    return (this.tree.flags[this.index] & MISSING) !== 0;
+    return this.tree.isMissingAt(this.index);
   }
 
   get hasError(): boolean {
-    return (this.tree.flags[this.index] & HAS_ERROR) !== 0;
+    return this.tree.hasErrorAt(this.index);
   }
 
   get children(): SyntaxNode[] {
@@ -241,11 +250,14 @@ const keptShapes = ((): SyntaxNode => {
 export function flatten(tree: Tree, text: string, portOf?: (tree: Tree) => CursorPort): FlatTree {
   const grammar = grammarOf(tree);
   const a = (!portOf && readTree(tree)) || cursorWalk(text.length, grammar, (portOf ?? cursorPort)(tree));
-  const { count: n, flags, parents } = a;
-  for (let i = 0; i < n; i++) if (flags[i] & MISSING || a.typeIds[i] === ERROR_SYMBOL) flags[i] |= HAS_ERROR;
-  // A node has an error when it is one, is missing, or has one inside (tree-sitter's error cost > 0).
+  markErrors(a);
+  return new FlatTree(text, grammar, a.count, a.typeIds, a.fieldIds, a.starts, a.ends, a.after, a.flags);
+}
+
+/** A node has an error when it is one, is missing, or has one inside (tree-sitter's error cost > 0). */
+function markErrors({ count: n, typeIds, flags, parents }: NodeArrays): void {
+  for (let i = 0; i < n; i++) if (flags[i] & MISSING || typeIds[i] === ERROR_SYMBOL) flags[i] |= HAS_ERROR;
   for (let i = n - 1; i > 0; i--) if (flags[i] & HAS_ERROR) flags[parents[i]] |= HAS_ERROR;
-  return new FlatTree(text, grammar, n, a.typeIds, a.fieldIds, a.starts, a.ends, a.after, flags);
 }
 
 function cursorWalk(textLength: number, grammar: Grammar, cursor: CursorPort): NodeArrays {
