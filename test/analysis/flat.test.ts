@@ -6,7 +6,8 @@ import { before, describe, it } from 'node:test';
 import type { Node, Tree } from 'web-tree-sitter';
 import { loadParser, type CParser } from '../../server/src/analysis';
 import { flatten, sourceText, type SyntaxNode } from '../../server/src/analysis/parse/flat';
-import { publicPort } from '../../server/src/analysis/parse/cursor';
+import { cursorPort, publicPort } from '../../server/src/analysis/parse/cursor';
+import { readTree } from '../../server/src/analysis/parse/memory';
 import { cFiles, exampleDir, fixturesDir } from '../helpers';
 
 let parser: CParser;
@@ -87,9 +88,20 @@ describe('flat syntax tree', () => {
   it('is the same through web-tree-sitter\'s TreeCursor as through the direct cursor', () => {
     for (const [name, text] of inputs()) {
       withTree(text, (tree) => {
-        const direct = flatten(tree, text);
+        const direct = flatten(tree, text, cursorPort);
         const viaPublic = flatten(tree, text, publicPort);
         for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const) assert.deepEqual(viaPublic[key], direct[key], `${name}: ${key}`);
+      });
+    }
+  });
+
+  it('reads the same from wasm memory as through the cursor', () => {
+    for (const [name, text] of inputs()) {
+      withTree(text, (tree) => {
+        assert.ok(readTree(tree), `${name}: wasm memory out of reach`);
+        const fromMemory = flatten(tree, text);
+        const viaCursor = flatten(tree, text, cursorPort);
+        for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const) assert.deepEqual(fromMemory[key], viaCursor[key], `${name}: ${key}`);
       });
     }
   });

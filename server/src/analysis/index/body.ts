@@ -33,22 +33,22 @@ export interface BodyContext {
 
 /** A fresh lowering context for one function: its parameters, and the model's lock and free primitives. */
 export function newBodyContext(model: Model, params: readonly Param[] = []): BodyContext {
-  return {
-    model,
-    aliases: new Set(params.filter((p) => p.walks).map((p) => p.name)),
-    walkLocals: new Set(),
-    varSources: [],
-    fnParams: new Set(params.filter((p) => p.isFunctionPointer).map((p) => p.name)),
-    params: new Set(params.map((p) => p.name)),
-    flags: new Set(),
-    fieldInits: [],
-    structTypes: new Map(params.flatMap((p) => {
-      const m = /^(?:const\s+)?struct\s+(\w+)/.exec(p.type);
-      return m ? [[p.name, m[1]] as [string, string]] : [];
-    })),
-    ...primitivesOf(model),
-  };
+  const aliases = new Set<string>();
+  const fnParams = new Set<string>();
+  const names = new Set<string>();
+  const structTypes = new Map<string, string>();
+  for (const p of params) {
+    if (p.walks) aliases.add(p.name);
+    if (p.isFunctionPointer) fnParams.add(p.name);
+    names.add(p.name);
+    const m = STRUCT_TYPE.exec(p.type);
+    if (m) structTypes.set(p.name, m[1]);
+  }
+  const { lockOps, freeCalls } = primitivesOf(model);
+  return { model, aliases, walkLocals: new Set(), varSources: [], fnParams, params: names, flags: new Set(), fieldInits: [], structTypes, lockOps, freeCalls };
 }
+
+const STRUCT_TYPE = /^(?:const\s+)?struct\s+(\w+)/;
 
 type Primitives = Pick<BodyContext, 'lockOps' | 'freeCalls'>;
 const primitives = new WeakMap<Model['lockOps'], WeakMap<Model['freeCalls'], Primitives>>();
@@ -96,8 +96,8 @@ function macroLoopHead(node: Node): Node | undefined {
 }
 
 export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
-  const at = spanOf(node);
   const out: Stmt[] = [];
+  // Spans are made only for statements that keep one (a span costs two searches and an object).
   switch (node.type) {
     case 'compound_statement':
       return lowerBlock(node, cx);
@@ -108,6 +108,7 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       for (const c of node.namedChildren) if (c) lowerExpr(c, cx, out);
       return out;
     case 'if_statement': {
+      const at = spanOf(node);
       const cond = node.childForFieldName('condition');
       const cons = node.childForFieldName('consequence');
       const alt = node.childForFieldName('alternative');
@@ -118,6 +119,7 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
     case 'else_clause':
       return node.namedChild(0) ? lowerStmt(node.namedChild(0)!, cx) : [];
     case 'while_statement': {
+      const at = spanOf(node);
       const test: Stmt[] = [];
       const c = node.childForFieldName('condition');
       if (c) lowerExpr(c, cx, test);
@@ -125,6 +127,7 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       return [{ k: 'loop', form: 'while', at, test, cond: c ? lowerCond(c, cx) : { k: 'unknown' }, text: condText(c), body: body ? lowerStmt(body, cx) : [] }];
     }
     case 'do_statement': {
+      const at = spanOf(node);
       const test: Stmt[] = [];
       const c = node.childForFieldName('condition');
       if (c) lowerExpr(c, cx, test);
@@ -132,6 +135,7 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       return [{ k: 'loop', form: 'do', at, test, cond: c ? lowerCond(c, cx) : { k: 'unknown' }, text: condText(c), body: body ? lowerStmt(body, cx) : [] }];
     }
     case 'for_statement': {
+      const at = spanOf(node);
       const init = node.childForFieldName('initializer');
       if (init) out.push(...(init.type === 'declaration' ? lowerStmt(init, cx) : lowerExprStmts(init, cx)));
       const test: Stmt[] = [];
@@ -145,6 +149,7 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       return out;
     }
     case 'switch_statement': {
+      const at = spanOf(node);
       const c = node.childForFieldName('condition');
       if (c) lowerExpr(c, cx, out);
       const body = node.childForFieldName('body');
@@ -152,24 +157,27 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       return out;
     }
     case 'case_statement': {
+      const at = spanOf(node);
       out.push({ k: 'case', at });
       const value = node.childForFieldName('value');
       for (const c of node.namedChildren) if (c && !sameNode(c, value) && c.type !== 'comment') out.push(...lowerStmt(c, cx));
       return out;
     }
     case 'return_statement': {
+      const at = spanOf(node);
       const e = node.namedChild(0);
       const value = e ? lowerExpr(e, cx, out, true) : undefined;
       out.push({ k: 'return', at, value });
       return out;
     }
     case 'break_statement':
-      return [{ k: 'break', at }];
+      return [{ k: 'break', at: spanOf(node) }];
     case 'continue_statement':
-      return [{ k: 'continue', at }];
+      return [{ k: 'continue', at: spanOf(node) }];
     case 'goto_statement':
-      return [{ k: 'goto', at, label: node.childForFieldName('label')?.text ?? '' }];
+      return [{ k: 'goto', at: spanOf(node), label: node.childForFieldName('label')?.text ?? '' }];
     case 'labeled_statement': {
+      const at = spanOf(node);
       out.push({ k: 'label', at, name: node.childForFieldName('label')?.text ?? '' });
       for (const c of node.namedChildren) if (c && c.type !== 'statement_identifier') out.push(...lowerStmt(c, cx));
       return out;
@@ -183,6 +191,7 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
     case 'preproc_ifdef':
     case 'preproc_elif':
     case 'preproc_elifdef': {
+      const at = spanOf(node);
       // #if A ... #else ... #endif: one branch or the other is compiled in, never both.
       const alt = node.childForFieldName('alternative');
       const head = node.childForFieldName('condition') ?? node.childForFieldName('name');
@@ -311,7 +320,6 @@ export function isRootField(node: Node, cx: { model: Model }): boolean {
  * yields, if any (the field, an alias, or a pointer computed from them). `wantValue` asks for call results too.
  */
 export function lowerExpr(node: Node, cx: BodyContext, out: Stmt[], wantValue = false, isCallArg = false): ValueRef | undefined {
-  const at = spanOf(node);
   switch (node.type) {
     case 'identifier':
       return cx.aliases.has(node.text) ? { kind: 'local', name: node.text } : undefined;
@@ -324,13 +332,13 @@ export function lowerExpr(node: Node, cx: BodyContext, out: Stmt[], wantValue = 
       if (isRootField(node, cx)) return { kind: 'field' };
       const base = node.childForFieldName('argument');
       const v = base ? lowerExpr(base, cx, out) : undefined;
-      if (v) out.push({ k: 'deref', value: v, at, text: node.text });
+      if (v) out.push({ k: 'deref', value: v, at: spanOf(node), text: node.text });
       return undefined;
     }
     case 'pointer_expression': {
       const arg = node.childForFieldName('argument');
       const v = arg ? lowerExpr(arg, cx, out) : undefined;
-      if (v && node.child(0)?.type === '*') out.push({ k: 'deref', value: v, at, text: node.text });
+      if (v && node.child(0)?.type === '*') out.push({ k: 'deref', value: v, at: spanOf(node), text: node.text });
       return undefined;
     }
     case 'subscript_expression': {
@@ -338,7 +346,7 @@ export function lowerExpr(node: Node, cx: BodyContext, out: Stmt[], wantValue = 
       const v = arg ? lowerExpr(arg, cx, out) : undefined;
       const index = node.childForFieldName('index') ?? node.childForFieldName('indices');
       if (index) lowerExpr(index, cx, out);
-      if (v) out.push({ k: 'deref', value: v, at, text: node.text });
+      if (v) out.push({ k: 'deref', value: v, at: spanOf(node), text: node.text });
       return undefined;
     }
     case 'binary_expression': {

@@ -21,19 +21,26 @@ export function indexTree(file: string, tree: Tree, model: Model, reparse?: Repa
 function indexFlat(file: string, tree: FlatTree, model: Model, reparse?: Reparse): FileFacts {
   const facts: FileFacts = { file, functions: [], tables: [], tableReturns: [], macros: [], problems: [] };
   const seen = new Set<string>();
-  const visit = (node: Node, depth: number): void => {
+  // Walked by index: a node object is made only for the types that are read; the others only hold them.
+  const visit = (t: FlatTree, i: number, depth: number): void => {
     if (depth > 400) return; // pathological nesting: the parser's own limit is far below what matters here
+    const type = t.typeAt(i);
+    if (type !== 'function_definition' && type !== 'declaration' && type !== 'preproc_function_def' && type !== 'ERROR') {
+      for (let c = i + 1, end = t.after[i]; c < end; c = t.after[c]) if (t.isNamedAt(c)) visit(t, c, depth + 1);
+      return;
+    }
+    const node = t.nodeAt(i);
     if (depth <= 1 && reparse && swallowsDefinitions(node)) {
       for (const piece of pieces(tree.rootNode.text, node)) {
         const parsed = reparse(piece);
         if (!parsed) continue;
-        const t = flatten(parsed, piece);
+        const p = flatten(parsed, piece);
         parsed.delete();
-        for (const c of t.rootNode.namedChildren) if (c && c.startPosition.row >= node.startPosition.row) visit(c, 2);
+        for (const c of p.rootNode.namedChildren) if (c && c.startPosition.row >= node.startPosition.row) visit(p, c.index, 2);
       }
       return;
     }
-    switch (node.type) {
+    switch (type) {
       case 'function_definition': {
         const fn = functionFacts(file, node, model, false);
         if (fn && !seen.has(`${fn.name}@${fn.span.line}`)) {
@@ -46,7 +53,7 @@ function indexFlat(file: string, tree: FlatTree, model: Model, reparse?: Reparse
         collectLocalTables(file, node, facts.tables);
         // After a typo, tree-sitter may nest every following definition inside this one's body: keep them all.
         const body = node.childForFieldName('body');
-        if (body) visitNested(body, depth + 1);
+        if (body) visitNested(t, body.index, depth + 1);
         return;
       }
       case 'declaration': {
@@ -66,19 +73,20 @@ function indexFlat(file: string, tree: FlatTree, model: Model, reparse?: Reparse
             facts.functions.push(fn);
           }
         }
-        break;
+        for (let c = i + 1, end = t.after[i]; c < end; c = t.after[c]) if (t.isNamedAt(c)) visit(t, c, depth + 1);
+        return;
       }
     }
-    for (const c of node.namedChildren) if (c) visit(c, depth + 1);
   };
-  const visitNested = (n: Node, depth: number): void => {
-    for (const c of n.namedChildren) {
-      if (!c) continue;
-      if (c.type === 'function_definition' || c.type === 'ERROR') visit(c, depth);
-      else if (c.type === 'compound_statement' || c.type.startsWith('preproc_')) visitNested(c, depth + 1);
+  const visitNested = (t: FlatTree, i: number, depth: number): void => {
+    for (let c = i + 1, end = t.after[i]; c < end; c = t.after[c]) {
+      if (!t.isNamedAt(c)) continue;
+      const type = t.typeAt(c);
+      if (type === 'function_definition' || type === 'ERROR') visit(t, c, depth);
+      else if (type === 'compound_statement' || type.startsWith('preproc_')) visitNested(t, c, depth + 1);
     }
   };
-  visit(tree.rootNode, 0);
+  visit(tree, 0, 0);
   facts.problems.push(...errorProblems(file, tree));
   return facts;
 }
@@ -218,9 +226,9 @@ function pieces(whole: string, node: Node): string[] {
 }
 
 function collectLocalTables(file: string, node: Node, into: TableFacts[]): void {
-  walkNamed(node, (type, at) => {
+  walkNamed(node, (type, index) => {
     if (type !== 'declaration') return true;
-    const decl = at();
+    const decl = node.tree.nodeAt(index);
     if (!decl.text.includes('=')) return true;
     const t = tableFacts(file, decl);
     if (t) into.push(t);
@@ -233,10 +241,10 @@ function tableReturn(fn: Node): string | undefined {
   const body = fn.childForFieldName('body');
   if (!body) return undefined;
   let found: string | undefined;
-  walkNamed(body, (type, at) => {
+  walkNamed(body, (type, index) => {
     if (found) return false;
     if (type === 'return_statement') {
-      const e = at().namedChild(0);
+      const e = body.tree.nodeAt(index).namedChild(0);
       if (e?.type === 'subscript_expression' && e.childForFieldName('argument')?.type === 'identifier') {
         found = e.childForFieldName('argument')!.text;
       }
@@ -275,16 +283,19 @@ function tableFacts(file: string, decl: Node): TableFacts | undefined {
 function errorProblems(file: string, tree: FlatTree): Problem[] {
   const problems: Problem[] = [];
   if (!tree.rootNode.hasError) return problems;
-  const visit = (n: Node): void => {
+  // By index, over the nodes with errors in them: a node object is made only for a problem's place.
+  const visit = (i: number): void => {
     if (problems.length >= 50) return;
-    if (n.type === 'ERROR' || n.isMissing) {
+    const type = tree.typeAt(i);
+    const n = type === 'ERROR' || tree.isMissingAt(i) ? tree.nodeAt(i) : undefined;
+    if (n) {
       const what = n.isMissing ? `missing ${n.type}` : `cannot parse \`${n.text.split('\n')[0].slice(0, 40)}\``;
       problems.push({ file, at: spanOf(n), severity: 'info', message: `lockpath: ${what}; analysis continues around it` });
       return;
     }
-    if (!n.hasError) return;
-    for (const c of n.children) if (c) visit(c);
+    if (!tree.hasErrorAt(i)) return;
+    for (let c = i + 1, end = tree.after[i]; c < end; c = tree.after[c]) visit(c);
   };
-  visit(tree.rootNode);
+  visit(0);
   return problems;
 }

@@ -2,9 +2,12 @@ import type { SyntaxNode as Node } from '../parse/flat';
 import type { Span } from './facts';
 
 export function spanOf(node: Node): Span {
-  const s = node.startPosition;
-  const e = node.endPosition;
-  return { line: s.row, column: s.column, endLine: e.row, endColumn: e.column };
+  const t = node.tree;
+  const start = t.starts[node.index];
+  const end = t.ends[node.index];
+  const line = t.rowAt(start);
+  const endLine = t.rowAt(end, line);
+  return { line, column: start - t.lineStart(line), endLine, endColumn: end - t.lineStart(endLine) };
 }
 
 /** FNV-1a, 32 bit, as hex: cheap content keys for caches. */

@@ -4,12 +4,11 @@
 // copy instead. The copy holds no wasm memory: the tree can be deleted as soon as it is made.
 import type { Tree } from 'web-tree-sitter';
 import { cursorPort, type CursorPort } from './cursor';
+import { ERROR_SYMBOL, readTree, type NodeArrays } from './memory';
 
 const NAMED = 1;
 const MISSING = 2;
 const HAS_ERROR = 4;
-/** ts_builtin_sym_error: web-tree-sitter names it "ERROR" (the language's type table has no entry for it). */
-const ERROR_SYMBOL = 65535;
 
 /** What every tree of one language shares: type and field names, and which types are named (learnt per type). */
 export interface Grammar {
@@ -29,10 +28,16 @@ function grammarOf(tree: Tree): Grammar {
     language.fields.forEach((f, i) => {
       if (f !== null && !fieldIds.has(f)) fieldIds.set(f, i);
     });
-    g = { types: language.types, fieldIds, named: new Uint8Array(ERROR_SYMBOL + 1) };
+    // Interned, so that comparing a node's type with a literal compares pointers, not characters.
+    g = { types: language.types.map((t) => (t ? intern(t) : t)), fieldIds, named: new Uint8Array(ERROR_SYMBOL + 1) };
     grammars.set(language, g);
   }
   return g;
+}
+
+/** The engine's one copy of a string: property names are interned. */
+function intern(s: string): string {
+  return Object.keys({ [s]: 0 })[0];
 }
 
 export class FlatTree {
@@ -55,27 +60,61 @@ export class FlatTree {
     return new SyntaxNode(this, 0);
   }
 
+  /** The node at an index of the arrays (pre-order). */
+  nodeAt(index: number): SyntaxNode {
+    return new SyntaxNode(this, index);
+  }
+
+  typeAt(index: number): string {
+    const id = this.typeIds[index];
+    return (id === ERROR_SYMBOL ? undefined : this.grammar.types[id]) || 'ERROR';
+  }
+
+  isNamedAt(index: number): boolean {
+    return (this.flags[index] & NAMED) !== 0;
+  }
+
+  isMissingAt(index: number): boolean {
+    return (this.flags[index] & MISSING) !== 0;
+  }
+
+  hasErrorAt(index: number): boolean {
+    return (this.flags[index] & HAS_ERROR) !== 0;
+  }
+
   /** Zero-based row and UTF-16 column of an offset, as tree-sitter counts them (rows end at '\n'). */
   pointAt(index: number): { row: number; column: number } {
+    const row = this.rowAt(index);
+    return { row, column: index - this.lineStart(row) };
+  }
+
+  /** The row of an offset; `from`, a row known to start at or before it, narrows the search. */
+  rowAt(index: number, from = 0): number {
     const starts = (this.lineStarts ??= lineStartsOf(this.text));
-    let lo = 0;
+    let lo = from;
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (starts[mid] <= index) lo = mid;
       else hi = mid - 1;
     }
-    return { row: lo, column: index - starts[lo] };
+    return lo;
+  }
+
+  /** The offset where a row starts (rowAt has made the table). */
+  lineStart(row: number): number {
+    return this.lineStarts![row];
   }
 }
 
 function lineStartsOf(text: string): Int32Array {
+  let out = new Int32Array(Math.max(16, text.length >> 5));
   let n = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  const out = new Int32Array(n);
-  let k = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out[k++] = i + 1;
-  return out;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    if (n === out.length) out = grow(out, new Int32Array(n * 2));
+    out[n++] = i + 1;
+  }
+  return out.subarray(0, n);
 }
 
 /**
@@ -89,8 +128,7 @@ export class SyntaxNode {
   constructor(readonly tree: FlatTree, readonly index: number) {}
 
   get type(): string {
-    const id = this.tree.typeIds[this.index];
-    return (id === ERROR_SYMBOL ? undefined : this.tree.grammar.types[id]) || 'ERROR';
+    return this.tree.typeAt(this.index);
   }
 
   get text(): string {
@@ -114,15 +152,15 @@ export class SyntaxNode {
   }
 
   get isNamed(): boolean {
-    return (this.tree.flags[this.index] & NAMED) !== 0;
+    return this.tree.isNamedAt(this.index);
   }
 
   get isMissing(): boolean {
-    return (this.tree.flags[this.index] & MISSING) !== 0;
+    return this.tree.isMissingAt(this.index);
   }
 
   get hasError(): boolean {
-    return (this.tree.flags[this.index] & HAS_ERROR) !== 0;
+    return this.tree.hasErrorAt(this.index);
   }
 
   get children(): SyntaxNode[] {
@@ -134,19 +172,19 @@ export class SyntaxNode {
   }
 
   get childCount(): number {
-    return this.children.length;
+    return this.kids ? this.kids.length : this.count(false);
   }
 
   get namedChildCount(): number {
-    return this.namedChildren.length;
+    return this.namedKids ? this.namedKids.length : this.count(true);
   }
 
   child(i: number): SyntaxNode | null {
-    return this.children[i] ?? null;
+    return this.kids ? (this.kids[i] ?? null) : this.nth(i, false);
   }
 
   namedChild(i: number): SyntaxNode | null {
-    return this.namedChildren[i] ?? null;
+    return this.namedKids ? (this.namedKids[i] ?? null) : this.nth(i, true);
   }
 
   childForFieldName(name: string): SyntaxNode | null {
@@ -175,13 +213,55 @@ export class SyntaxNode {
     for (let c = this.index + 1; c < end; c = t.after[c]) if (!namedOnly || t.flags[c] & NAMED) out.push(new SyntaxNode(t, c));
     return out;
   }
+
+  // Counting and picking one child read the arrays: no list of children is made for them.
+  private count(namedOnly: boolean): number {
+    const t = this.tree;
+    const end = t.after[this.index];
+    let n = 0;
+    for (let c = this.index + 1; c < end; c = t.after[c]) if (!namedOnly || t.flags[c] & NAMED) n++;
+    return n;
+  }
+
+  private nth(i: number, namedOnly: boolean): SyntaxNode | null {
+    const t = this.tree;
+    const end = t.after[this.index];
+    if (i < 0) return null;
+    for (let c = this.index + 1; c < end; c = t.after[c]) if ((!namedOnly || t.flags[c] & NAMED) && i-- === 0) return new SyntaxNode(t, c);
+    return null;
+  }
 }
 
-/** Copies `tree` (parsed from `text`) out of wasm. The tree itself is left as it was. */
-export function flatten(tree: Tree, text: string, portOf: (tree: Tree) => CursorPort = cursorPort): FlatTree {
+/**
+ * One tree and one node that live as long as the module. The engine keeps an object shape (and the optimized code
+ * that reads it) only while some object has it; between two indexes every tree and node may be gone, and a full
+ * GC then would throw away the indexer's optimized code with the shapes, to be recompiled on the next index.
+ */
+const keptShapes = ((): SyntaxNode => {
+  const none = new Uint16Array(1);
+  const tree = new FlatTree('', { types: [], fieldIds: new Map(), named: new Uint8Array(1) }, 1, none, none, new Int32Array(1), new Int32Array(1), new Int32Array(1), new Uint8Array(1));
+  return tree.rootNode;
+})();
+
+/**
+ * Copies `tree` (parsed from `text`) out of wasm: read from wasm memory when it can be (memory.ts), else with a
+ * cursor walk (`portOf` forces the cursor walk). The tree itself is left as it was.
+ */
+export function flatten(tree: Tree, text: string, portOf?: (tree: Tree) => CursorPort): FlatTree {
   const grammar = grammarOf(tree);
-  const cursor = portOf(tree);
-  let cap = Math.max(64, text.length >> 2);
+  const a = (!portOf && readTree(tree)) || cursorWalk(text.length, grammar, (portOf ?? cursorPort)(tree));
+  markErrors(a);
+  return new FlatTree(text, grammar, a.count, a.typeIds, a.fieldIds, a.starts, a.ends, a.after, a.flags);
+}
+
+/** A node has an error when it is one, is missing, or has one inside (tree-sitter's error cost > 0). */
+function markErrors({ count: n, typeIds, flags, parents }: NodeArrays): void {
+  for (let i = 0; i < n; i++) if (flags[i] & MISSING || typeIds[i] === ERROR_SYMBOL) flags[i] |= HAS_ERROR;
+  for (let i = n - 1; i > 0; i--) if (flags[i] & HAS_ERROR) flags[parents[i]] |= HAS_ERROR;
+}
+
+function cursorWalk(textLength: number, grammar: Grammar, cursor: CursorPort): NodeArrays {
+  let cap = Math.max(64, textLength >> 2);
   let typeIds = new Uint16Array(cap);
   let fieldIds = new Uint16Array(cap);
   let starts = new Int32Array(cap);
@@ -216,7 +296,7 @@ export function flatten(tree: Tree, text: string, portOf: (tree: Tree) => Cursor
       const missing = start === end && cursor.isMissing();
       let named = grammar.named[typeId];
       if (!named) grammar.named[typeId] = named = cursor.isNamed() ? 1 : 2;
-      flags[i] = (named === 1 ? NAMED : 0) | (missing ? MISSING : 0) | (missing || typeId === ERROR_SYMBOL ? HAS_ERROR : 0);
+      flags[i] = (named === 1 ? NAMED : 0) | (missing ? MISSING : 0);
       if (cursor.gotoFirstChild()) {
         open.push(i);
         continue;
@@ -231,9 +311,8 @@ export function flatten(tree: Tree, text: string, portOf: (tree: Tree) => Cursor
   } finally {
     cursor.dispose();
   }
-  // A node has an error when it is one, is missing, or has one inside (tree-sitter's error cost > 0).
-  for (let i = n - 1; i > 0; i--) if (flags[i] & HAS_ERROR) flags[parents[i]] |= HAS_ERROR;
-  return new FlatTree(text, grammar, n, typeIds.subarray(0, n), fieldIds.subarray(0, n), starts.subarray(0, n), ends.subarray(0, n), after.subarray(0, n), flags.subarray(0, n));
+  const cut = <T extends Uint16Array | Int32Array | Uint8Array>(x: T): T => x.subarray(0, n) as T;
+  return { count: n, typeIds: cut(typeIds), fieldIds: cut(fieldIds), starts: cut(starts), ends: cut(ends), after: cut(after), parents: cut(parents), flags: cut(flags) };
 }
 
 function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {
@@ -255,10 +334,10 @@ export function sourceText(tree: Tree): string {
 
 /**
  * Visits the named nodes below `node` in pre-order, as a recursion over namedChildren would (so nothing under an
- * anonymous node); `visit` says whether to go inside the node it was given. Reads the arrays: no node is made for a
- * node `visit` passes over.
+ * anonymous node); `visit` says whether to go inside the node it was given. Reads the arrays: no node object is
+ * made unless `visit` asks its tree for one (nodeAt).
  */
-export function walkNamed(node: SyntaxNode, visit: (type: string, at: () => SyntaxNode) => boolean): void {
+export function walkNamed(node: SyntaxNode, visit: (type: string, index: number) => boolean): void {
   const t = node.tree;
   const end = t.after[node.index];
   for (let c = node.index + 1; c < end; ) {
@@ -266,9 +345,6 @@ export function walkNamed(node: SyntaxNode, visit: (type: string, at: () => Synt
       c = t.after[c];
       continue;
     }
-    const id = t.typeIds[c];
-    const type = (id === ERROR_SYMBOL ? undefined : t.grammar.types[id]) || 'ERROR';
-    const index = c;
-    c = visit(type, () => new SyntaxNode(t, index)) ? c + 1 : t.after[c];
+    c = visit(t.typeAt(c), c) ? c + 1 : t.after[c];
   }
 }

@@ -24,6 +24,21 @@ export interface CursorExports {
 
 let cursorFunctions: CursorExports | undefined;
 
+/** Views of the wasm module's memory (see memory.ts). The module replaces them when its memory grows. */
+export interface WasmHeap {
+  HEAPU8: Uint8Array;
+  HEAPU16: Uint16Array;
+  HEAP32: Int32Array;
+}
+
+let wasmModule: Partial<WasmHeap> | undefined;
+
+/** The module's memory as it is now, when the module exposes it; read it again after any call into wasm. */
+export function wasmHeap(): WasmHeap | undefined {
+  const m = wasmModule;
+  return m?.HEAPU8 instanceof Uint8Array && m.HEAPU16 instanceof Uint16Array && m.HEAP32 instanceof Int32Array ? (m as WasmHeap) : undefined;
+}
+
 /** The cursor functions when the loaded module exposes them; undefined means: use web-tree-sitter's TreeCursor. */
 export function cursorExports(): CursorExports | undefined {
   return cursorFunctions;
@@ -37,6 +52,7 @@ export function loadParser(wasmDir?: string): Promise<CParser> {
     const moduleOptions: Record<string, unknown> = { locateFile: (name: string) => join(dir, name) };
     await Parser.init(moduleOptions);
     cursorFunctions = pickCursorExports(moduleOptions);
+    wasmModule = moduleOptions as Partial<WasmHeap>;
     const language = await Language.load(join(dir, 'tree-sitter-c.wasm'));
     return new CParser(language);
   })();
