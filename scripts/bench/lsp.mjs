@@ -29,7 +29,7 @@ try {
   process.exit(0);
 }
 
-const proc = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], cwd: root });
+const proc = spawn(process.execPath, [...(process.env.LOCKPATH_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean), serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], cwd: root });
 let stderr = '';
 proc.stderr.on('data', (d) => (stderr += d));
 let exited;
