@@ -114,7 +114,7 @@ try {
     ms.push(at - t);
   }
   text = undefined;
-  await finish({ edits: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), min: Math.min(...ms), max: Math.max(...ms), openToDiagnosticsMs });
+  await finish({ edits: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), min: Math.min(...ms), max: Math.max(...ms), openToDiagnosticsMs, all: ms.map((x) => Math.round(x * 10) / 10) });
 } catch (e) {
   await finish({ unavailable: `${e.message}${stderr ? `; server stderr: ${stderr.trim().split('\n').slice(-2).join(' | ').slice(0, 200)}` : ''}` });
 }

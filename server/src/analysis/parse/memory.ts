@@ -25,6 +25,8 @@ export interface NodeArrays {
 
 /** The per-language tables the walk reads, copied out of the language's TSLanguage once. */
 interface LanguageTables {
+  /** Trees this reader has read and the full check agreed with (see FULL_CHECKS). */
+  checked: number;
   publicSymbol: Uint16Array;
   namedSymbol: Uint8Array;
   aliasSequences: Uint16Array;
@@ -75,13 +77,24 @@ export function readTree(tree: Tree): NodeArrays | undefined {
   }
   if (!tables) return undefined;
   const arrays = walk(heap, treeAddress, tables);
-  return check(tree, arrays) ? arrays : undefined;
+  const full = tables.checked < FULL_CHECKS;
+  if (!check(tree, arrays, full)) return undefined;
+  if (full) tables.checked++;
+  return arrays;
 }
 
+/**
+ * Trees checked in full (the root and its last child, with its field) before only the root is: the layouts are
+ * fixed for the module, so a reader that read these right reads the next ones right; the full check costs a cursor
+ * and several calls into wasm, noticeable on every keystroke's small trees.
+ */
+const FULL_CHECKS = 16;
+
 /** Cheap agreement with the public API on the root: a layout that reads wrong shows there first. */
-function check(tree: Tree, a: NodeArrays): boolean {
+function check(tree: Tree, a: NodeArrays, full: boolean): boolean {
   const root = tree.rootNode;
   if (a.count < 1 || a.typeIds[0] !== root.typeId || a.starts[0] !== root.startIndex || a.ends[0] !== root.endIndex) return false;
+  if (!full) return true;
   const last = root.lastChild;
   if (!last) return a.count === 1;
   // The root's last child is the last node after the root that has the root as its parent.
@@ -131,7 +144,7 @@ function languageTables(heap: WasmHeap, treeAddress: number, language: Language)
   for (let p = 0; p < productions; p++) {
     for (const e of fieldEntries(p)) fieldAt[p * fieldWidth + u8[e + 2]] ||= u16[e >> 1];
   }
-  return { publicSymbol, namedSymbol, aliasSequences, maxAliasLength, fieldAt, fieldWidth };
+  return { checked: 0, publicSymbol, namedSymbol, aliasSequences, maxAliasLength, fieldAt, fieldWidth };
 }
 
 // A frame of the walk's stack (Int32Array, FRAME words each): one subtree whose children are being read.
