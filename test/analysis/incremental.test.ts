@@ -33,6 +33,38 @@ describe('incremental analysis', () => {
   });
 });
 
+describe('compiled programs kept across edits', () => {
+  it('are all kept when a comment is rewritten, partly when lines move, none after a change in meaning; each analysis equals a fresh one', async () => {
+    const files = readDir(exampleDir);
+    const mmu = 'virt/kvm/arm/mmu.c';
+    const ws = await workspaceOf(files);
+    ws.keepTree(mmu);
+    const first = ws.analyze();
+    const programs = first.simulations.length;
+    const step = async (line: number, from: number, to: number, text: string): Promise<{ hits: number; misses: number }> => {
+      const before = ws.programStats();
+      ws.applyChanges(mmu, [{ start: { line, character: from }, end: { line, character: to }, text }]);
+      const a = ws.analyze();
+      assert.deepEqual(show(a), show(await analyzeTexts({ ...files, [mmu]: ws.text(mmu)! })), `after ${JSON.stringify(text)}`);
+      const after = ws.programStats();
+      return { hits: after.hits - before.hits, misses: after.misses - before.misses };
+    };
+    const lineOf = (s: string) => ws.text(mmu)!.split('\n').findIndex((l) => l.includes(s));
+    // A comment at the end of a line in kvm_age_hva, then rewritten: nothing but text hashes changes.
+    const trace = lineOf('trace_kvm_age_hva(start, end);');
+    const end = ws.text(mmu)!.split('\n')[trace].length;
+    await step(trace, end, end, ' /* a */');
+    assert.deepEqual(await step(trace, end, end + 8, ' /* b */'), { hits: programs, misses: 0 });
+    // A line inserted: kvm_age_hva and every function below it move; programs inlining them are compiled again.
+    const moved = await step(trace, 0, 0, '\t/* c */\n');
+    assert.ok(moved.hits > 0 && moved.misses > 0, JSON.stringify(moved));
+    // A guard: a change in meaning, so every program is compiled again.
+    const open = lineOf('int kvm_age_hva(') + 2;
+    assert.deepEqual(await step(open, 0, 0, '\tif (!kvm->arch.pgd)\n\t\treturn 0;\n'), { hits: 0, misses: programs });
+    ws.dispose();
+  });
+});
+
 describe('a typo in one function', () => {
   it('does not take the functions after it away (the parser nests them; they are parsed again on their own)', async () => {
     const files = readDir(exampleDir);

@@ -3,7 +3,7 @@
 // they are (the same objects), which is what makes the shortcut worth having.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FileFacts, Model, TextChange, Workspace } from '../../server/src/analysis';
+import type { Analysis, FileFacts, Model, TextChange, Workspace } from '../../server/src/analysis';
 import { exampleDir, readDir, workspaceOf } from '../helpers';
 
 const MMU = 'virt/kvm/arm/mmu.c';
@@ -20,6 +20,12 @@ async function freshFacts(model: Model, files: Record<string, string>, file: str
     ws.dispose();
   }
 }
+
+/** What an analysis says, positions included (findings with their witnesses, chains with their verdicts). */
+const show = (a: Analysis) => ({
+  findings: a.findings.map((f) => [f.id, f.class, f.file, f.at, f.message, f.witness.map((s) => [s.lane, s.action, s.file, s.at])]),
+  chains: a.chains.map((c) => [c.chain.id, c.verdict.verdict, c.verdict.reason, c.chain.hops]),
+});
 
 function positionAt(text: string, offset: number): { line: number; character: number } {
   const before = text.slice(0, offset).split('\n');
@@ -47,7 +53,7 @@ describe('re-indexing one function after an edit', () => {
     ws.dispose();
   });
 
-  it('equals indexing the whole tree after 150 random edits, in and out of functions, breaking and mending syntax', async () => {
+  it('equals indexing the whole tree after 150 random edits, in and out of functions, breaking and mending syntax; so do the analyses, which keep compiled programs across edits that change only positions', async () => {
     const files = readDir(exampleDir);
     const ws = await workspaceOf(files);
     const { model } = ws.analyze();
@@ -76,8 +82,15 @@ describe('re-indexing one function after an edit', () => {
       const now = factsOf(ws, model, MMU);
       if (old.functions.length && now.functions[0] === old.functions[0]) reused++;
       assert.deepEqual(now, factsOf(whole, model, MMU), `edit ${i}: ${JSON.stringify(change)}`);
+      // Analysed after every edit (so an edit that keeps the shape can keep programs), compared every fifth time with
+      // the whole-file workspace, whose facts change shape with every edit (it compiles every program afresh).
+      const analysis = ws.analyze();
+      if (i % 5 === 0) assert.deepEqual(show(analysis), show(whole.analyze()), `analysis after edit ${i}: ${JSON.stringify(change)}`);
     }
     assert.ok(reused > 30, `the shortcut was taken ${reused} times`);
+    const kept = ws.programStats();
+    assert.ok(kept.hits > 0 && kept.misses > 0, `programs kept ${kept.hits} times, compiled ${kept.misses} times`);
+    assert.equal(whole.programStats().hits, 0, 'a file indexed whole has a new shape every time');
     ws.dispose();
     whole.dispose();
   });

@@ -2,7 +2,9 @@
 // of the file are kept (the same objects before it, copies moved by the change in line count after it). Every
 // case it is not sure of returns undefined, and the caller indexes the whole file as before; the facts it gives
 // must equal what indexing the whole new tree gives (test/analysis/splice.test.ts checks that after random edits).
-import type { FileFacts, Span } from './index/facts';
+// It also says whether the file still says the same apart from positions (a comment edited, lines moved), so
+// programs compiled from the rest can be kept (simulate/programs.ts).
+import type { FileFacts, FunctionFacts, Span } from './index/facts';
 import { indexTree } from './index/indexer';
 import type { Model } from './model/types';
 import type { CParser, Node, Tree } from './parse/parser';
@@ -19,9 +21,17 @@ export interface SpliceInput {
   parser: CParser;
 }
 
-export function spliceFacts(x: SpliceInput): FileFacts | undefined {
+export interface Spliced {
+  facts: FileFacts;
+  /** The facts differ from the old ones in positions only (and the text hashes of the edited function). */
+  sameShape: boolean;
+  /** Edited functions whose new facts equal the old ones but for the text hash: [old, new]. */
+  unchanged: [FunctionFacts, FunctionFacts][];
+}
+
+export function spliceFacts(x: SpliceInput): Spliced | undefined {
   const changed = changedRange(x.oldText, x.newText);
-  if (!changed) return x.oldFacts;
+  if (!changed) return { facts: x.oldFacts, sameShape: true, unchanged: [] };
   const fresh = enclosingFunction(x.newTree.rootNode, changed.start, changed.newEnd);
   const stale = enclosingFunction(x.oldTree.rootNode, changed.start, changed.newEnd);
   if (!fresh || !stale || fresh.startIndex !== stale.startIndex || fresh.endIndex !== stale.endIndex) return undefined;
@@ -50,7 +60,7 @@ export function spliceFacts(x: SpliceInput): FileFacts | undefined {
   if (old.tables.some((t) => around(t.at) && !inside(t.at)) || old.functions.some((f) => around(f.span) && !inside(f.span))) return undefined;
 
   const moved = delta ? mover(delta) : <T>(v: T): T => v;
-  return {
+  const facts: FileFacts = {
     file: old.file,
     functions: splice(old.functions, (f) => f.span, inside, after, segment.functions, moved),
     tables: splice(old.tables, (t) => t.at, inside, after, segment.tables, moved),
@@ -58,6 +68,15 @@ export function spliceFacts(x: SpliceInput): FileFacts | undefined {
     macros: old.macros,
     problems: old.problems.map((p) => (after(p.at) ? moved(p) : p)),
   };
+  const oldInside = { functions: oldOwn, tables: old.tables.filter((t) => inside(t.at)) };
+  const sameShape = shapeOf(oldInside) === shapeOf({ functions: segment.functions, tables: segment.tables });
+  const unchanged: [FunctionFacts, FunctionFacts][] = [];
+  if (sameShape && oldOwn.length === segment.functions.length) {
+    oldOwn.forEach((f, i) => {
+      if (withoutHash(f) === withoutHash(segment.functions[i])) unchanged.push([f, segment.functions[i]]);
+    });
+  }
+  return { facts, sameShape, unchanged };
 }
 
 /** The list with the items inside the function replaced by `fresh` (in their place) and those after it moved. */
@@ -126,10 +145,21 @@ function indexAlone(x: SpliceInput, fn: Node): FileFacts | undefined {
   }
 }
 
+const POSITION_KEYS = new Set(['line', 'column', 'endLine', 'endColumn', 'hash']);
+
+const withoutHash = (f: FunctionFacts): string => JSON.stringify({ ...f, hash: '' });
+
+/** Facts as JSON with every position left out: spans, names made from positions, and text hashes. */
+function shapeOf(v: unknown): string {
+  return JSON.stringify(v, (k, e) => (POSITION_KEYS.has(k) ? undefined : typeof e === 'string' ? movedName(e, 0, true) : e));
+}
+
 /** Names the indexer makes from a position (`$ret@12:8`, the temporary holding a call's result) move too. */
-function movedName(s: string, delta: number): string {
+function movedName(s: string, delta: number, dropPosition = false): string {
+  if (s.charCodeAt(0) !== 36 /* $ */) return s;
   const m = /^(\$\w+@)(\d+)(:\d+)$/.exec(s);
-  return m ? `${m[1]}${Number(m[2]) + delta}${m[3]}` : s;
+  if (!m) return s;
+  return dropPosition ? m[1] : `${m[1]}${Number(m[2]) + delta}${m[3]}`;
 }
 
 /** Deep copies with every Span (and position-made name) moved down `delta` lines; objects shared in the original

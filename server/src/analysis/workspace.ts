@@ -6,7 +6,7 @@ import { compareChains, contextsThrough, enumerateChains, type Chain, type Chain
 import { builtinEntries, checkContexts, findEntries, type ContextCheck, type Entry } from './contexts/entries';
 import { buildFindings, type Finding } from './findings/findings';
 import { generatedReason } from './generated';
-import type { FileFacts, Problem } from './index/facts';
+import type { FileFacts, FunctionFacts, Problem } from './index/facts';
 import { indexText, parseOrSkip, safeIndex, skipNote, zeroSpan } from './index/job';
 import { indexJobs } from './index/parallel';
 import { chooseModel } from './model/choose';
@@ -16,6 +16,7 @@ import { applyChange, type CParser, type TextChange, type Tree } from './parse/p
 import { hashText } from './index/span';
 import { spliceFacts } from './splice';
 import { buildActors, type TeardownActor } from './simulate/actors';
+import { ProgramCache } from './simulate/programs';
 import { chainVerdicts, simulateEntry, type ChainVerdict, type EntrySimulation, type ExploreCache, defaultSimulationLimits } from './simulate/simulate';
 
 export interface ChainResult {
@@ -66,6 +67,8 @@ interface FileState {
   skipped?: Problem;
   /** Edited, or open in an editor (keepTree): its tree is kept after indexing, for incremental parsing. */
   keepTree?: boolean;
+  /** Changes whenever the facts change other than in positions (see ProgramCache). */
+  shape?: number;
 }
 
 /** Where indexed facts can be kept between runs (the CLI keeps them on disk). */
@@ -82,6 +85,10 @@ export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 export class Workspace {
   private readonly files = new Map<string, FileState>();
   private readonly exploreCache: ExploreCache = new Map();
+  private readonly programCache = new ProgramCache();
+  private shapes = 0;
+  /** Functions indexed again to the same facts since the last analysis (old -> new). */
+  private sameFacts = new Map<FunctionFacts, FunctionFacts>();
 
   constructor(private readonly parser: CParser, private readonly options: WorkspaceOptions = {}) {}
 
@@ -111,8 +118,11 @@ export class Workspace {
     const next: FileState = { text, skipped: this.precheck(path, text), keepTree: true };
     if (state.tree && !next.skipped) next.tree = this.parse(path, next, state.tree);
     if (state.tree && next.tree && state.facts && state.indexedWith && !next.skipped && this.options.reindexEditedFunctionOnly !== false) {
-      const facts = spliceFacts({ file: path, oldText: state.text, newText: text, oldTree: state.tree, newTree: next.tree, oldFacts: state.facts, model: state.indexedWith, parser: this.parser });
-      if (facts) Object.assign(next, { facts, factsModel: state.factsModel, indexedWith: state.indexedWith });
+      const spliced = spliceFacts({ file: path, oldText: state.text, newText: text, oldTree: state.tree, newTree: next.tree, oldFacts: state.facts, model: state.indexedWith, parser: this.parser });
+      if (spliced) {
+        Object.assign(next, { facts: spliced.facts, factsModel: state.factsModel, indexedWith: state.indexedWith, shape: spliced.sameShape ? state.shape : ++this.shapes });
+        for (const [was, now] of spliced.unchanged) this.sameFacts.set(was, now);
+      }
     }
     state.tree?.delete();
     this.files.set(path, next);
@@ -172,6 +182,7 @@ export class Workspace {
     const files = [...this.files].sort(([a], [b]) => a.localeCompare(b));
     const done = (state: FileState, key: string, facts: FileFacts): void => {
       state.facts = facts;
+      state.shape = ++this.shapes;
       state.factsModel = modelKey;
       state.indexedWith = model;
       cache?.put(key, facts);
@@ -183,6 +194,7 @@ export class Workspace {
       const cached = cache?.get(key);
       if (cached) {
         state.facts = cached;
+        state.shape = ++this.shapes;
         state.indexedWith = model;
         state.factsModel = modelKey;
       } else if (!state.keepTree) cold.push({ path, state, key });
@@ -201,6 +213,20 @@ export class Workspace {
     return files.flatMap(([, s]) => (!s.skipped && s.facts ? [s.facts] : []));
   }
 
+  /** What the facts say apart from positions, with the model read: equal keys, equal call graphs and programs. */
+  private shapeKey(model: Model): string {
+    let id = modelIds.get(model);
+    if (id === undefined) modelIds.set(model, (id = ++modelCount));
+    let key = `${id}`;
+    for (const [path, state] of this.files) if (state.facts && !state.skipped) key += `|${path}:${state.shape}`;
+    return key;
+  }
+
+  /** Programs compiled and reused so far (for tests and the bench). */
+  programStats(): { hits: number; misses: number } {
+    return { hits: this.programCache.hits, misses: this.programCache.misses };
+  }
+
   private chooseModel(): { model: Model; reason: string } {
     const fixed = this.options.model;
     if (fixed) return { model: fixed, reason: fixed.source === 'built-in' ? 'given' : `base ${fixed.id}, from the model file ${fixed.source}` };
@@ -214,6 +240,8 @@ export class Workspace {
     const started = performance.now();
     const { model, reason } = this.chooseModel();
     const files = this.facts(model);
+    this.programCache.begin(this.shapeKey(model), files.flatMap((f) => f.functions), this.sameFacts);
+    this.sameFacts = new Map();
     const graph = new CallGraph(files, model);
     const limitsForChains = this.options.chainLimits ?? defaultChainLimits;
     const derived = findEntries(graph, model);
@@ -232,7 +260,7 @@ export class Workspace {
     for (const entry of entries) {
       const own = chains.filter((c) => c.entry === entry);
       if (!own.length) continue;
-      const sim = simulateEntry(graph, model, entry, actors, limits, this.exploreCache);
+      const sim = simulateEntry(graph, model, entry, actors, limits, this.exploreCache, this.programCache);
       simulations.push(sim);
       const verdicts = chainVerdicts(model, sim, own);
       for (const c of own) results.push({ chain: c, verdict: verdicts.get(c)! });
@@ -278,6 +306,10 @@ export class Workspace {
     };
   }
 }
+
+/** Models by identity, for shape keys (a model read again from its file is a new one: nothing is reused across). */
+const modelIds = new WeakMap<Model, number>();
+let modelCount = 0;
 
 /** What of the model the indexer reads: facts indexed under one key are valid under the same key. */
 function indexingKey(model: Model): string {

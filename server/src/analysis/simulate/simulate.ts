@@ -10,6 +10,7 @@ import type { TeardownActor } from './actors';
 import { explore, type ExploreResult, type Hazard, type ThreadSpec } from './explore';
 import { compileThread, stackOf, type Program } from './program';
 import { fingerprint } from './fingerprint';
+import type { ProgramCache } from './programs';
 
 export interface Run {
   actor: TeardownActor;
@@ -47,8 +48,9 @@ export type ExploreCache = Map<string, ExploreResult>;
 
 const CACHE_LIMIT = 2000;
 
-export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, actors: readonly TeardownActor[], limits = defaultSimulationLimits, cache?: ExploreCache): EntrySimulation {
-  const program = compileThread(graph, entry.fn, { locksHeld: entry.locksHeld.map((lock) => ({ lock, at: entry.fn.nameSpan })) });
+export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, actors: readonly TeardownActor[], limits = defaultSimulationLimits, cache?: ExploreCache, programs?: ProgramCache): EntrySimulation {
+  const compile = (): Program => compileThread(graph, entry.fn, { locksHeld: entry.locksHeld.map((lock) => ({ lock, at: entry.fn.nameSpan })) });
+  const program = programs ? programs.get(`${entry.fn.file}|${entry.fn.name}|${entry.locksHeld.join(',')}`, compile) : compile();
   const sim: EntrySimulation = { entry, program, runs: [], blocked: [], harmless: [] };
   const pins = pinsOf(model, entry.context);
   for (const actor of actors) {
