@@ -104,7 +104,7 @@ for (let i = 0; i < job.runs; i++) {
 
 // Cold indexing alone (Workspace.facts: parse + index): on one thread, in runs one after another like the parse
 // floor's (the ratio to the floor); then on one thread and on two (this one and the index helper worker),
-// alternating, after one untimed two-thread pass so the helper has started (the parallel speed-up).
+// alternating, after untimed two-thread runs so the helper has started and warmed up (the parallel speed-up).
 let threads;
 if (job.threads && facts) {
   const model = lastModel;
@@ -119,7 +119,9 @@ if (job.threads && facts) {
     return ms;
   };
   const alone = Array.from({ length: Math.max(3, job.runs) }, () => coldIndex(1));
-  coldIndex(2);
+  // The helper's code is as cold as a fresh process's (it indexes half the files of each run): several untimed runs
+  // first, as the one-thread code has had the analyses above.
+  for (let i = 0; i < 5; i++) coldIndex(2);
   for (let i = 0; i < Math.max(3, job.runs); i++) for (const n of [1, 2]) byThreads[n].push(coldIndex(n));
   threads = { alone: stats(alone), one: stats(byThreads[1]), two: stats(byThreads[2]), speedup: stats(byThreads[1]).median / stats(byThreads[2]).median };
 }
