@@ -190,7 +190,8 @@ export class Workspace {
     const cold: { path: string; state: FileState; key: string }[] = [];
     for (const [path, state] of files) {
       if (state.skipped || (state.facts && state.factsModel === modelKey)) continue;
-      const key = `${INDEX_FORMAT}|${modelKey}|${path}|${hashText(state.text)}:${state.text.length}`;
+      // Without an index cache there is nothing to key: the text is not hashed.
+      const key = cache ? `${INDEX_FORMAT}|${modelKey}|${path}|${hashText(state.text)}:${state.text.length}` : '';
       const cached = cache?.get(key);
       if (cached) {
         state.facts = cached;
