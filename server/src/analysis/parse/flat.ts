@@ -4,7 +4,7 @@
 // copy instead. The copy holds no wasm memory: the tree can be deleted as soon as it is made.
 import type { Tree } from 'web-tree-sitter';
 import { cursorPort, type CursorPort } from './cursor';
-import { ERROR_SYMBOL, readTree, type NodeArrays } from './memory';
+import { ERROR_SYMBOL, firstNodes, nodeArrays, readTree, type NodeArrays } from './memory';
 
 const NAMED = 1;
 const MISSING = 2;
@@ -262,26 +262,15 @@ function markErrors({ count: n, typeIds, flags, parents }: NodeArrays): void {
 
 function cursorWalk(textLength: number, grammar: Grammar, cursor: CursorPort): NodeArrays {
   let cap = Math.max(64, textLength >> 2);
-  let typeIds = new Uint16Array(cap);
-  let fieldIds = new Uint16Array(cap);
-  let starts = new Int32Array(cap);
-  let ends = new Int32Array(cap);
-  let after = new Int32Array(cap);
-  let parents = new Int32Array(cap);
-  let flags = new Uint8Array(cap);
+  let a = nodeArrays(cap);
+  let { typeIds, fieldIds, starts, ends, after, parents, flags } = a;
   const open: number[] = [];
   let n = 0;
   try {
     walk: for (;;) {
       if (n === cap) {
-        cap *= 2;
-        typeIds = grow(typeIds, new Uint16Array(cap));
-        fieldIds = grow(fieldIds, new Uint16Array(cap));
-        starts = grow(starts, new Int32Array(cap));
-        ends = grow(ends, new Int32Array(cap));
-        after = grow(after, new Int32Array(cap));
-        parents = grow(parents, new Int32Array(cap));
-        flags = grow(flags, new Uint8Array(cap));
+        a = nodeArrays((cap *= 2), a);
+        ({ typeIds, fieldIds, starts, ends, after, parents, flags } = a);
       }
       const i = n++;
       const typeId = cursor.typeId();
@@ -311,8 +300,7 @@ function cursorWalk(textLength: number, grammar: Grammar, cursor: CursorPort): N
   } finally {
     cursor.dispose();
   }
-  const cut = <T extends Uint16Array | Int32Array | Uint8Array>(x: T): T => x.subarray(0, n) as T;
-  return { count: n, typeIds: cut(typeIds), fieldIds: cut(fieldIds), starts: cut(starts), ends: cut(ends), after: cut(after), parents: cut(parents), flags: cut(flags) };
+  return firstNodes(a, n);
 }
 
 function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {

@@ -169,13 +169,8 @@ function walk(heap: WasmHeap, treeAddress: number, t: LanguageTables): NodeArray
   const rootHeap = rootInline ? 0 : i32[root >> 2];
   const rootKids = rootInline ? 0 : i32[(rootHeap + H_CHILD_COUNT) >> 2];
   let cap = 1 + (rootKids ? i32[(rootHeap + H_VISIBLE_DESCENDANT_COUNT) >> 2] : 0);
-  let typeIds = new Uint16Array(cap);
-  let fieldIds = new Uint16Array(cap);
-  let starts = new Int32Array(cap);
-  let ends = new Int32Array(cap);
-  let after = new Int32Array(cap);
-  let parents = new Int32Array(cap);
-  let flags = new Uint8Array(cap);
+  let a = nodeArrays(cap);
+  let { typeIds, fieldIds, starts, ends, after, parents, flags } = a;
   let frames = new Int32Array(64 * FRAME);
 
   // The root: visible, no field, starting after its padding.
@@ -247,14 +242,8 @@ function walk(heap: WasmHeap, treeAddress: number, t: LanguageTables): NodeArray
     let own = 0;
     if (visible || alias) {
       if (n === cap) {
-        cap *= 2;
-        typeIds = grow(typeIds, new Uint16Array(cap));
-        fieldIds = grow(fieldIds, new Uint16Array(cap));
-        starts = grow(starts, new Int32Array(cap));
-        ends = grow(ends, new Int32Array(cap));
-        after = grow(after, new Int32Array(cap));
-        parents = grow(parents, new Int32Array(cap));
-        flags = grow(flags, new Uint8Array(cap));
+        a = nodeArrays((cap *= 2), a);
+        ({ typeIds, fieldIds, starts, ends, after, parents, flags } = a);
       }
       const i = n++;
       const shown = alias || symbol;
@@ -283,16 +272,27 @@ function walk(heap: WasmHeap, treeAddress: number, t: LanguageTables): NodeArray
     top += FRAME;
   }
 
-  return {
-    count: n,
-    typeIds: typeIds.subarray(0, n),
-    fieldIds: fieldIds.subarray(0, n),
-    starts: starts.subarray(0, n),
-    ends: ends.subarray(0, n),
-    after: after.subarray(0, n),
-    parents: parents.subarray(0, n),
-    flags: flags.subarray(0, n),
-  };
+  return firstNodes(a, n);
+}
+
+/** Arrays for `cap` nodes; with `from`, a copy of it grown to `cap` (a walk that outgrew its arrays). */
+export function nodeArrays(cap: number, from?: NodeArrays): NodeArrays {
+  const a: NodeArrays = { count: 0, typeIds: new Uint16Array(cap), fieldIds: new Uint16Array(cap), starts: new Int32Array(cap), ends: new Int32Array(cap), after: new Int32Array(cap), parents: new Int32Array(cap), flags: new Uint8Array(cap) };
+  if (from) {
+    a.typeIds.set(from.typeIds);
+    a.fieldIds.set(from.fieldIds);
+    a.starts.set(from.starts);
+    a.ends.set(from.ends);
+    a.after.set(from.after);
+    a.parents.set(from.parents);
+    a.flags.set(from.flags);
+  }
+  return a;
+}
+
+/** The first n nodes of a walk's arrays. */
+export function firstNodes(a: NodeArrays, n: number): NodeArrays {
+  return { count: n, typeIds: a.typeIds.subarray(0, n), fieldIds: a.fieldIds.subarray(0, n), starts: a.starts.subarray(0, n), ends: a.ends.subarray(0, n), after: a.after.subarray(0, n), parents: a.parents.subarray(0, n), flags: a.flags.subarray(0, n) };
 }
 
 function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {
