@@ -25,13 +25,17 @@ export interface Spliced {
   facts: FileFacts;
   /** The facts differ from the old ones in positions only (and the text hashes of the edited function). */
   sameShape: boolean;
-  /** Edited functions whose new facts equal the old ones but for the text hash: [old, new]. */
-  unchanged: [FunctionFacts, FunctionFacts][];
+  /**
+   * Old facts objects and what stands for them now, when the shape was kept: edited functions indexed again to the
+   * same facts (but for the text hash), and every object of the facts moved by a change in line count (functions,
+   * statements, spans), so what refers to them can follow (simulate/programs.ts).
+   */
+  renamed: Map<object, object>;
 }
 
 export function spliceFacts(x: SpliceInput): Spliced | undefined {
   const changed = changedRange(x.oldText, x.newText);
-  if (!changed) return { facts: x.oldFacts, sameShape: true, unchanged: [] };
+  if (!changed) return { facts: x.oldFacts, sameShape: true, renamed: new Map() };
   const fresh = enclosingFunction(x.newTree.rootNode, changed.start, changed.newEnd);
   const stale = enclosingFunction(x.oldTree.rootNode, changed.start, changed.newEnd);
   if (!fresh || !stale || fresh.startIndex !== stale.startIndex || fresh.endIndex !== stale.endIndex) return undefined;
@@ -59,7 +63,8 @@ export function spliceFacts(x: SpliceInput): Spliced | undefined {
   if (old.problems.some((p) => around(p.at)) || segment.problems.length || segment.macros.length) return undefined;
   if (old.tables.some((t) => around(t.at) && !inside(t.at)) || old.functions.some((f) => around(f.span) && !inside(f.span))) return undefined;
 
-  const moved = delta ? mover(delta) : <T>(v: T): T => v;
+  const copies = new Map<object, object>();
+  const moved = delta ? mover(delta, copies) : <T>(v: T): T => v;
   const facts: FileFacts = {
     file: old.file,
     functions: splice(old.functions, (f) => f.span, inside, after, segment.functions, moved),
@@ -70,13 +75,13 @@ export function spliceFacts(x: SpliceInput): Spliced | undefined {
   };
   const oldInside = { functions: oldOwn, tables: old.tables.filter((t) => inside(t.at)) };
   const sameShape = shapeOf(oldInside) === shapeOf({ functions: segment.functions, tables: segment.tables });
-  const unchanged: [FunctionFacts, FunctionFacts][] = [];
+  const renamed = sameShape ? copies : new Map<object, object>();
   if (sameShape && oldOwn.length === segment.functions.length) {
     oldOwn.forEach((f, i) => {
-      if (withoutHash(f) === withoutHash(segment.functions[i])) unchanged.push([f, segment.functions[i]]);
+      if (withoutHash(f) === withoutHash(segment.functions[i])) renamed.set(f, segment.functions[i]);
     });
   }
-  return { facts, sameShape, unchanged };
+  return { facts, sameShape, renamed };
 }
 
 /** The list with the items inside the function replaced by `fresh` (in their place) and those after it moved. */
@@ -155,7 +160,7 @@ function shapeOf(v: unknown): string {
 }
 
 /** Names the indexer makes from a position (`$ret@12:8`, the temporary holding a call's result) move too. */
-function movedName(s: string, delta: number, dropPosition = false): string {
+export function movedName(s: string, delta: number, dropPosition = false): string {
   if (s.charCodeAt(0) !== 36 /* $ */) return s;
   const m = /^(\$\w+@)(\d+)(:\d+)$/.exec(s);
   if (!m) return s;
@@ -163,9 +168,8 @@ function movedName(s: string, delta: number, dropPosition = false): string {
 }
 
 /** Deep copies with every Span (and position-made name) moved down `delta` lines; objects shared in the original
- *  stay shared in the copy. */
-function mover(delta: number): <T>(v: T) => T {
-  const copies = new Map<object, object>();
+ *  stay shared in the copy. `copies` collects each original object and its copy. */
+function mover(delta: number, copies: Map<object, object>): <T>(v: T) => T {
   const copy = (v: unknown): unknown => {
     if (typeof v === 'string') return movedName(v, delta);
     if (typeof v !== 'object' || v === null) return v;

@@ -6,7 +6,7 @@ import { compareChains, contextsThrough, enumerateChains, type Chain, type Chain
 import { builtinEntries, checkContexts, findEntries, type ContextCheck, type Entry } from './contexts/entries';
 import { buildFindings, type Finding } from './findings/findings';
 import { generatedReason } from './generated';
-import type { FileFacts, FunctionFacts, Problem } from './index/facts';
+import type { FileFacts, Problem } from './index/facts';
 import { indexText, parseOrSkip, safeIndex, skipNote, zeroSpan } from './index/job';
 import { indexJobs } from './index/parallel';
 import { chooseModel } from './model/choose';
@@ -87,8 +87,8 @@ export class Workspace {
   private readonly exploreCache: ExploreCache = new Map();
   private readonly programCache = new ProgramCache();
   private shapes = 0;
-  /** Functions indexed again to the same facts since the last analysis (old -> new). */
-  private sameFacts = new Map<FunctionFacts, FunctionFacts>();
+  /** Facts objects that stand for older ones since the last analysis, when the shape was kept (see Spliced). */
+  private renamed = new Map<object, object>();
 
   constructor(private readonly parser: CParser, private readonly options: WorkspaceOptions = {}) {}
 
@@ -121,7 +121,7 @@ export class Workspace {
       const spliced = spliceFacts({ file: path, oldText: state.text, newText: text, oldTree: state.tree, newTree: next.tree, oldFacts: state.facts, model: state.indexedWith, parser: this.parser });
       if (spliced) {
         Object.assign(next, { facts: spliced.facts, factsModel: state.factsModel, indexedWith: state.indexedWith, shape: spliced.sameShape ? state.shape : ++this.shapes });
-        for (const [was, now] of spliced.unchanged) this.sameFacts.set(was, now);
+        for (const [was, now] of spliced.renamed) this.renamed.set(was, now);
       }
     }
     state.tree?.delete();
@@ -241,8 +241,8 @@ export class Workspace {
     const started = performance.now();
     const { model, reason } = this.chooseModel();
     const files = this.facts(model);
-    this.programCache.begin(this.shapeKey(model), files.flatMap((f) => f.functions), this.sameFacts);
-    this.sameFacts = new Map();
+    this.programCache.begin(this.shapeKey(model), files.flatMap((f) => f.functions), this.renamed);
+    this.renamed = new Map();
     const graph = new CallGraph(files, model);
     const limitsForChains = this.options.chainLimits ?? defaultChainLimits;
     const derived = findEntries(graph, model);
