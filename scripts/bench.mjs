@@ -205,14 +205,14 @@ if (spatch.length) {
   console.log('');
   console.log(`peer: ${sv}, bench/unguarded-root.cocci (--no-includes, one process over all files), ${runs} runs`);
   console.log(table(
-    ['input', 'rule', 'spatch ms', 'reports', 'lockpath check ms', 'with index cache', 'steady analysis ms', 'check/spatch'],
+    ['input', 'rule', 'spatch ms', 'reports', 'lockpath check ms', 'with caches filled', 'steady analysis ms', 'check/spatch'],
     spatch.map((s) => (s.error
       ? [s.input, s.rule, s.error, '', '', '', '', '']
       : s.cli?.error
         ? [s.input, s.rule, fmt(s.ms), s.reports, s.cli.error, '', '', '']
         : [s.input, s.rule, fmt(s.ms), s.reports, fmt(s.cli.coldMs), fmt(s.cli.cachedMs), s.lockpathMs ? f1(s.lockpathMs) : '-', (s.cli.coldMs.median / s.ms.median).toFixed(2)])),
   ));
-  console.log('lockpath check: the whole process (node start, wasm compilation, analysis, JSON out), --no-cache; with index cache: after one run filled it');
+  console.log('lockpath check: the whole process (node start, wasm compilation, analysis, JSON out), --no-cache; with caches filled: after one run filled the caches of facts and explorations');
 }
 console.log('');
 console.log(table(['target', 'measured', ''], targets.map((t) => [t.target, t.measured, t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met'])));

@@ -106,7 +106,7 @@ export function benchEdit(i, line) {
 
 /**
  * Median wall time of `runs` whole `lockpath check --json PATH` processes (node's start, loading, wasm compilation,
- * analysis, output): cold (--no-cache), and with the index cache filled by one untimed run before.
+ * analysis, output): cold (--no-cache), and with the caches (facts, explorations) filled by one untimed run before.
  */
 export function timeCli(dir, runs) {
   const bin = join(root, 'bin', 'lockpath.js');

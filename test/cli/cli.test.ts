@@ -190,15 +190,30 @@ describe('SARIF', () => {
 });
 
 describe('the index cache', () => {
-  it('a second run over the same tree reads the facts from the cache and says the same', () => {
+  it('a second run over the same tree reads the facts and the explorations from the cache and says the same', () => {
     const cache = scratchDir('lockpath-cache-');
     const run = () => spawnSync(process.execPath, [bin, '--json', exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: cache }, timeout: 120_000 });
     const cold = run();
-    const entries = readdirSync(cache).flatMap((d) => readdirSync(join(cache, d)));
-    assert.equal(entries.length, 6, 'one entry per file of the example');
+    const [build] = readdirSync(cache);
+    const facts = readdirSync(join(cache, build)).filter((f) => f.endsWith('.json'));
+    assert.equal(facts.length, 6, 'one entry per file of the example');
+    const explorations = readdirSync(join(cache, build, 'explore')).map((f) => join(cache, build, 'explore', f));
+    assert.ok(explorations.length > 0, 'explorations are kept too');
     const warm = run();
     const strip = (s: string) => JSON.stringify({ ...JSON.parse(s), summary: undefined });
     assert.equal(strip(warm.stdout), strip(cold.stdout));
+    assert.equal(JSON.parse(warm.stdout).summary.statesExplored, JSON.parse(cold.stdout).summary.statesExplored);
+    // The warm run read the explorations: with every kept one saying it took a single state, the summary says so.
+    const said = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as { key: string; value: { states: number } };
+    for (const f of explorations) writeFileSync(f, JSON.stringify({ ...said(f), value: { ...said(f).value, states: 1 } }));
+    const tampered = run();
+    assert.ok(JSON.parse(tampered.stdout).summary.statesExplored < JSON.parse(cold.stdout).summary.statesExplored, 'the explorations came from the cache');
+    // Entries that are not JSON, or not explorations, are misses: the search runs again and the answer is whole.
+    explorations.forEach((f, i) => writeFileSync(f, i % 2 ? '{"key": "x", "value": [1, 2' : JSON.stringify({ ...said(f), value: { hazards: 'none' } })));
+    const mended = run();
+    assert.equal(mended.status, 1, mended.stderr);
+    assert.equal(strip(mended.stdout), strip(cold.stdout));
+    assert.equal(JSON.parse(mended.stdout).summary.statesExplored, JSON.parse(cold.stdout).summary.statesExplored);
     const off = spawnSync(process.execPath, [bin, '--no-cache', '--json', exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: join(cache, 'unused') }, timeout: 120_000 });
     assert.equal(strip(off.stdout), strip(cold.stdout));
     assert.ok(!existsSync(join(cache, 'unused')), '--no-cache writes nothing');

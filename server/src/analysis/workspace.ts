@@ -17,7 +17,7 @@ import { hashText } from './index/span';
 import { spliceFacts } from './splice';
 import { buildActors, type TeardownActor } from './simulate/actors';
 import { ProgramCache } from './simulate/programs';
-import { chainVerdicts, simulateEntry, type ChainVerdict, type EntrySimulation, type ExploreCache, defaultSimulationLimits } from './simulate/simulate';
+import { chainVerdicts, ExploreCache, simulateEntry, type ChainVerdict, type EntrySimulation, type ExploreStore, defaultSimulationLimits } from './simulate/simulate';
 
 export interface ChainResult {
   chain: Chain;
@@ -50,6 +50,8 @@ export interface WorkspaceOptions {
   /** Files larger than this are not parsed (a note says so). */
   maxFileBytes?: number;
   indexCache?: IndexCache;
+  /** Where explorations can be kept between runs (keyed by program structure, limits, lock and context). */
+  exploreStore?: ExploreStore;
   /** After an edit inside one function, re-index only that function (default); false re-indexes the whole file. */
   reindexEditedFunctionOnly?: boolean;
   /** Threads for cold indexing: 1 (the default) or 2, this one and a helper worker (index/parallel.ts). */
@@ -84,13 +86,15 @@ export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 export class Workspace {
   private readonly files = new Map<string, FileState>();
-  private readonly exploreCache: ExploreCache = new Map();
+  private readonly exploreCache: ExploreCache;
   private readonly programCache = new ProgramCache();
   private shapes = 0;
   /** Facts objects that stand for older ones since the last analysis, when the shape was kept (see Spliced). */
   private renamed = new Map<object, object>();
 
-  constructor(private readonly parser: CParser, private readonly options: WorkspaceOptions = {}) {}
+  constructor(private readonly parser: CParser, private readonly options: WorkspaceOptions = {}) {
+    this.exploreCache = new ExploreCache(options.exploreStore);
+  }
 
   /** Sets a file's whole text (parsed when first needed). */
   setFile(path: string, text: string): void {

@@ -42,7 +42,7 @@ options:
   --max-states N         bound of the interleaving search per entry and teardown path
   --max-file-size BYTES  skip larger files
   --verbose              also print notes about macro regions the parser could not read
-  --no-cache             do not read or write the index cache ($LOCKPATH_CACHE, default ~/.cache/lockpath)
+  --no-cache             do not read or write the caches of facts and explorations ($LOCKPATH_CACHE, default ~/.cache/lockpath)
   --version, --help
 
 exit status: check: 1 when races are found, 0 when none; 2 on bad input.

@@ -10,7 +10,7 @@ import { builtinModels, loadModelFile, loadParser, Workspace, type Analysis } fr
 import { applyModelFile, type ModelFile } from '../analysis/model/loader';
 import type { Model } from '../analysis/model/types';
 import { collectSources } from '../files/collect';
-import { DiskIndexCache, defaultCacheDir } from '../files/index-cache';
+import { DiskExploreStore, DiskIndexCache, defaultCacheDir } from '../files/index-cache';
 import { reportHtml } from '../report/html';
 import { reportJson } from '../report/json';
 import { reportSarif } from '../report/sarif';
@@ -115,8 +115,10 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
     if (fixed) fixed = applyModelFile(fixed, { assumptions }, fixed.source);
     else overlay = { file: { ...overlay?.file, assumptions: { ...overlay?.file.assumptions, ...assumptions } }, source: overlay?.source ?? 'command line' };
   }
-  const indexCache = args.cache ? new DiskIndexCache(defaultCacheDir(VERSION)) : undefined;
-  const ws = new Workspace(parser, { model: fixed, overlay, maxStates: args.maxStates, maxFileBytes: args.maxFileBytes, indexCache });
+  const cacheDir = args.cache ? defaultCacheDir(VERSION) : undefined;
+  const indexCache = cacheDir ? new DiskIndexCache(cacheDir) : undefined;
+  const exploreStore = cacheDir ? new DiskExploreStore(cacheDir) : undefined;
+  const ws = new Workspace(parser, { model: fixed, overlay, maxStates: args.maxStates, maxFileBytes: args.maxFileBytes, indexCache, exploreStore });
   for (const f of files) {
     let text: string;
     try {

@@ -40,13 +40,42 @@ export interface SimulationLimits {
 
 export const defaultSimulationLimits: SimulationLimits = { maxStates: 250_000 };
 
-/**
- * Exploration results by the structure of the programs explored (positions left out): an edit elsewhere, or one
- * that only moves lines, reuses them, and witnesses are re-rendered against the new positions.
- */
-export type ExploreCache = Map<string, ExploreResult>;
+/** Where explorations can be kept between runs (the CLI keeps them on disk, beside its index cache). */
+export interface ExploreStore {
+  get(key: string): ExploreResult | undefined;
+  put(key: string, result: ExploreResult): void;
+}
 
 const CACHE_LIMIT = 2000;
+
+/**
+ * Exploration results by the structure of the programs explored (positions left out): an edit elsewhere, or one
+ * that only moves lines, reuses them, and witnesses are re-rendered against the new positions. The most recent
+ * CACHE_LIMIT are kept in memory; a store, when given, keeps them all between runs.
+ */
+export class ExploreCache {
+  private readonly memory = new Map<string, ExploreResult>();
+
+  constructor(private readonly store?: ExploreStore) {}
+
+  get(key: string): ExploreResult | undefined {
+    const kept = this.memory.get(key);
+    if (kept || !this.store) return kept;
+    const stored = this.store.get(key);
+    if (stored) this.remember(key, stored);
+    return stored;
+  }
+
+  set(key: string, result: ExploreResult): void {
+    this.remember(key, result);
+    this.store?.put(key, result);
+  }
+
+  private remember(key: string, result: ExploreResult): void {
+    if (this.memory.size >= CACHE_LIMIT) this.memory.delete(this.memory.keys().next().value!);
+    this.memory.set(key, result);
+  }
+}
 
 export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, actors: readonly TeardownActor[], limits = defaultSimulationLimits, cache?: ExploreCache, programs?: ProgramCache): EntrySimulation {
   const compile = (): Program => compileThread(graph, entry.fn, { locksHeld: entry.locksHeld.map((lock) => ({ lock, at: entry.fn.nameSpan })) });
@@ -77,10 +106,7 @@ export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, acto
     let result = cache?.get(key);
     if (!result) {
       result = explore(threads, limits.maxStates, (h) => classify(h, threads, model.lock.name, entry.context));
-      if (cache) {
-        if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-        cache.set(key, result);
-      }
+      cache?.set(key, result);
     }
     sim.runs.push({ actor, threads, result });
   }
