@@ -227,7 +227,7 @@ export class Workspace {
     return key;
   }
 
-  /** Programs compiled and reused so far (for tests and the bench). */
+  /** Programs kept and compiled so far (the tests count them). */
   programStats(): { hits: number; misses: number } {
     return { hits: this.programCache.hits, misses: this.programCache.misses };
   }
