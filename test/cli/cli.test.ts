@@ -203,6 +203,10 @@ describe('the index cache', () => {
     const strip = (s: string) => JSON.stringify({ ...JSON.parse(s), summary: undefined });
     assert.equal(strip(warm.stdout), strip(cold.stdout));
     assert.equal(JSON.parse(warm.stdout).summary.statesExplored, JSON.parse(cold.stdout).summary.statesExplored);
+    // The text says where the searches came from.
+    const text = spawnSync(process.execPath, [bin, exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: cache }, timeout: 120_000 });
+    // (Fewer than all: hooks whose programs differ only in names share one search within the run.)
+    assert.match(text.stdout, /2189 states explored \([1-9]\d* of \d+ searches read from the cache\)/);
     // The warm run read the explorations: with every kept one saying it took a single state, the summary says so.
     const said = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as { key: string; value: { states: number } };
     for (const f of explorations) writeFileSync(f, JSON.stringify({ ...said(f), value: { ...said(f).value, states: 1 } }));
@@ -217,6 +221,8 @@ describe('the index cache', () => {
     const off = spawnSync(process.execPath, [bin, '--no-cache', '--json', exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: join(cache, 'unused') }, timeout: 120_000 });
     assert.equal(strip(off.stdout), strip(cold.stdout));
     assert.ok(!existsSync(join(cache, 'unused')), '--no-cache writes nothing');
+    const uncached = spawnSync(process.execPath, [bin, '--no-cache', exampleDir], { encoding: 'utf8', env: { ...process.env, LOCKPATH_CACHE: join(cache, 'unused') }, timeout: 120_000 });
+    assert.match(uncached.stdout, /2189 states explored in \d+ ms/);
   });
 
   it('a run that writes its build folder removes all but the most recently written few of the other builds', () => {

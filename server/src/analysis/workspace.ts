@@ -37,7 +37,8 @@ export interface Analysis {
   findings: Finding[];
   problems: Problem[];
   contextChecks: ContextCheck[];
-  stats: { files: number; functions: number; chains: number; states: number; ms: number };
+  /** states: of every exploration the verdicts rest on; searchesStored: how many of those came from the store. */
+  stats: { files: number; functions: number; chains: number; states: number; searches: number; searchesStored: number; ms: number };
 }
 
 export interface WorkspaceOptions {
@@ -243,6 +244,7 @@ export class Workspace {
 
   analyze(): Analysis {
     const started = performance.now();
+    const storedBefore = this.exploreCache.fromStore;
     const { model, reason } = this.chooseModel();
     const files = this.facts(model);
     this.programCache.begin(this.shapeKey(model), files.flatMap((f) => f.functions), this.renamed);
@@ -306,6 +308,8 @@ export class Workspace {
         functions: files.reduce((n, f) => n + f.functions.length, 0),
         chains: chains.length,
         states: simulations.reduce((n, s) => n + s.runs.reduce((m, r) => m + r.result.states, 0), 0),
+        searches: simulations.reduce((n, s) => n + s.runs.length, 0),
+        searchesStored: this.exploreCache.fromStore - storedBefore,
         ms: performance.now() - started,
       },
     };

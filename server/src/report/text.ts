@@ -56,7 +56,7 @@ export function summary(a: Analysis): string {
   const contexts = [...perContext].map(([k, n]) => `${contextLabel(a.model, k)} ${n}`).join(', ');
   return [
     `${a.chains.length} chains (${contexts || 'none'}): ${count('race')} race, ${count('safe')} safe, ${count('inconclusive')} inconclusive`,
-    `${a.findings.length} finding${a.findings.length === 1 ? '' : 's'}; ${a.stats.files} files, ${a.stats.functions} functions, ${a.stats.states} states explored in ${Math.round(a.stats.ms)} ms`,
+    `${a.findings.length} finding${a.findings.length === 1 ? '' : 's'}; ${a.stats.files} files, ${a.stats.functions} functions, ${a.stats.states} states explored${a.stats.searchesStored ? ` (${a.stats.searchesStored} of ${a.stats.searches} searches read from the cache)` : ''} in ${Math.round(a.stats.ms)} ms`,
   ].join('\n');
 }
 

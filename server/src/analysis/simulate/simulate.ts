@@ -54,6 +54,8 @@ const CACHE_LIMIT = 2000;
  * CACHE_LIMIT are kept in memory; a store, when given, keeps them all between runs.
  */
 export class ExploreCache {
+  /** Results the store gave (not found in memory), so far. */
+  fromStore = 0;
   private readonly memory = new Map<string, ExploreResult>();
 
   constructor(private readonly store?: ExploreStore) {}
@@ -62,7 +64,10 @@ export class ExploreCache {
     const kept = this.memory.get(key);
     if (kept || !this.store) return kept;
     const stored = this.store.get(key);
-    if (stored) this.remember(key, stored);
+    if (stored) {
+      this.fromStore++;
+      this.remember(key, stored);
+    }
     return stored;
   }
 
