@@ -10,11 +10,10 @@ import { loadParser, Workspace } from '../../server/src/analysis';
 import { findingDiagnostics } from '../../server/src/lsp/diagnostics';
 import { buildSnapshot } from '../../server/src/lsp/snapshot';
 import { exampleDir, readDir } from '../helpers';
-import { applyEdits, editsFor, find, openExample, TestClient } from './harness';
+import { applyEdits, editsFor, find, findingIds, openExample, TestClient } from './harness';
 
 const MMU = 'virt/kvm/arm/mmu.c';
 
-const ids = (ds: readonly Diagnostic[]): string[] => ds.flatMap((d) => (d.data as { findings?: string[] } | undefined)?.findings ?? []).sort();
 const shape = (ds: readonly Diagnostic[]): unknown[] =>
   ds.filter((d) => d.code).map((d) => ({ range: d.range, code: d.code, message: d.message, severity: d.severity, findings: (d.data as { findings: string[] }).findings }));
 
@@ -50,9 +49,9 @@ describe('editing through the language server', { timeout: 600_000 }, () => {
     // Three findings from two hooks: the hook-level guards of both, as one action, then each fix alone.
     assert.match(actions[0].title, /kvm_age_hva/);
     assert.match(actions[0].title, /kvm_test_age_hva/);
-    assert.equal(ids(actions[0].diagnostics!).length, 3);
+    assert.equal(findingIds(actions[0].diagnostics!).length, 3);
     assert.ok(actions.some((a) => /stage2_get_pud/.test(a.title)), 'the walker-level alternative is offered too');
-    const allBefore = ids(before);
+    const allBefore = findingIds(before);
     for (let i = 0; i < actions.length; i++) {
       // Edits are versioned: ask again for the text as it is now (after the previous fix was undone).
       const current: Diagnostic[] = await client.diagnosticsAt(mmu);
@@ -66,20 +65,20 @@ describe('editing through the language server', { timeout: 600_000 }, () => {
       assert.equal(action.kind, 'quickfix');
       assert.ok(action.diagnostics?.length, 'diagnostics attached');
       const fixed = (action.data as { findings: string[] }).findings;
-      assert.ok(fixed.length && fixed.every((id) => ids(action.diagnostics!).includes(id)), 'the findings it fixes are those of its diagnostics');
+      assert.ok(fixed.length && fixed.every((id) => findingIds(action.diagnostics!).includes(id)), 'the findings it fixes are those of its diagnostics');
       const edit = action.edit!;
       const uris = new Set([...(edit.documentChanges ?? []).map((d) => ('textDocument' in d ? d.textDocument.uri : '')), ...Object.keys(edit.changes ?? {})]);
       assert.deepEqual([...uris], [mmu], `${action.title}: edits mmu.c only`);
       for (const dc of edit.documentChanges ?? []) if ('textDocument' in dc) assert.equal(dc.textDocument.version, client.version(mmu), 'versioned edit');
       const next = applyEdits(client.text(mmu), editsFor(edit, mmu));
       const v = client.setText(mmu, next);
-      const after = ids(await client.diagnosticsAt(mmu, v, 120_000));
+      const after = findingIds(await client.diagnosticsAt(mmu, v, 120_000));
       t.diagnostic(`${action.title}: ${allBefore.length} -> ${after.length} findings`);
       for (const id of fixed) assert.ok(!after.includes(id), `${action.title} clears ${id}`);
       assert.ok(after.every((id) => allBefore.includes(id)), `${action.title} introduces no finding: ${after.filter((id) => !allBefore.includes(id)).join(', ')}`);
       // Back to the original text for the next fix.
       const back = client.setText(mmu, original);
-      assert.deepEqual(ids(await client.diagnosticsAt(mmu, back, 120_000)), allBefore);
+      assert.deepEqual(findingIds(await client.diagnosticsAt(mmu, back, 120_000)), allBefore);
     }
   });
 
@@ -145,7 +144,7 @@ describe('editing through the language server', { timeout: 600_000 }, () => {
     }
     // And back: the original findings return.
     const back = client.setText(mmu, original);
-    assert.equal(ids(await client.diagnosticsAt(mmu, back, 120_000)).length, 3);
+    assert.equal(findingIds(await client.diagnosticsAt(mmu, back, 120_000)).length, 3);
   });
 
   it('reads nothing but the workspace folder, writes nothing', () => {

@@ -249,3 +249,6 @@ export async function openExample(path: string): Promise<{ client: TestClient; m
   await client.diagnosticsAt(mmu, 1, 120_000);
   return { client, mmu, original };
 }
+
+/** The finding ids the diagnostics carry (in their data), sorted. */
+export const findingIds = (ds: readonly Diagnostic[]): string[] => ds.flatMap((d) => (d.data as { findings?: string[] } | undefined)?.findings ?? []).sort();

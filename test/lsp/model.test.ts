@@ -5,11 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Diagnostic } from 'vscode-languageserver-protocol/node';
 import { exampleDir } from '../helpers';
-import { TestClient } from './harness';
+import { findingIds, TestClient } from './harness';
 
 const MMU = 'virt/kvm/arm/mmu.c';
 const MODEL = '.lockpath.json';
-const ids = (ds: readonly Diagnostic[]): string[] => ds.flatMap((d) => (d.data as { findings?: string[] } | undefined)?.findings ?? []).sort();
 
 describe('model file and settings', { timeout: 300_000 }, () => {
   let client: TestClient;
@@ -24,7 +23,7 @@ describe('model file and settings', { timeout: 300_000 }, () => {
     client = new TestClient(exampleDir);
     await client.initialize();
     mmu = client.open(MMU);
-    builtin = ids(await client.diagnosticsAt(mmu, 1, 120_000));
+    builtin = findingIds(await client.diagnosticsAt(mmu, 1, 120_000));
     assert.equal(builtin.length, 3);
   });
 
@@ -44,7 +43,7 @@ describe('model file and settings', { timeout: 300_000 }, () => {
     assert.equal(client.diagnostics.get(model)?.version, 1);
     // The C side goes on with the built-in model.
     const v = client.setText(mmu, `${client.text(mmu)}\n/* an edit after the model broke */\n`);
-    assert.deepEqual(ids(await client.diagnosticsAt(mmu, v, 120_000)), builtin);
+    assert.deepEqual(findingIds(await client.diagnosticsAt(mmu, v, 120_000)), builtin);
   });
 
   it('an unknown key is reported where it is', async () => {
@@ -62,31 +61,31 @@ describe('model file and settings', { timeout: 300_000 }, () => {
     const since = client.publications.length;
     client.setText(model, '{\n  "assumptions": { "vcpu-thread-pins-mm": false, "vm-ioctl-pins-mm": false }\n}\n');
     await next(model, since, (d) => d.length === 0);
-    const ds = await next(mmu, since, (d) => ids(d).length > builtin.length);
+    const ds = await next(mmu, since, (d) => findingIds(d).length > builtin.length);
     assert.ok(ds.some((d) => d.code === 'may-be-freed'), ds.map((d) => d.code).join(','));
     assert.ok(ds.some((d) => /VCPU thread/.test(d.message)));
-    assert.ok(builtin.every((id) => ids(ds).includes(id)), 'the notifier races stay');
+    assert.ok(builtin.every((id) => findingIds(ds).includes(id)), 'the notifier races stay');
   });
 
   it('closing the model file goes back to the built-in model', async () => {
     const since = client.publications.length;
     client.close(client.uri(MODEL));
-    const ds = await next(mmu, since, (d) => ids(d).length === builtin.length);
-    assert.deepEqual(ids(ds), builtin);
+    const ds = await next(mmu, since, (d) => findingIds(d).length === builtin.length);
+    assert.deepEqual(findingIds(ds), builtin);
   });
 
   it('lockpath.assumptions from the settings apply, and parse notes show on request', async () => {
     let since = client.publications.length;
     client.settings = { assumptions: { 'vcpu-thread-pins-mm': false }, showParseProblems: true };
     void client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { lockpath: client.settings } });
-    let ds = await next(mmu, since, (d) => ids(d).length > builtin.length);
+    let ds = await next(mmu, since, (d) => findingIds(d).length > builtin.length);
     assert.ok(ds.some((d) => /VCPU thread/.test(d.message)));
     assert.ok(!ds.some((d) => /VM ioctl/.test(d.message)), 'only the VCPU assumption was dropped');
     since = client.publications.length;
     client.settings = {};
     void client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { lockpath: client.settings } });
-    ds = await next(mmu, since, (d) => ids(d).length === builtin.length);
-    assert.deepEqual(ids(ds), builtin);
+    ds = await next(mmu, since, (d) => findingIds(d).length === builtin.length);
+    assert.deepEqual(findingIds(ds), builtin);
     assert.ok(!ds.some((d) => d.severity === 3), 'parse notes hidden again');
   });
 
@@ -96,7 +95,7 @@ describe('model file and settings', { timeout: 300_000 }, () => {
     void client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { lockpath: client.settings } });
     const ds = await next(mmu, since, (d) => d.some((x) => x.severity === 3));
     assert.ok(ds.filter((d) => d.severity === 3).every((d) => !d.code && d.source === 'lockpath'));
-    assert.deepEqual(ids(ds), builtin);
+    assert.deepEqual(findingIds(ds), builtin);
   });
 
   it('inlay hints switch off with lockpath.inlayHints.enabled', async () => {

@@ -8,13 +8,12 @@ import { loadParser, Workspace } from '../../server/src/analysis';
 import { findingDiagnostics } from '../../server/src/lsp/diagnostics';
 import { buildSnapshot } from '../../server/src/lsp/snapshot';
 import { exampleDir, readDir } from '../helpers';
-import { openExample, TestClient } from './harness';
+import { findingIds, openExample, TestClient } from './harness';
 
 const MMU = 'virt/kvm/arm/mmu.c';
 const GUARD = '\tif (!kvm->arch.pgd)\n\t\treturn 0;\n';
 
 const shape = (ds: readonly Diagnostic[]): unknown[] => ds.filter((d) => d.code).map((d) => ({ range: d.range, code: d.code, message: d.message, data: d.data }));
-const ids = (ds: readonly Diagnostic[]): string[] => ds.flatMap((d) => (d.data as { findings?: string[] } | undefined)?.findings ?? []).sort();
 
 async function freshDiagnostics(mmuText: string, uriOf: (key: string) => string): Promise<Diagnostic[]> {
   const ws = new Workspace(await loadParser());
@@ -50,7 +49,7 @@ describe('scheduling analyses', { timeout: 300_000 }, () => {
     const v2 = client.setText(mmu, unguarded);
     const racy = await client.diagnosticsAt(mmu, v2, 120_000);
     assert.deepEqual(shape(racy), shape(await freshDiagnostics(unguarded, uriOf)));
-    assert.ok(ids(racy).length > ids(safe).length, `the guard's removal adds findings: ${ids(safe).length} -> ${ids(racy).length}`);
+    assert.ok(findingIds(racy).length > findingIds(safe).length, `the guard's removal adds findings: ${findingIds(safe).length} -> ${findingIds(racy).length}`);
     const v3 = client.setText(mmu, guarded);
     assert.deepEqual(shape(await client.diagnosticsAt(mmu, v3, 120_000)), shape(safe));
   });

@@ -6,15 +6,14 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver-protocol/node';
+import { DiagnosticSeverity } from 'vscode-languageserver-protocol/node';
 import { exampleDir } from '../helpers';
-import { TestClient } from './harness';
+import { findingIds, TestClient } from './harness';
 
 const MMU = 'virt/kvm/arm/mmu.c';
 const HOOK = 'int kvm_generated_hook(struct kvm *kvm)\n{\n\treturn stage2_pgd_none(*kvm->arch.pgd);\n}\n';
 const BANNERED = 'virt/kvm/arm/tables.c';
 const BY_PATH = 'include/generated/asm-offsets.h';
-const ids = (ds: readonly Diagnostic[]): string[] => ds.flatMap((d) => (d.data as { findings?: string[] } | undefined)?.findings ?? []).sort();
 
 describe('skipped files in the editor', { timeout: 240_000 }, () => {
   let dir: string;
@@ -29,7 +28,7 @@ describe('skipped files in the editor', { timeout: 240_000 }, () => {
     writeFileSync(join(dir, BANNERED), `/*\n * Automatically generated file; DO NOT EDIT.\n */\n${HOOK.replace('generated_hook', 'bannered_hook')}`);
     client = new TestClient(dir, { settings: { maxFileSize: 200_000 } });
     await client.initialize();
-    builtin = ids(await client.diagnosticsAt(client.open(MMU), 1, 120_000));
+    builtin = findingIds(await client.diagnosticsAt(client.open(MMU), 1, 120_000));
     assert.equal(builtin.length, 3);
   });
 
@@ -53,7 +52,7 @@ describe('skipped files in the editor', { timeout: 240_000 }, () => {
     for (const name of ['kvm_bannered_hook', 'kvm_generated_hook']) {
       assert.equal((await client.request<{ found: boolean }>('lockpath/explain', { name })).found, false, name);
     }
-    assert.deepEqual(ids(client.diagnostics.get(client.uri(MMU))!.diagnostics), builtin, 'the findings are as they were');
+    assert.deepEqual(findingIds(client.diagnostics.get(client.uri(MMU))!.diagnostics), builtin, 'the findings are as they were');
   });
 
   it('a file under include/generated/ gets one note, also after an edit', async () => {

@@ -7,13 +7,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Diagnostic } from 'vscode-languageserver-protocol/node';
 import { analyzeTexts, exampleDir } from '../helpers';
-import { TestClient } from './harness';
+import { findingIds, TestClient } from './harness';
 
 const MMU = 'virt/kvm/arm/mmu.c';
 const ARM = 'virt/kvm/arm/arm.c';
-const ids = (ds: readonly Diagnostic[]): string[] => ds.flatMap((d) => (d.data as { findings?: string[] } | undefined)?.findings ?? []).sort();
 /** Drops the mm assumptions: read, it adds VCPU and VM-ioctl races (test/lsp/model.test.ts). */
 const MODEL = '{\n  "assumptions": { "vcpu-thread-pins-mm": false, "vm-ioctl-pins-mm": false }\n}\n';
 /** Workspace settings that would widen what is read: every file, a model file of their choosing, no size limit. */
@@ -41,7 +39,7 @@ describe('untrusted workspace: limited mode', { timeout: 300_000 }, () => {
 
   it('analyses an opened file alone, with the built-in model, and says it is in limited mode', async () => {
     const mmu = limited.open(MMU);
-    const got = ids(await limited.diagnosticsAt(mmu, 1, 120_000));
+    const got = findingIds(await limited.diagnosticsAt(mmu, 1, 120_000));
     const alone = await analyzeTexts({ [MMU]: readFileSync(join(dir, MMU), 'utf8') });
     assert.deepEqual(got, alone.findings.map((f) => f.id).sort(), 'the findings of mmu.c analysed alone with the built-in model');
     assert.ok(got.length > 0);
@@ -62,7 +60,7 @@ describe('untrusted workspace: limited mode', { timeout: 300_000 }, () => {
     limited.open(ARM); // no finding of its own: it shows in the analysis's file count
     await limited.waitFor('an idle status over 2 files', () => limited.statuses.findLast((s) => s.state === 'idle' && s.files === 2), 120_000);
     assert.equal(limited.publications.filter((p) => p.uri === model).length, 0, 'nothing published on the model file');
-    assert.ok(ids(limited.diagnostics.get(limited.uri(MMU))!.diagnostics).every((id) => id.startsWith('LP')));
+    assert.ok(findingIds(limited.diagnostics.get(limited.uri(MMU))!.diagnostics).every((id) => id.startsWith('LP')));
     assert.ok(!limited.publications.some((p) => p.diagnostics.some((d) => d.code === 'may-be-freed')), 'no race that needs the model file\'s assumptions');
   });
 

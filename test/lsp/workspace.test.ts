@@ -6,12 +6,10 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Diagnostic } from 'vscode-languageserver-protocol/node';
 import { exampleDir, repoRoot } from '../helpers';
-import { TestClient } from './harness';
+import { findingIds, TestClient } from './harness';
 
 const MMU = 'virt/kvm/arm/mmu.c';
-const ids = (ds: readonly Diagnostic[]): string[] => ds.flatMap((d) => (d.data as { findings?: string[] } | undefined)?.findings ?? []).sort();
 
 function listing(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -88,7 +86,7 @@ describe('other ways to run the server', { timeout: 240_000 }, () => {
         assert.deepEqual(init.capabilities.executeCommandProvider?.commands, ['lockpath.showChains', 'lockpath.explain', 'lockpath.showRaceTimeline']);
         const mmu = client.open(MMU);
         const ds = await client.diagnosticsAt(mmu, 1, 120_000);
-        assert.equal(ids(ds).length, 3);
+        assert.equal(findingIds(ds).length, 3);
         const r = await client.request<{ chains: unknown[] }>('workspace/executeCommand', { command: 'lockpath.showChains', arguments: ['kvm_test_age_hva'] });
         assert.equal(r.chains.length, 1);
       } finally {
