@@ -4,6 +4,7 @@
 // test asks for the folder untrusted. A missing code-server, chromium or playwright-core fails by name;
 // code-server's whole process group is killed on close.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -86,6 +87,40 @@ export interface StartOptions {
   untrusted?: boolean;
   /** Files written into the example copy before code-server starts, by path relative to its root. */
   files?: Record<string, string>;
+}
+
+export interface SuiteOptions extends StartOptions {
+  /** The suite's screenshot folder (made if missing) and the screenshots to remove first, so none is stale. */
+  shots: string;
+  clearShots?: string[];
+  /** Runs before code-server is closed (while the session is still up). */
+  beforeClose?: (session: CodeServer) => void;
+}
+
+/**
+ * One code-server for a describe() block: started in `before` (`started` receives the session), closed in `after`.
+ * A start that fails does not fail the hook: `ready()`, called first in each test, throws it, so every test says why.
+ */
+export function useCodeServer(name: string, options: SuiteOptions, started: (session: CodeServer) => void): () => void {
+  let session: CodeServer | undefined;
+  let setupError: Error | undefined;
+  before(async () => {
+    try {
+      mkdirSync(options.shots, { recursive: true });
+      for (const f of options.clearShots ?? []) rmSync(join(options.shots, `${f}.png`), { force: true });
+      session = await startCodeServer(name, options);
+      started(session);
+    } catch (e) {
+      setupError = e as Error;
+    }
+  });
+  after(async () => {
+    if (session) options.beforeClose?.(session);
+    await session?.close();
+  });
+  return () => {
+    if (setupError) throw setupError;
+  };
 }
 
 /** Packages and installs the extension, starts code-server on the example and opens it in chromium. On failure

@@ -4,13 +4,13 @@
 // in 3 minutes), it stays down and the user is told once more, that it gave up: no restart loop, no pile of
 // notices. Screenshots go to test-output/vscode-recovery/.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MAX_RESTARTS, RESTARTED_MESSAGE } from '../../client/src/recovery';
 import { repoRoot } from '../helpers';
-import { ANALYSIS_MS, goTo, locate, openFromExplorer, runCommand, startCodeServer, statusItem, type CodeServer } from './codeserver';
+import { ANALYSIS_MS, goTo, locate, openFromExplorer, runCommand, useCodeServer, statusItem, type CodeServer } from './codeserver';
 import { MMU } from './editors';
 
 const SHOTS = join(repoRoot, 'test-output', 'vscode-recovery');
@@ -47,10 +47,10 @@ async function until<T>(what: string, ms: number, probe: () => T | undefined | f
 describe('VS Code: the lockpath server killed mid-session', { timeout: 600_000 }, () => {
   let session: CodeServer | undefined;
   let page: Page;
-  let setupError: Error | undefined;
-  const ready = (): void => {
-    if (setupError) throw setupError;
-  };
+  const ready = useCodeServer('vscode-recovery', { shots: SHOTS }, (s) => {
+    session = s;
+    page = s.page;
+  });
   const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(SHOTS, `${name}.png`) });
   const lockpathStatus = (): ReturnType<typeof statusItem> => statusItem(page, 'lockpath.lockpath');
   const squiggle = (): ReturnType<typeof statusItem> => page.locator('.editor-group-container .monaco-editor .squiggly-error').first();
@@ -75,20 +75,6 @@ describe('VS Code: the lockpath server killed mid-session', { timeout: 600_000 }
     await page.keyboard.press('Escape');
     return texts;
   };
-
-  before(async () => {
-    try {
-      mkdirSync(SHOTS, { recursive: true });
-      session = await startCodeServer('vscode-recovery');
-      page = session.page;
-    } catch (e) {
-      setupError = e as Error;
-    }
-  });
-
-  after(async () => {
-    await session?.close();
-  });
 
   it('opens mmu.c and shows its races, served by one lockpath server process', async () => {
     ready();

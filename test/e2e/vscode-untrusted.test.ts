@@ -5,12 +5,12 @@
 // editor then restarts lockpath in full mode, where the model file's races and its warning appear: the contrast
 // shows the limited-mode checks can fail. Screenshots go to test-output/vscode-untrusted/.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { repoRoot } from '../helpers';
-import { ANALYSIS_MS, goTo, locate, openFromExplorer, runCommand, startCodeServer, statusItem, UI_MS, type CodeServer } from './codeserver';
+import { ANALYSIS_MS, goTo, locate, openFromExplorer, runCommand, useCodeServer, statusItem, UI_MS, type CodeServer } from './codeserver';
 import { MMU } from './editors';
 
 const SHOTS = join(repoRoot, 'test-output', 'vscode-untrusted');
@@ -25,10 +25,10 @@ const MODEL_RACE = 'may-be-freed';
 describe('VS Code: an untrusted folder gets lockpath in limited mode', { timeout: 420_000 }, () => {
   let session: CodeServer | undefined;
   let page: Page;
-  let setupError: Error | undefined;
-  const ready = (): void => {
-    if (setupError) throw setupError;
-  };
+  const ready = useCodeServer('vscode-untrusted', { untrusted: true, files: { '.lockpath.json': MODEL }, shots: SHOTS, clearShots: ['01-limited', '02-model-file', '03-trusted'] }, (s) => {
+    session = s;
+    page = s.page;
+  });
   const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(SHOTS, `${name}.png`) });
   const lockpathStatus = (): Locator => statusItem(page, 'lockpath.lockpath');
   const problemsLabel = async (): Promise<string> => (await statusItem(page, 'status.problems').getAttribute('aria-label')) ?? '';
@@ -55,21 +55,6 @@ describe('VS Code: an untrusted folder gets lockpath in limited mode', { timeout
     await page.keyboard.press('Control+J');
     await page.locator('.markers-panel').waitFor({ state: 'hidden' });
   };
-
-  before(async () => {
-    try {
-      mkdirSync(SHOTS, { recursive: true });
-      for (const f of ['01-limited', '02-model-file', '03-trusted']) rmSync(join(SHOTS, `${f}.png`), { force: true });
-      session = await startCodeServer('vscode-untrusted', { untrusted: true, files: { '.lockpath.json': MODEL } });
-      page = session.page;
-    } catch (e) {
-      setupError = e as Error;
-    }
-  });
-
-  after(async () => {
-    await session?.close();
-  });
 
   it('opens the folder in Restricted Mode', async () => {
     ready();

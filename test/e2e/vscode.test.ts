@@ -6,12 +6,12 @@
 // A missing code-server, chromium or playwright-core fails the test by name: a silent pass would hide that nothing
 // was checked. Waits are on the page's own signals, each with a bound; code-server's process group is killed after.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { repoRoot } from '../helpers';
-import { ANALYSIS_MS, editorOf, explorerRows as explorerRowsOf, expand as expandIn, goTo as goToIn, locate, startCodeServer, statusItem as statusItemOf, type CodeServer } from './codeserver';
+import { ANALYSIS_MS, editorOf, explorerRows as explorerRowsOf, expand as expandIn, goTo as goToIn, locate, useCodeServer, statusItem as statusItemOf, type CodeServer } from './codeserver';
 import { GUARD, MMU } from './editors';
 
 const SHOTS = join(repoRoot, 'test-output', 'vscode');
@@ -35,28 +35,20 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
   let session: CodeServer | undefined;
   let page: Page;
   let mmuText: string;
-  let setupError: Error | undefined;
-  const ready = (): void => {
-    if (setupError) throw setupError;
-  };
-
-  before(async () => {
-    try {
-      mkdirSync(SHOTS, { recursive: true });
-      for (const f of ['01-workbench', '02-squiggle', '03-problems', '04-codelens', '05-hover', '06-quickfix-menu', '07-fixed']) rmSync(join(SHOTS, `${f}.png`), { force: true });
-      session = await startCodeServer('vscode');
-      page = session.page;
-      mmuText = readFileSync(join(session.box.root, MMU), 'utf8');
-    } catch (e) {
-      setupError = e as Error;
-    }
-  });
-
-  after(async () => {
-    // What each phase took, beside the screenshots (the README's test timings come from here).
-    if (session && existsSync(SHOTS)) writeFileSync(join(SHOTS, 'timings.json'), `${JSON.stringify(Object.fromEntries(Object.entries(session.timings).map(([k, v]) => [k, Math.round(v)])), null, 2)}\n`);
-    await session?.close();
-  });
+  const ready = useCodeServer(
+    'vscode',
+    {
+      shots: SHOTS,
+      clearShots: ['01-workbench', '02-squiggle', '03-problems', '04-codelens', '05-hover', '06-quickfix-menu', '07-fixed'],
+      // What each phase took, beside the screenshots (the README's test timings come from here).
+      beforeClose: (s) => writeFileSync(join(SHOTS, 'timings.json'), `${JSON.stringify(Object.fromEntries(Object.entries(s.timings).map(([k, v]) => [k, Math.round(v)])), null, 2)}\n`),
+    },
+    (s) => {
+      session = s;
+      page = s.page;
+      mmuText = readFileSync(join(s.box.root, MMU), 'utf8');
+    },
+  );
 
   /** Where stage2_get_pud dereferences the pgd it read from kvm->arch.pgd: the `*pgd` of `stage2_pgd_none(*pgd)`. */
   function derefAt(): { line: number; column: number } {
