@@ -81,7 +81,7 @@ export interface IndexCache {
 }
 
 /** Bumped whenever the shape or meaning of FileFacts changes, so old cache entries are never read. */
-export const INDEX_FORMAT = 4;
+export const INDEX_FORMAT = 5;
 
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -322,7 +322,7 @@ let modelCount = 0;
 
 /** What of the model the indexer reads: facts indexed under one key are valid under the same key. */
 function indexingKey(model: Model): string {
-  return hashText(JSON.stringify([model.resource, model.lockOps, model.freeCalls]));
+  return hashText(JSON.stringify([model.resource, model.lockOps, model.freeCalls, model.sleepCalls, model.blockability]));
 }
 
 /** A note that a file was not analysed at all. Unlike parse notes (also info) it is always shown: the user must

@@ -9,6 +9,7 @@ const help: Record<FindingClass, string> = {
   'stale-after-lock-drop': 'A walk caches the root, drops the lock with cond_resched_lock and keeps walking after retaking it, while the tables may have been freed (fixed in v4.12, "kvm: arm/arm64: Fix use after free of stage2 page table").',
   'unguarded-notifier-path': 'An mmu-notifier hook reaches the root without checking it; notifiers run outside the VM\'s own context and can run after mmu_notifier_release freed the tables (fixed in v4.13, "KVM: arm/arm64: Handle hva aging while destroying the vm").',
   'cleared-outside-lock': 'The free path frees the tables before (or without) clearing the root under the lock, so a check made under the lock can pass and walk freed tables, and two releases can both free (fixed in v4.12, "kvm: arm/arm64: Fix race in resetting stage2 PGD").',
+  'sleeps-in-nonblocking-context': 'A walk reached from an mmu-notifier invalidation may sleep (cond_resched_lock, mutex_lock...) although the invalidation may be non-blockable (the OOM reaper calls it that way, mmu_notifier_range_blockable() is false); pass the blockable flag down and reschedule only when it is set (fixed upstream in v5.9, "KVM: arm64: Only reschedule if MMU_NOTIFIER_RANGE_BLOCKABLE is not set").',
   'may-be-freed': 'The root may be freed while this path uses it.',
 };
 

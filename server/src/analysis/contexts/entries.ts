@@ -2,8 +2,8 @@
 // kvm_mmu_notifier_ops and the vcpu/VM file_operations; teardown start functions), otherwise from the model's
 // built-in hook table. Both views are compared where they meet, and disagreements are reported.
 import type { CallGraph } from '../callgraph/graph';
-import type { FunctionFacts, Span } from '../index/facts';
-import type { Model } from '../model/types';
+import type { FunctionFacts, Span, Stmt } from '../index/facts';
+import type { MayBlock, Model } from '../model/types';
 
 export interface Entry {
   fn: FunctionFacts;
@@ -17,6 +17,39 @@ export interface Entry {
   /** The table entry or hook that made it an entry. */
   at: Span;
   file: string;
+  /** May it sleep: from the model, by the ops field or hook it enters by (see mayBlockOf). */
+  mayBlock: MayBlock;
+}
+
+/**
+ * Whether an entry may sleep. `per-call` (a notifier invalidation the OOM reaper may call as non-blockable) holds only
+ * in a tree that can ask (mmu_notifier_range_blockable): before that API existed, every such call could block.
+ */
+function mayBlockOf(graph: CallGraph, model: Model, key: string): MayBlock {
+  const m = model.viaMayBlock?.[key] ?? 'always';
+  return m === 'per-call' && !asksBlockability(graph) ? 'always' : m;
+}
+
+const asked = new WeakMap<CallGraph, boolean>();
+
+/** Some function of the tree tests or passes on whether the current call may block. */
+function asksBlockability(graph: CallGraph): boolean {
+  let a = asked.get(graph);
+  if (a === undefined) {
+    const has = (stmts: readonly Stmt[]): boolean =>
+      stmts.some((s) =>
+        s.k === 'assign' ? !!s.blockable
+        : s.k === 'call' ? s.args.some((x) => x.scalar?.blockable)
+        : s.k === 'if' ? has(s.then) || has(s.else)
+        : s.k === 'loop' ? has(s.test) || has(s.body)
+        : s.k === 'switch' ? has(s.body)
+        : false,
+      );
+    a = false;
+    for (const fn of graph.allFunctions()) if (has(fn.body)) { a = true; break; }
+    asked.set(graph, a);
+  }
+  return a;
 }
 
 export interface ContextCheck {
@@ -36,13 +69,13 @@ export function findEntries(graph: CallGraph, model: Model): Entry[] {
         const context = e.keyKind === 'field' ? spec.fields[e.key] : undefined;
         const fn = context ? graph.lookup(e.function, t.file) : undefined;
         if (!fn || !context) continue;
-        entries.push({ fn, context, via: `${t.variable}.${e.key}`, derived: true, locksHeld: [], at: e.at, file: t.file });
+        entries.push({ fn, context, via: `${t.variable}.${e.key}`, derived: true, locksHeld: [], at: e.at, file: t.file, mayBlock: mayBlockOf(graph, model, e.key) });
       }
     }
   }
   for (const path of model.teardownPaths) {
     const fn = path.startFunction ? graph.lookup(path.startFunction) : undefined;
-    if (fn) entries.push({ fn, context: 'teardown', via: path.label, derived: true, locksHeld: [], at: fn.nameSpan, file: fn.file });
+    if (fn) entries.push({ fn, context: 'teardown', via: path.label, derived: true, locksHeld: [], at: fn.nameSpan, file: fn.file, mayBlock: 'always' });
   }
   return sortEntries(entries);
 }
@@ -57,7 +90,7 @@ export function builtinEntries(graph: CallGraph, model: Model, reached: Readonly
     const fn = graph.lookup(hook.function);
     if (!fn || reached.has(fn.name) || derived.some((e) => e.fn === fn)) continue;
     for (const via of hook.via) {
-      entries.push({ fn, context: hook.context, via, derived: false, locksHeld: hook.locksHeld, at: fn.nameSpan, file: fn.file });
+      entries.push({ fn, context: hook.context, via, derived: false, locksHeld: hook.locksHeld, at: fn.nameSpan, file: fn.file, mayBlock: mayBlockOf(graph, model, via) });
     }
   }
   return sortEntries(entries);

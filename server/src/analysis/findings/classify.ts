@@ -9,6 +9,7 @@ export type FindingClass =
   | 'stale-after-lock-drop'
   | 'unguarded-notifier-path'
   | 'cleared-outside-lock'
+  | 'sleeps-in-nonblocking-context'
   | 'may-be-freed';
 
 export const classTitles: Record<FindingClass, string> = {
@@ -16,6 +17,7 @@ export const classTitles: Record<FindingClass, string> = {
   'stale-after-lock-drop': 'stale pointer used after the lock was dropped',
   'unguarded-notifier-path': 'mmu-notifier path dereferences the root without checking it',
   'cleared-outside-lock': 'pointer freed or cleared outside the lock',
+  'sleeps-in-nonblocking-context': 'walk may sleep in a call that is not allowed to block',
   'may-be-freed': 'may be freed concurrently',
 };
 
@@ -24,6 +26,7 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
   const steps = h.witness;
   const hazardIndex = steps.length - 1;
 
+  if (h.kind === 'sleeps-in-nonblocking') return 'sleeps-in-nonblocking-context';
   if (h.kind === 'concurrent-teardown') {
     return h.partner && !h.partner.heldByPartner.includes(lock) ? 'teardown-without-lock' : 'may-be-freed';
   }

@@ -109,8 +109,10 @@ function messageOf(model: Model, f: Finding): string {
     'use-after-free': `${res} may point to freed stage-2 tables here`,
     'concurrent-teardown': `the stage-2 tables may be torn down under this walk`,
     'double-free': `${res} may be freed twice here`,
+    'sleeps-in-nonblocking': `this may sleep although the call may not block`,
   };
   const ctx = contextLabel(model, f.chain.context);
+  if (f.kind === 'sleeps-in-nonblocking') return `${what[f.kind]}: reached from ${ctx} ${entryName(model, f.chain)} (${viaName(f.chain)}), which may be called in a mode that must not sleep [${f.title}]`;
   return `${what[f.kind]}: reached from ${ctx} ${entryName(model, f.chain)} (${viaName(f.chain)}) while ${model.freeFunction} runs from ${f.teardown.join(' or ')} [${f.title}]`;
 }
 
@@ -157,7 +159,16 @@ export function renderWitness(model: Model, run: Run, hazard: Hazard, chain: Cha
       case 'branch':
         if (instr.guard && st.seen !== undefined && st.seen !== UNKNOWN) {
           action = `checks \`${instr.text}\`: ${guardedName(thread.program, instr)} is ${st.seen === NULLV ? 'NULL' : 'not NULL'}`;
+        } else if (hazard.kind === 'sleeps-in-nonblocking' && st.thread === hazard.thread && st.taken !== undefined) {
+          // Which way the tests went is the story of a sleep: a test of the blockable flag would have skipped it.
+          action = `tests \`${instr.text}\`: ${st.taken ? 'true' : 'false'}`;
         }
+        break;
+      case 'trylock':
+        action = `${instr.fn}(${lockName(instr.lock)}) ${st.held.includes(instr.lock) ? 'takes it' : 'fails: it is held'}`;
+        break;
+      case 'sleep':
+        if (isHazard) action = `${instr.fn}() may sleep, but this call may not block`;
         break;
     }
     if (!action) return;
@@ -198,6 +209,6 @@ export function guardedName(program: Program, instr: Extract<Program['instrs'][n
 }
 
 function hazardWord(kind: HazardKind): string {
-  return kind === 'null-deref' ? 'NULL' : kind === 'use-after-free' ? 'freed tables' : kind === 'concurrent-teardown' ? 'while they are torn down' : 'freed';
+  return kind === 'null-deref' ? 'NULL' : kind === 'use-after-free' ? 'freed tables' : kind === 'concurrent-teardown' ? 'while they are torn down' : kind === 'sleeps-in-nonblocking' ? 'sleeping where it may not block' : 'freed';
 }
 

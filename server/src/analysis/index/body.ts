@@ -3,7 +3,7 @@
 // Kernel macros often parse as ERROR nodes; their children are still lowered, so no call or access is lost.
 import type { SyntaxNode as Node } from '../parse/flat';
 import type { Model } from '../model/types';
-import type { CallArg, CalleeRef, Cond, Param, Stmt, ValueRef } from './facts';
+import type { CallArg, CalleeRef, Cond, Param, ScalarSource, Stmt, ValueRef } from './facts';
 import { spanOf } from './span';
 
 /** Calls that only pass their argument through (for reads and conditions alike). */
@@ -29,6 +29,10 @@ export interface BodyContext {
   structTypes: Map<string, string>;
   readonly lockOps: ReadonlyMap<string, Model['lockOps'][number]>;
   readonly freeCalls: ReadonlySet<string>;
+  /** Calls that may sleep, and what reads the context's blockability (see the model). */
+  readonly sleepCalls: ReadonlySet<string>;
+  readonly blockableQueries: ReadonlySet<string>;
+  readonly blockableFlags: ReadonlySet<string>;
 }
 
 /** A fresh lowering context for one function: its parameters, and the model's lock and free primitives. */
@@ -44,13 +48,13 @@ export function newBodyContext(model: Model, params: readonly Param[] = []): Bod
     const m = STRUCT_TYPE.exec(p.type);
     if (m) structTypes.set(p.name, m[1]);
   }
-  const { lockOps, freeCalls } = primitivesOf(model);
-  return { model, aliases, walkLocals: new Set(), varSources: [], fnParams, params: names, flags: new Set(), fieldInits: [], structTypes, lockOps, freeCalls };
+  const prims = primitivesOf(model);
+  return { model, aliases, walkLocals: new Set(), varSources: [], fnParams, params: names, flags: new Set(), fieldInits: [], structTypes, ...prims };
 }
 
 const STRUCT_TYPE = /^(?:const\s+)?struct\s+(\w+)/;
 
-type Primitives = Pick<BodyContext, 'lockOps' | 'freeCalls'>;
+type Primitives = Pick<BodyContext, 'lockOps' | 'freeCalls' | 'sleepCalls' | 'blockableQueries' | 'blockableFlags'>;
 const primitives = new WeakMap<Model['lockOps'], WeakMap<Model['freeCalls'], Primitives>>();
 
 /** The model's lock and free primitives by name, made once per pair of lists (a context only reads them). */
@@ -58,7 +62,16 @@ function primitivesOf(model: Model): Primitives {
   let byFree = primitives.get(model.lockOps);
   if (!byFree) primitives.set(model.lockOps, (byFree = new WeakMap()));
   let p = byFree.get(model.freeCalls);
-  if (!p) byFree.set(model.freeCalls, (p = { lockOps: new Map(model.lockOps.map((o) => [o.function, o])), freeCalls: new Set(model.freeCalls) }));
+  if (!p) {
+    p = {
+      lockOps: new Map(model.lockOps.map((o) => [o.function, o])),
+      freeCalls: new Set(model.freeCalls),
+      sleepCalls: new Set(model.sleepCalls ?? []),
+      blockableQueries: new Set(model.blockability?.queries ?? []),
+      blockableFlags: new Set(model.blockability?.flags ?? []),
+    };
+    byFree.set(model.freeCalls, p);
+  }
   return p;
 }
 
@@ -167,7 +180,8 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       const at = spanOf(node);
       const e = node.namedChild(0);
       const value = e ? lowerExpr(e, cx, out, true) : undefined;
-      out.push({ k: 'return', at, value });
+      const local = e && !value ? pathOf(e, cx) : undefined;
+      out.push(local ? { k: 'return', at, value, local } : { k: 'return', at, value });
       return out;
     }
     case 'break_statement':
@@ -237,6 +251,7 @@ function lowerDeclaration(node: Node, cx: BodyContext, out: Stmt[]): void {
     if (value.type === 'initializer_list') {
       recordFieldInits(value, cx);
       lowerExpr(value, cx, out);
+      assignInitializedFields(name, value, cx, out, spanOf(d));
       continue;
     }
     assignLocal(name, value, cx, out, spanOf(d), typeText);
@@ -265,25 +280,129 @@ function recordFieldInits(list: Node, cx: BodyContext): void {
   }
 }
 
-const FLAG_LITERALS = new Set(['true', 'false']);
+/**
+ * `struct kvm_gfn_range range = { .may_block = x, .lockless = false }`: each designated field is a path of the local
+ * (range.may_block) that gets its value here, like an assignment.
+ */
+function assignInitializedFields(name: string, list: Node, cx: BodyContext, out: Stmt[], at: ReturnType<typeof spanOf>): void {
+  for (const item of list.namedChildren) {
+    if (!item || item.type !== 'initializer_pair') continue;
+    const designator = item.childForFieldName('designator') ?? item.namedChild(0);
+    const value = item.childForFieldName('value');
+    if (designator?.type !== 'field_designator' || !value || value.type === 'initializer_list') continue;
+    const path = `${name}.${designator.text.replace(/^\./, '')}`;
+    const scratch: Stmt[] = [];
+    const v = lowerExpr(value, cx, scratch);
+    if (v) {
+      cx.aliases.add(path);
+      out.push({ k: 'assign', local: path, value: v, at });
+    } else {
+      const flag = constantOf(value);
+      out.push({ k: 'assign', local: path, at, ...(flag ? { flag } : scalarOf(value, cx)) });
+    }
+  }
+}
 
-function assignLocal(name: string, value: Node, cx: BodyContext, out: Stmt[], at: ReturnType<typeof spanOf>, typeText?: string): void {
-  const literal = value.text.trim();
-  if (FLAG_LITERALS.has(literal) && (cx.flags.has(name) || typeText === 'bool' || typeText === undefined)) {
+/**
+ * local (a variable or a path such as r.found_memslot) := value. Every assignment is kept, so a later test of the
+ * local sees what was stored last: a constant, a copy of another local, the resource, or unknown.
+ */
+function assignLocal(name: string, value: Node, cx: BodyContext, out: Stmt[], at: ReturnType<typeof spanOf>, _typeText?: string): void {
+  const literal = constantOf(value);
+  if (literal) {
     cx.flags.add(name);
-    out.push({ k: 'assign', local: name, flag: literal as 'true' | 'false', at });
+    cx.aliases.delete(name);
+    out.push({ k: 'assign', local: name, flag: literal, at });
     return;
   }
-  if (cx.flags.has(name)) out.push({ k: 'assign', local: name, at });
   const source = functionSource(value);
   if (source) cx.varSources.push({ variable: name, from: source });
-  const v = lowerExpr(value, cx, out, cx.walkLocals.has(name) || cx.aliases.has(name));
+  const v = lowerExpr(value, cx, out, cx.walkLocals.has(name) || cx.aliases.has(name) || isHolderPath(name, cx));
   if (v) {
     cx.aliases.add(name);
     out.push({ k: 'assign', local: name, value: v, at });
-  } else if (cx.aliases.has(name)) {
-    out.push({ k: 'assign', local: name, at });
+    return;
   }
+  cx.aliases.delete(name);
+  out.push({ k: 'assign', local: name, at, ...scalarOf(value, cx) });
+}
+
+const TRUE_WORDS = new Set(['true', '1']);
+const FALSE_WORDS = new Set(['false', '0', 'NULL', '((void *)0)']);
+
+/** true, false, 0, 1, NULL and other integer literals, through parentheses and casts. */
+export function constantOf(node: Node): 'true' | 'false' | undefined {
+  const inner = strip(node);
+  const t = inner.text.trim();
+  if (TRUE_WORDS.has(t)) return 'true';
+  if (FALSE_WORDS.has(t)) return 'false';
+  if (inner.type === 'number_literal') return /^0+[uUlL]*$|^0[xX]0+[uUlL]*$/.test(t) ? 'false' : 'true';
+  return undefined;
+}
+
+function strip(node: Node): Node {
+  let n = node;
+  while ((n.type === 'parenthesized_expression' || n.type === 'cast_expression') && n.namedChildCount > 0) {
+    n = n.childForFieldName('value') ?? n.namedChild(n.namedChildCount - 1)!;
+  }
+  return n;
+}
+
+/** What a non-resource value is: a copy of a local or path, the context's blockability, or unknown ({}). */
+function scalarOf(node: Node, cx: BodyContext): ScalarSource {
+  const n = strip(node);
+  if (isBlockabilityQuery(n, cx)) return { blockable: true };
+  if (n.type === 'call_expression' && TRANSPARENT.has(n.childForFieldName('function')?.text ?? '')) {
+    const arg = n.childForFieldName('arguments')?.namedChild(0);
+    return arg ? scalarOf(arg, cx) : {};
+  }
+  const path = pathOf(n, cx);
+  return path ? { copy: path } : {};
+}
+
+/** mmu_notifier_range_blockable(range), or flags & MMU_NOTIFIER_RANGE_BLOCKABLE: whether this call may block. */
+function isBlockabilityQuery(n: Node, cx: BodyContext): boolean {
+  if (n.type === 'call_expression') return cx.blockableQueries.has(n.childForFieldName('function')?.text ?? '');
+  if (n.type === 'binary_expression' && n.child(1)?.type === '&') {
+    const l = n.childForFieldName('left');
+    const r = n.childForFieldName('right');
+    return (!!l && cx.blockableFlags.has(strip(l).text)) || (!!r && cx.blockableFlags.has(strip(r).text));
+  }
+  return false;
+}
+
+/**
+ * The local or path an expression names: x, r.found_memslot, range->lockless (written range.lockless: a pointer's
+ * fields and a struct's fields are one path, so a callee's p->f is the caller's x.f when it was given &x).
+ */
+export function pathOf(node: Node, cx: { model: Model }): string | undefined {
+  const n = strip(node);
+  if (n.type === 'identifier') return FALSE_WORDS.has(n.text) || TRUE_WORDS.has(n.text) ? undefined : n.text;
+  if (n.type === 'field_expression') {
+    if (isRootField(n, cx)) return undefined;
+    const base = n.childForFieldName('argument');
+    const field = n.childForFieldName('field')?.text;
+    const b = base ? pathOf(base, cx) : undefined;
+    return b && field ? `${b}.${field}` : undefined;
+  }
+  if (n.type === 'pointer_expression' && n.child(0)?.type === '&') {
+    const arg = n.childForFieldName('argument');
+    return arg ? pathOf(arg, cx) : undefined;
+  }
+  // *locked: what a pointer points to (a callee given &x sees x there).
+  if (n.type === 'pointer_expression' && n.child(0)?.type === '*') {
+    const arg = n.childForFieldName('argument');
+    const b = arg ? pathOf(arg, cx) : undefined;
+    return b ? `${b}.*` : undefined;
+  }
+  return undefined;
+}
+
+/** A path whose last field has the resource's name (gstage.pgd, mmu.pgt): a holder of a copy of the root. */
+function isHolderPath(path: string, cx: { model: Model }): boolean {
+  const dot = path.lastIndexOf('.');
+  const fp = cx.model.resource.fieldPath;
+  return dot > 0 && path.slice(dot + 1) === fp[fp.length - 1];
 }
 
 /** Where a function-pointer variable's value comes from: f, &f, table[i], or a call's result. */
@@ -332,8 +451,13 @@ export function lowerExpr(node: Node, cx: BodyContext, out: Stmt[], wantValue = 
       if (isRootField(node, cx)) return { kind: 'field' };
       const base = node.childForFieldName('argument');
       const v = base ? lowerExpr(base, cx, out) : undefined;
-      if (v) out.push({ k: 'deref', value: v, at: spanOf(node), text: node.text });
-      return undefined;
+      if (v) {
+        out.push({ k: 'deref', value: v, at: spanOf(node), text: node.text });
+        return undefined;
+      }
+      // gstage->pgd: a copy of the root kept in a struct (here, or by a helper that filled the caller's struct).
+      const path = pathOf(node, cx);
+      return path && (cx.aliases.has(path) || isHolderPath(path, cx)) ? { kind: 'local', name: path } : undefined;
     }
     case 'pointer_expression': {
       const arg = node.childForFieldName('argument');
@@ -353,13 +477,20 @@ export function lowerExpr(node: Node, cx: BodyContext, out: Stmt[], wantValue = 
       const left = node.childForFieldName('left');
       const right = node.childForFieldName('right');
       const op = node.childForFieldName('operator')?.type ?? node.child(1)?.type;
+      if (op === '&' && isBlockabilityQuery(node, cx)) {
+        out.push({ k: 'assign', local: tempName('$blk', node), blockable: true, at: spanOf(node) });
+        return undefined;
+      }
       const lv = left ? lowerExpr(left, cx, out) : undefined;
       const rv = right ? lowerExpr(right, cx, out) : undefined;
       return op === '+' || op === '-' ? (lv ?? rv) : undefined;
     }
     case 'update_expression': {
       const arg = node.childForFieldName('argument');
-      return arg ? lowerExpr(arg, cx, out) : undefined;
+      const v = arg ? lowerExpr(arg, cx, out) : undefined;
+      const path = arg ? pathOf(arg, cx) : undefined;
+      if (path && !v && !cx.aliases.has(path)) out.push({ k: 'assign', local: path, at: spanOf(node) });
+      return v;
     }
     case 'assignment_expression':
       return lowerAssignment(node, cx, out);
@@ -397,8 +528,23 @@ function lowerAssignment(node: Node, cx: BodyContext, out: Stmt[]): ValueRef | u
   }
   if (left.type === 'identifier') {
     if (op === '=') assignLocal(left.text, right, cx, out, at);
-    else lowerExpr(right, cx, out);
+    else {
+      lowerExpr(right, cx, out);
+      out.push({ k: 'assign', local: left.text, at });
+    }
     return cx.aliases.has(left.text) ? { kind: 'local', name: left.text } : undefined;
+  }
+  const path = left.type === 'field_expression' || (left.type === 'pointer_expression' && left.child(0)?.type === '*') ? pathOf(left, cx) : undefined;
+  if (path && !(left.type === 'pointer_expression' && cx.aliases.has(path.slice(0, -2)))) {
+    // r.found_memslot = true, gstage->pgd = kvm->arch.pgd: the path's base is evaluated (it may be a table pointer).
+    const base = left.childForFieldName('argument');
+    if (base) lowerExpr(base, cx, out);
+    if (op === '=') assignLocal(path, right, cx, out, at);
+    else {
+      lowerExpr(right, cx, out);
+      out.push({ k: 'assign', local: path, at });
+    }
+    return undefined;
   }
   lowerExpr(right, cx, out);
   lowerExpr(left, cx, out);
@@ -445,9 +591,18 @@ function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean)
   const lockOp = name ? cx.lockOps.get(name) : undefined;
   if (lockOp) {
     for (const a of argNodes) lowerExpr(a, cx, out);
-    out.push({ k: 'lock', op: lockOp.op, mode: lockOp.mode, fn: lockOp.function, lock: lockOp.lock ?? lockName(argNodes[0]), at });
+    if (lockOp.sleeps || lockOp.op === 'resched') out.push({ k: 'sleep', fn: lockOp.function, at });
+    const stmt: Stmt = { k: 'lock', op: lockOp.op, mode: lockOp.mode, fn: lockOp.function, lock: lockOp.lock ?? lockName(argNodes[0]), at };
+    if (lockOp.op === 'trylock') stmt.result = tempName('$try', node);
+    out.push(stmt);
     return undefined;
   }
+  if (name && cx.blockableQueries.has(name)) {
+    for (const a of argNodes) lowerExpr(a, cx, out);
+    out.push({ k: 'assign', local: tempName('$blk', node), blockable: true, at });
+    return undefined;
+  }
+  if (name && cx.sleepCalls.has(name)) out.push({ k: 'sleep', fn: name, at });
   if (name && cx.freeCalls.has(name)) {
     const values = argNodes.map((a) => lowerExpr(a, cx, out, true));
     const v = values[0];
@@ -464,6 +619,17 @@ function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean)
     const fname = functionArg(a);
     if (fname) arg.functionName = fname;
     if (v) arg.value = v;
+    else {
+      const flag = constantOf(a);
+      const scalar = flag ? { flag } : scalarOf(a, cx);
+      if (scalar.copy) {
+        arg.path = scalar.copy;
+        if (strip(a).type === 'pointer_expression' && strip(a).child(0)?.type === '&') arg.addressOf = true;
+      }
+      else if (scalar.flag || scalar.blockable) arg.scalar = scalar;
+      // A blockability test made in the argument (flags & MMU_NOTIFIER_RANGE_BLOCKABLE) was given a temp: pass it.
+      if (!flag && !scalar.copy && isBlockabilityQuery(strip(a), cx)) arg.scalar = { blockable: true };
+    }
     return arg;
   });
   if (!callee) return undefined;
@@ -481,6 +647,11 @@ function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean)
   stmt.assignTo = tmp;
   cx.aliases.add(tmp);
   return { kind: 'local', name: tmp };
+}
+
+/** A temporary named after the expression's place, so the lowering of a condition finds what its effects set. */
+function tempName(prefix: string, node: Node): string {
+  return `${prefix}@${node.startIndex}`;
 }
 
 /** A call through a function-pointer parameter or a local that was given a function (or table entry). */
@@ -536,6 +707,14 @@ export function lowerCond(node: Node, cx: BodyContext): Cond {
           const isnull: Cond = { k: 'isnull', value: v };
           return op === '==' ? isnull : negate(isnull);
         }
+        // x == false, r.found != 0: a flag test.
+        const exact = (n: Node): 'true' | 'false' | undefined => (TRUE_WORDS.has(n.text.trim()) || FALSE_WORDS.has(n.text.trim()) ? constantOf(n) : undefined);
+        const [subject, constant] = exact(right) ? [left, exact(right)] : [right, exact(left)];
+        const path = constant && (subject.type === 'identifier' || subject.type === 'field_expression') ? pathOf(subject, cx) : undefined;
+        if (path) {
+          const flag: Cond = { k: 'flag', name: path };
+          return (op === '==') === (constant === 'true') ? flag : negate(flag);
+        }
       }
       return { k: 'unknown' };
     }
@@ -543,12 +722,17 @@ export function lowerCond(node: Node, cx: BodyContext): Cond {
       const name = node.childForFieldName('function')?.text ?? '';
       const arg = node.childForFieldName('arguments')?.namedChild(0);
       if (TRANSPARENT.has(name) && arg) return lowerCond(arg, cx);
-      break;
+      // if (spin_trylock(&kvm->mmu_lock)), if (mmu_notifier_range_blockable(range)): the value the call's effect set.
+      if (cx.lockOps.get(name)?.op === 'trylock') return { k: 'flag', name: tempName('$try', node) };
+      if (cx.blockableQueries.has(name)) return { k: 'flag', name: tempName('$blk', node) };
+      return { k: 'unknown' };
     }
   }
-  if (node.type === 'identifier' && cx.flags.has(node.text)) return { k: 'flag', name: node.text };
   const v = valueOf(node, cx);
-  return v ? negate({ k: 'isnull', value: v }) : { k: 'unknown' };
+  if (v) return negate({ k: 'isnull', value: v });
+  if (isBlockabilityQuery(node, cx)) return { k: 'flag', name: tempName('$blk', node) };
+  const path = node.type === 'identifier' || node.type === 'field_expression' || node.type === 'pointer_expression' ? pathOf(node, cx) : undefined;
+  return path ? { k: 'flag', name: path } : { k: 'unknown' };
 }
 
 function negate(c: Cond): Cond {

@@ -11,13 +11,24 @@ export interface Span {
 /** Where a value of the resource lives: the field itself, or a local (or parameter) holding a copy of it. */
 export type ValueRef = { kind: 'field' } | { kind: 'local'; name: string };
 
-/** A constant a flag local is set to (bool locked = false; locked = true;). */
+/** A constant a flag is set to: true, or non-zero (bool locked = true), and false, 0 or NULL. */
 export type FlagValue = 'true' | 'false';
+
+/**
+ * What an assignment to a local or a path (r.found, range->may_block) stores, besides a resource value: a constant,
+ * a copy of another local or path, the context's blockability (mmu_notifier_range_blockable(range)), or nothing
+ * known (the slot becomes unknown).
+ */
+export interface ScalarSource {
+  flag?: FlagValue;
+  copy?: string;
+  blockable?: true;
+}
 
 /** A boolean condition over the resource, as far as the analysis can tell; other atoms are unknown. */
 export type Cond =
   | { k: 'isnull'; value: ValueRef }
-  /** A flag local is true (if (locked)). */
+  /** A local or a path (r.found_memslot, range->lockless, written range.lockless) is true / non-zero. */
   | { k: 'flag'; name: string }
   | { k: 'not'; c: Cond }
   | { k: 'and'; a: Cond; b: Cond }
@@ -30,6 +41,12 @@ export interface CallArg {
   functionName?: string;
   /** The argument carries the resource (the field, or a local alias of it). */
   value?: ValueRef;
+  /** The argument is a local or path (x, r.found, &r): the callee's parameter copies it, and its fields are the caller's. */
+  path?: string;
+  /** The argument is &path: the callee's *p is path itself. */
+  addressOf?: boolean;
+  /** The argument is a constant (true, false, 0, 1, NULL) or the context's blockability. */
+  scalar?: ScalarSource;
 }
 
 export type CalleeRef =
@@ -45,9 +62,15 @@ export type CalleeRef =
  */
 export type Stmt =
   | { k: 'call'; callee: CalleeRef; args: CallArg[]; at: Span; assignTo?: string }
-  | { k: 'lock'; op: 'acquire' | 'release' | 'resched'; lock: string; mode: 'exclusive' | 'shared'; fn: string; at: Span }
-  /** local := value (a copy of the root, or of a pointer into the tables); value undefined: no longer an alias. */
-  | { k: 'assign'; local: string; value?: ValueRef; flag?: FlagValue; at: Span }
+  /** trylock: result names the local that holds whether it succeeded (it fails on a lock anyone holds). */
+  | { k: 'lock'; op: 'acquire' | 'release' | 'resched' | 'trylock'; lock: string; mode: 'exclusive' | 'shared'; fn: string; at: Span; result?: string }
+  /** A call that may sleep (cond_resched, mutex_lock, might_sleep): not allowed where the context may not block. */
+  | { k: 'sleep'; fn: string; at: Span }
+  /**
+   * local := value. The local is a variable or a path (gstage.pgd, r.found_memslot); value: a copy of the root or
+   * of a pointer into the tables; scalar: a constant, a copy, or the blockability; neither: unknown from here on.
+   */
+  | ({ k: 'assign'; local: string; value?: ValueRef; at: Span } & ScalarSource)
   | { k: 'deref'; value: ValueRef; at: Span; text: string }
   | { k: 'write'; value: ValueRef | 'null' | 'other'; at: Span }
   | { k: 'free'; value: ValueRef; fn: string; at: Span }
@@ -57,7 +80,8 @@ export type Stmt =
   | { k: 'loop'; body: Stmt[]; at: Span; form: 'do' | 'while' | 'for' | 'macro'; test: Stmt[]; cond: Cond; text: string }
   | { k: 'switch'; body: Stmt[]; at: Span }
   | { k: 'case'; at: Span }
-  | { k: 'return'; value?: ValueRef; at: Span }
+  /** local: the function returns a local by value (a struct whose fields the caller's variable receives). */
+  | { k: 'return'; value?: ValueRef; local?: string; at: Span }
   | { k: 'break'; at: Span }
   | { k: 'continue'; at: Span }
   | { k: 'goto'; label: string; at: Span }

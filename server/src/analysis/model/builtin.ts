@@ -8,15 +8,21 @@ const contexts: ContextSpec[] = [
   { id: 'teardown', label: 'teardown' },
 ];
 
+/** The kernel's lock families, each with its _irq/_irqsave/_bh forms: spin, raw_spin, rw; mutex and rwsem sleep. */
+function lockFamily(acquire: string[], release: string[], trylock: string[], mode: LockOp['mode'], sleeps = false): LockOp[] {
+  const forms = (names: string[], op: LockOp['op']): LockOp[] => names.map((function_) => ({ function: function_, op, mode, ...(sleeps && op !== 'release' ? { sleeps } : {}) }));
+  return [...forms(acquire, 'acquire'), ...forms(release, 'release'), ...forms(trylock, 'trylock')];
+}
+const irqForms = (base: string): string[] => [base, `${base}_irq`, `${base}_irqsave`, `${base}_bh`, `${base}_nested`];
+const unlockForms = (base: string): string[] => [base, `${base}_irq`, `${base}_irqrestore`, `${base}_bh`];
+
 const lockOps: LockOp[] = [
-  ...['spin_lock', 'spin_lock_irq', 'spin_lock_bh', 'spin_lock_irqsave', 'write_lock', 'write_lock_irq'].map(
-    (f): LockOp => ({ function: f, op: 'acquire', mode: 'exclusive' }),
-  ),
-  { function: 'read_lock', op: 'acquire', mode: 'shared' },
-  ...['spin_unlock', 'spin_unlock_irq', 'spin_unlock_bh', 'spin_unlock_irqrestore', 'write_unlock', 'write_unlock_irq'].map(
-    (f): LockOp => ({ function: f, op: 'release', mode: 'exclusive' }),
-  ),
-  { function: 'read_unlock', op: 'release', mode: 'shared' },
+  ...lockFamily([...irqForms('spin_lock'), ...irqForms('raw_spin_lock')], [...unlockForms('spin_unlock'), ...unlockForms('raw_spin_unlock')], ['spin_trylock', 'spin_trylock_irq', 'spin_trylock_irqsave', 'spin_trylock_bh', 'raw_spin_trylock', 'raw_spin_trylock_irqsave'], 'exclusive'),
+  ...lockFamily(irqForms('write_lock'), unlockForms('write_unlock'), ['write_trylock', 'write_trylock_irqsave'], 'exclusive'),
+  ...lockFamily(irqForms('read_lock'), unlockForms('read_unlock'), ['read_trylock'], 'shared'),
+  ...lockFamily(['mutex_lock', 'mutex_lock_interruptible', 'mutex_lock_killable', 'mutex_lock_nested'], ['mutex_unlock'], ['mutex_trylock'], 'exclusive', true),
+  ...lockFamily(['down_write', 'down_write_killable', 'down_write_nested'], ['up_write'], ['down_write_trylock'], 'exclusive', true),
+  ...lockFamily(['down_read', 'down_read_killable', 'down_read_nested'], ['up_read'], ['down_read_trylock'], 'shared', true),
   { function: 'cond_resched_lock', op: 'resched', mode: 'exclusive' },
   { function: 'cond_resched_rwlock_write', op: 'resched', mode: 'exclusive' },
   { function: 'cond_resched_rwlock_read', op: 'resched', mode: 'shared' },
@@ -24,6 +30,21 @@ const lockOps: LockOp[] = [
   { function: 'KVM_MMU_LOCK', op: 'acquire', mode: 'exclusive', lock: 'mmu_lock' },
   { function: 'KVM_MMU_UNLOCK', op: 'release', mode: 'exclusive', lock: 'mmu_lock' },
 ];
+
+/** Calls that may sleep besides sleeping locks and reschedules (a walk reached from a non-blocking call must not). */
+const sleepCalls = ['cond_resched', 'might_sleep', 'schedule', 'msleep', 'usleep_range', 'synchronize_rcu', 'synchronize_srcu'];
+
+/**
+ * mmu-notifier callbacks by how they may be called: an invalidation may be non-blockable (the OOM reaper's, since
+ * v4.19: mmu_notifier_range_blockable(range) is false); the young and change_pte callbacks run under page-table locks.
+ */
+const viaMayBlock: Model['viaMayBlock'] = {
+  invalidate_range_start: 'per-call',
+  clear_flush_young: 'never',
+  clear_young: 'never',
+  test_young: 'never',
+  change_pte: 'never',
+};
 
 const teardownPaths: TeardownPathSpec[] = [
   {
@@ -91,6 +112,9 @@ export const kvmArmV4: Model = {
   lockOps,
   freeCalls: ['free_pages_exact', 'free_pages', 'kfree', 'kvfree', 'free_page', '__free_pages', 'kvm_free_hwpgd'],
   addressOnlyCalls: ['virt_to_phys', '__pa', '__virt_to_phys', 'virt_to_page', 'page_to_phys', 'offset_in_page', 'kvm_phys_to_vttbr', 'IS_ERR', 'IS_ERR_OR_NULL', 'PTR_ERR', 'assert_spin_locked', 'lockdep_assert_held'],
+  sleepCalls,
+  blockability: { queries: ['mmu_notifier_range_blockable'], flags: ['MMU_NOTIFIER_RANGE_BLOCKABLE'] },
+  viaMayBlock,
   contexts,
   hooks: [
     notifier('kvm_unmap_hva', ['invalidate_page']),

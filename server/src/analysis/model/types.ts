@@ -6,13 +6,18 @@ export type Pin = 'kvm-ref' | 'mm-user';
 
 export type LockMode = 'exclusive' | 'shared';
 
+/** May a context sleep: always, never (atomic), or per call (the caller says, e.g. a notifier range's flag). */
+export type MayBlock = 'always' | 'never' | 'per-call';
+
 export interface LockOp {
   function: string;
   /** The lock it always operates on, for macros that hide it (KVM_MMU_LOCK(kvm) takes kvm->mmu_lock). */
   lock?: string;
-  /** acquire, release, or resched (release, let others run, reacquire). */
-  op: 'acquire' | 'release' | 'resched';
+  /** acquire, release, resched (release, let others run, reacquire), or trylock (a branch: acquire if free). */
+  op: 'acquire' | 'release' | 'resched' | 'trylock';
   mode: LockMode;
+  /** Taking it may sleep (mutex, rwsem, and every resched). */
+  sleeps?: boolean;
 }
 
 export interface ContextSpec {
@@ -92,6 +97,15 @@ export interface Model {
   freeCalls: string[];
   /** Functions that only compute with a pointer's value (virt_to_phys): passing the root to them reads nothing. */
   addressOnlyCalls: string[];
+  /** Calls that may sleep (besides sleeping locks and every resched): cond_resched, might_sleep, msleep. */
+  sleepCalls?: string[];
+  /**
+   * How code asks whether the current call may block: functions of the range (mmu_notifier_range_blockable) and
+   * flag constants tested with & (MMU_NOTIFIER_RANGE_BLOCKABLE). A tree that asks neither has no non-blocking calls.
+   */
+  blockability?: { queries: string[]; flags: string[] };
+  /** Whether an entry may sleep, by the ops field or hook via that enters it; unlisted: it may. */
+  viaMayBlock?: Record<string, MayBlock>;
   contexts: ContextSpec[];
   hooks: HookSpec[];
   entryTables: EntryTableSpec[];

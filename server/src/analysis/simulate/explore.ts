@@ -12,6 +12,11 @@ export const NULLV = 2;
 /** Flag locals (bool locked): the two constants they are set to. */
 export const TRUE = 3;
 export const FALSE = 4;
+/**
+ * An unknown value that a copy made: SYM + s is "whatever slot s held", so a test of either slot decides both
+ * (a flag copied into a parameter, then tested in the callee and again in the caller, takes one way).
+ */
+export const SYM = 8;
 
 export interface ThreadSpec {
   name: string;
@@ -20,7 +25,7 @@ export interface ThreadSpec {
   mutates: boolean;
 }
 
-export type HazardKind = 'null-deref' | 'use-after-free' | 'concurrent-teardown' | 'double-free';
+export type HazardKind = 'null-deref' | 'use-after-free' | 'concurrent-teardown' | 'double-free' | 'sleeps-in-nonblocking';
 
 export interface Step {
   thread: number;
@@ -287,6 +292,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
         return racing;
       }
       return v === NULLV || (v === TABLES && freed);
+    } else if (instr.op === 'sleep') {
+      checkSleep(s, t, instr);
     } else if (instr.op === 'free') {
       // One thread freeing the tables in two calls (kvm_pgtable_stage2_destroy, then kfree) is one teardown.
       if (evalSrc(w, t, instr.src) === TABLES && w[FREED] === 1 && w[FREER] !== t) {
@@ -295,6 +302,54 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       }
     }
     return false;
+  }
+
+  /** A sleep where the thread's blockability is not known to be true: some call of this entry may not block. */
+  function checkSleep(s: State, t: number, instr: Extract<Instr, { op: 'sleep' }>): void {
+    const program = threads[t].program;
+    if (program.mayBlock === 'always') return;
+    const at = program.blockableSlot >= 0 ? slotWord[t][program.blockableSlot] : -1;
+    const v = at >= 0 ? s.w[at] : program.mayBlock === 'never' ? FALSE : UNKNOWN;
+    if (v !== TRUE) record('sleeps-in-nonblocking', s, t, s.w[t]);
+    void instr;
+  }
+
+  /** The value of a scalar copy's source; an unknown source is given its symbol first (kept in w). */
+  function symbolic(w: number[], t: number, src: Src): number {
+    if ('field' in src) return w[FIELD];
+    const at = slotWord[t][src.slot];
+    if (at < 0) return SYM + src.slot;
+    if (w[at] === UNKNOWN) w[at] = SYM + src.slot;
+    return w[at];
+  }
+
+  /** After a test of flags took one way: the flags it tested (and every slot sharing their symbol) now say so. */
+  function refine(w: number[], t: number, c: CondI, truth: boolean): void {
+    switch (c.k) {
+      case 'flag': {
+        const at = slotWord[t][c.slot];
+        if (at < 0) return;
+        const v = w[at];
+        const to = truth ? TRUE : FALSE;
+        if (v === UNKNOWN) w[at] = to;
+        else if (v >= SYM) for (const slot of L.keptSlots[t]) if (w[slotWord[t][slot]] === v) w[slotWord[t][slot]] = to;
+        return;
+      }
+      case 'not':
+        return refine(w, t, c.c, !truth);
+      case 'and':
+        if (truth) {
+          refine(w, t, c.a, true);
+          refine(w, t, c.b, true);
+        }
+        return;
+      case 'or':
+        if (!truth) {
+          refine(w, t, c.a, false);
+          refine(w, t, c.b, false);
+        }
+        return;
+    }
   }
 
   /** A copy of s's words with thread t at pc: the next state, to change before it is recorded (see stepped). */
@@ -347,10 +402,24 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
         else w[base + 1] |= bit;
         return [stepped(s, t, w)];
       }
+      case 'trylock': {
+        const base = LOCKS + 3 * L.lockIndex.get(instr.lock)!;
+        const w = moved(s, t, instr.next);
+        const free = instr.mode === 'exclusive' ? w[base] < 0 && w[base + 1] === 0 : w[base] < 0 && (w[base + 1] & bit) === 0;
+        if (free) {
+          if (instr.mode === 'exclusive') w[base] = t;
+          else w[base + 1] |= bit;
+        }
+        const at = slotWord[t][instr.slot];
+        if (at >= 0) w[at] = free ? TRUE : FALSE;
+        return [stepped(s, t, w)];
+      }
+      case 'sleep':
+        return [stepped(s, t, moved(s, t, instr.next))];
       case 'assign': {
         const w = moved(s, t, instr.next);
         const at = slotWord[t][instr.slot];
-        if (at >= 0) w[at] = assignedValue(instr, (src) => evalSrc(s.w, t, src));
+        if (at >= 0) w[at] = instr.scalar && instr.src ? symbolic(w, t, instr.src) : assignedValue(instr, (src) => evalSrc(s.w, t, src));
         if (instr.src && 'field' in instr.src) w[STALE] &= ~bit;
         return [stepped(s, t, w)];
       }
@@ -379,6 +448,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
         const way = (pc: number, taken: boolean): State => {
           const w = moved(s, t, pc);
           if (instr.guard) w[STALE] &= ~bit;
+          if (v === undefined) refine(w, t, instr.cond, taken);
           return stepped(s, t, w, taken, seenValue);
         };
         if (v !== false) out.push(way(instr.then, true));
@@ -474,10 +544,11 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           const w = x.w;
           const at = slotWord[t][ins.slot];
           x.last = { prev: x.last, thread: t, pc, w };
-          if (at >= 0) w[at] = assignedValue(ins, (src) => evalSrc(w, t, src));
+          if (at >= 0) w[at] = ins.scalar && ins.src ? symbolic(w, t, ins.src) : assignedValue(ins, (src) => evalSrc(w, t, src));
           w[t] = ins.next;
           continue;
         }
+        if (ins.op === 'sleep') checkSleep(x, t, ins);
         for (const y of successors(x, t, ins)) {
           // A choice is no step of its own in a witness: the way taken shows in what follows.
           if (ins.op === 'choice') y.last = x.last;
@@ -569,7 +640,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
 
   /** Thread t's next step commutes with whatever any other thread can do before t releases a lock it holds. */
   function commutes(s: State, t: number, instr: Instr, landsOnDeref: boolean): boolean {
-    if (instr.op === 'lock' || instr.op === 'unlock' || instr.op === 'resched-drop' || instr.op === 'resched-take') return false;
+    if (instr.op === 'lock' || instr.op === 'trylock' || instr.op === 'unlock' || instr.op === 'resched-drop' || instr.op === 'resched-take') return false;
     const w = s.w;
     const held = heldScratch.fill(0);
     let tEx = 0;
@@ -619,6 +690,7 @@ function isLocalStep(i: Instr): boolean {
   switch (i.op) {
     case 'jump':
     case 'choice':
+    case 'sleep':
       return true;
     case 'assign':
       return !i.src || !('field' in i.src);
@@ -652,7 +724,7 @@ export function evalCond(c: CondI, value: (src: Src) => number): boolean | undef
     }
     case 'flag': {
       const v = value({ slot: c.slot });
-      return v === TRUE ? true : v === FALSE ? false : undefined;
+      return v === TRUE ? true : v === FALSE ? false : v === NULLV ? false : v === TABLES ? true : undefined;
     }
     case 'not': {
       const v = evalCond(c.c, value);

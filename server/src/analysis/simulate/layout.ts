@@ -65,7 +65,8 @@ function slotUsesOf(program: Program): { set: Uint8Array; read: Uint8Array } {
   };
   const readsCond = (c: CondI): void => {
     if (c.k === 'isnull') reads(c.src);
-    else if (c.k === 'flag') read[c.slot] = 1;
+    // A test of a flag refines it (the way taken says what it holds): a set as well as a read.
+    else if (c.k === 'flag') read[c.slot] = set[c.slot] = 1;
     else if (c.k === 'not') readsCond(c.c);
     else if (c.k === 'and' || c.k === 'or') {
       readsCond(c.a);
@@ -76,7 +77,10 @@ function slotUsesOf(program: Program): { set: Uint8Array; read: Uint8Array } {
     if (i.op === 'assign') {
       set[i.slot] = 1;
       reads(i.src);
-    } else if (i.op === 'branch') readsCond(i.cond);
+      // A scalar copy gives an unknown source its symbol: it writes the source too.
+      if (i.scalar && i.src && 'slot' in i.src) set[i.src.slot] = 1;
+    } else if (i.op === 'trylock') set[i.slot] = 1;
+    else if (i.op === 'sleep') read[i.slot] = 1; else if (i.op === 'branch') readsCond(i.cond);
     else if (i.op === 'deref' || i.op === 'free') reads(i.src);
     else if (i.op === 'write' && typeof i.value === 'object') reads(i.value);
   }

@@ -17,7 +17,7 @@ export function livenessOf(program: Program): Liveness | undefined {
   const words = Math.max(1, Math.ceil(program.slots / 32));
   if (n * words * 32 > MAX_BITS) return undefined;
   const uses = program.instrs.map(usesOf);
-  const defs = program.instrs.map((i) => (i.op === 'assign' ? i.slot : -1));
+  const defs = program.instrs.map((i) => (i.op === 'assign' || i.op === 'trylock' ? i.slot : -1));
   const succ = program.instrs.map(successorsOf);
   const preds: number[][] = program.instrs.map(() => []);
   succ.forEach((ss, pc) => ss.forEach((s) => preds[s].push(pc)));
@@ -80,6 +80,9 @@ function usesOf(i: Instr): number[] {
       break;
     case 'branch':
       cond(i.cond);
+      break;
+    case 'sleep':
+      out.push(i.slot);
       break;
   }
   return out;

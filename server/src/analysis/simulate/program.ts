@@ -2,7 +2,8 @@
 // their call sites (function-pointer parameters bound to what each caller passes), loops and gotos as jumps,
 // unknown conditions as choices. Only what touches the resource or a lock survives; everything else is skipped.
 import type { Bindings, CallGraph } from '../callgraph/graph';
-import type { CallSiteFacts, Cond, FunctionFacts, Span, Stmt, ValueRef } from '../index/facts';
+import type { CallArg, CallSiteFacts, Cond, FunctionFacts, ScalarSource, Span, Stmt, ValueRef } from '../index/facts';
+import type { MayBlock } from '../model/types';
 
 /** An inlined function activation: which function, and the call that brought it in. */
 export interface Frame {
@@ -11,6 +12,11 @@ export interface Frame {
   /** The call site in the parent frame's function (absent for the outermost frame). */
   callAt?: Span;
   via?: string;
+  /**
+   * Parameters given a local or path of the caller (f(&r), f(range)): the callee's p.x is the caller's r.x, so a
+   * flag set or tested through a pointer is the same slot on both sides.
+   */
+  paths?: Map<string, { frame: number; path: string; addressOf?: boolean }>;
 }
 
 /** Where a value lives at run time: the shared field, or one thread-local variable (by slot). */
@@ -36,8 +42,15 @@ export type Instr =
   | (Base & { op: 'resched-drop'; lock: string; fn: string; next: number })
   /** Second half: take it back if the first half dropped it. Other threads may run in between. */
   | (Base & { op: 'resched-take'; lock: string; mode: 'exclusive' | 'shared'; fn: string; next: number })
-  /** slot := src, or := a flag constant (true/false), or unknown. */
-  | (Base & { op: 'assign'; slot: number; src?: Src; flag?: 'true' | 'false'; next: number })
+  /**
+   * slot := src, or := a flag constant (true/false), or unknown. scalar: a copy of a flag-like value; an unknown
+   * source is first given a symbol, so later tests of either slot agree (correlated unknowns).
+   */
+  | (Base & { op: 'assign'; slot: number; src?: Src; flag?: 'true' | 'false'; scalar?: true; next: number })
+  /** Takes the lock if no thread holds it (slot := true), else fails (slot := false); never waits. */
+  | (Base & { op: 'trylock'; lock: string; mode: 'exclusive' | 'shared'; fn: string; slot: number; next: number })
+  /** A call that may sleep: a hazard where the thread's blockability is not known to be true. */
+  | (Base & { op: 'sleep'; fn: string; slot: number; next: number })
   | (Base & { op: 'deref'; src: Src; text: string; next: number })
   | (Base & { op: 'write'; value: 'null' | 'other' | Src; next: number })
   | (Base & { op: 'free'; src: Src; fn: string; next: number })
@@ -54,16 +67,24 @@ export interface Program {
   slotNames: string[];
   /** Compilation stopped at the size bound: results from it are inconclusive. */
   truncated: boolean;
+  /** The slot holding whether this thread may block (see BLOCKABLE), when the program reads it. */
+  blockableSlot: number;
+  /** Whether the entry may sleep; a sleep where it may not is a hazard. */
+  mayBlock: MayBlock;
 }
+
+/** The slot name of the thread's blockability: true where it may sleep. */
+export const BLOCKABLE = '$blockable';
 
 export interface CompileOptions {
   maxInstrs: number;
   maxDepth: number;
   /** Locks the core holds around the entry (built-in hooks): taken first, released last. */
   locksHeld: { lock: string; at: Span }[];
+  mayBlock: MayBlock;
 }
 
-export const defaultCompileOptions: CompileOptions = { maxInstrs: 60_000, maxDepth: 40, locksHeld: [] };
+export const defaultCompileOptions: CompileOptions = { maxInstrs: 60_000, maxDepth: 40, locksHeld: [], mayBlock: 'always' };
 
 type Patch = (pc: number) => void;
 
@@ -88,6 +109,17 @@ class Compiler {
   }
 
   slot(frame: number, name: string): number {
+    // A path through a parameter bound to the caller's object is the caller's slot (p.found -> r.found).
+    const dot = name.indexOf('.');
+    if (dot > 0) {
+      const bound = this.frames[frame]?.paths?.get(name.slice(0, dot));
+      if (bound) {
+        const rest = name.slice(dot);
+        // Given &x, the callee's *p is x itself, and p->f is x.f.
+        return this.slot(bound.frame, bound.addressOf && rest.startsWith('.*') ? bound.path + rest.slice(2) : bound.path + rest);
+      }
+    }
+    if (name === BLOCKABLE) frame = 0;
     const key = `${frame}:${name}`;
     let i = this.slotIndex.get(key);
     if (i === undefined) {
@@ -149,8 +181,12 @@ class Compiler {
         case 'call':
           this.call(frame, fn, s, bindings, stack);
           return;
+        case 'sleep':
+          this.emit({ op: 'sleep', fn: s.fn, slot: this.slot(0, BLOCKABLE), frame, at, next: this.pc + 1 });
+          return;
         case 'lock':
-          if (s.op === 'acquire') this.emit({ op: 'lock', lock: s.lock, mode: s.mode, fn: s.fn, frame, at, next: this.pc + 1 });
+          if (s.op === 'trylock') this.emit({ op: 'trylock', lock: s.lock, mode: s.mode, fn: s.fn, slot: this.slot(frame, s.result ?? '$try'), frame, at, next: this.pc + 1 });
+          else if (s.op === 'acquire') this.emit({ op: 'lock', lock: s.lock, mode: s.mode, fn: s.fn, frame, at, next: this.pc + 1 });
           else if (s.op === 'release') this.emit({ op: 'unlock', lock: s.lock, fn: s.fn, frame, at, next: this.pc + 1 });
           else {
             this.emit({ op: 'resched-drop', lock: s.lock, fn: s.fn, frame, at, next: this.pc + 1 });
@@ -158,7 +194,7 @@ class Compiler {
           }
           return;
         case 'assign':
-          this.emit({ op: 'assign', slot: this.slot(frame, s.local), src: s.value ? this.src(frame, s.value) : undefined, flag: s.flag, frame, at, next: this.pc + 1 });
+          this.assign(frame, this.slot(frame, s.local), s.value, s, at);
           return;
         case 'deref':
           this.emit({ op: 'deref', src: this.src(frame, s.value), text: s.text, frame, at, next: this.pc + 1 });
@@ -254,6 +290,26 @@ class Compiler {
     return exits;
   }
 
+  /** slot := a resource value, a constant, a copy of another local or path, the blockability, or unknown. */
+  assign(frame: number, slot: number, value: ValueRef | undefined, scalar: ScalarSource, at: Span, into = frame): void {
+    const base = { op: 'assign' as const, slot, frame: into, at, next: this.pc + 1 };
+    if (value) this.emit({ ...base, src: this.src(frame, value) });
+    else if (scalar.flag) this.emit({ ...base, flag: scalar.flag });
+    else if (scalar.copy) this.emit({ ...base, src: { slot: this.slot(frame, scalar.copy) }, scalar: true });
+    else if (scalar.blockable) this.emit({ ...base, src: { slot: this.slot(0, BLOCKABLE) }, scalar: true });
+    else this.emit(base);
+  }
+
+  /** Binds the callee's parameters to the arguments: values, constants and copies; paths of pointers to the caller's. */
+  private bindParams(frame: number, child: number, callee: FunctionFacts, args: readonly (CallArg | undefined)[], at: Span): void {
+    callee.params.forEach((p, i) => {
+      const a = args[i];
+      if (a?.path) (this.frames[child].paths ??= new Map()).set(p.name, { frame, path: a.path, addressOf: a.addressOf });
+      const slot = this.slot(child, p.name);
+      this.assign(frame, slot, a?.value, a?.scalar ?? (a?.path ? { copy: a.path } : {}), at, child);
+    });
+  }
+
   private call(frame: number, fn: FunctionFacts, s: Extract<Stmt, { k: 'call' }>, bindings: Bindings, stack: FunctionFacts[]): void {
     const site: CallSiteFacts = { callee: s.callee, args: s.args, at: s.at, locksHeld: [], guards: [] };
     const targets = this.graph.targets(fn, site, bindings).filter((t) => this.graph.matters(t.fn) && !stack.includes(t.fn));
@@ -276,10 +332,7 @@ class Compiler {
     for (const t of targets) {
       starts.push(this.pc);
       const child = this.frames.push({ fn: t.fn, parent: frame, callAt: s.at, via: t.via }) - 1;
-      t.fn.params.forEach((p, i) => {
-        const v = t.args[i]?.value;
-        if (v) this.emit({ op: 'assign', slot: this.slot(child, p.name), src: this.src(frame, v), frame: child, at: s.at, next: this.pc + 1 });
-      });
+      this.bindParams(frame, child, t.fn, t.args, s.at);
       const exits = this.compileFunction(child, this.graph.bindingsFor(fn, t.args, t.fn, bindings), [...stack, t.fn]);
       exits.forEach((p) => p(this.pc));
       if (s.assignTo) {
@@ -305,12 +358,14 @@ export function compileThread(graph: CallGraph, entry: FunctionFacts, opts: Part
   const o = { ...defaultCompileOptions, ...opts };
   const c = new Compiler(graph, o);
   c.frames.push({ fn: entry, parent: -1 });
+  // Per call, the blockability stays unknown: the tests the code makes decide it, the same way each time.
+  if (o.mayBlock !== 'per-call') c.emit({ op: 'assign', slot: c.slot(0, BLOCKABLE), flag: o.mayBlock === 'always' ? 'true' : 'false', frame: 0, at: entry.nameSpan, next: c.pc + 1 });
   for (const held of o.locksHeld) c.emit({ op: 'lock', lock: held.lock, mode: 'exclusive', fn: 'core', frame: 0, at: held.at, next: c.pc + 1, byCore: true });
   const exits = c.compileFunction(0, new Map(), [entry]);
   exits.forEach((p) => p(c.pc));
   for (const held of [...o.locksHeld].reverse()) c.emit({ op: 'unlock', lock: held.lock, fn: 'core', frame: 0, at: held.at, next: c.pc + 1, byCore: true });
   c.emit({ op: 'end', frame: 0, at: entry.span });
-  return { instrs: c.instrs, frames: c.frames, slots: c.slotNames.length, slotNames: c.slotNames, truncated: c.truncated };
+  return programOf(c, o.mayBlock);
 }
 
 /** A thread that enters through several alternative functions (one teardown path calling every .release). */
@@ -331,7 +386,12 @@ export function compileAlternatives(graph: CallGraph, entries: readonly Function
   (c.instrs[choice] as { targets: number[] }).targets = starts;
   const end = c.emit({ op: 'end', frame: 0, at: entries[0].span });
   for (const pc of ends) (c.instrs[pc] as { target: number }).target = end;
-  return { instrs: c.instrs, frames: c.frames, slots: c.slotNames.length, slotNames: c.slotNames, truncated: c.truncated };
+  return programOf(c, 'always');
+}
+
+function programOf(c: Compiler, mayBlock: MayBlock): Program {
+  const blockableSlot = c.slotNames.indexOf(`0:${BLOCKABLE}`);
+  return { instrs: c.instrs, frames: c.frames, slots: c.slotNames.length, slotNames: c.slotNames, truncated: c.truncated, blockableSlot, mayBlock };
 }
 
 /** The call stack of an instruction, outermost first: function names and the call sites between them. */

@@ -83,8 +83,8 @@ export class ExploreCache {
 }
 
 export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, actors: readonly TeardownActor[], limits = defaultSimulationLimits, cache?: ExploreCache, programs?: ProgramCache): EntrySimulation {
-  const compile = (): Program => compileThread(graph, entry.fn, { locksHeld: entry.locksHeld.map((lock) => ({ lock, at: entry.fn.nameSpan })) });
-  const program = programs ? programs.get(`${entry.fn.file}|${entry.fn.name}|${entry.locksHeld.join(',')}`, compile) : compile();
+  const compile = (): Program => compileThread(graph, entry.fn, { locksHeld: entry.locksHeld.map((lock) => ({ lock, at: entry.fn.nameSpan })), mayBlock: entry.mayBlock });
+  const program = programs ? programs.get(`${entry.fn.file}|${entry.fn.name}|${entry.locksHeld.join(',')}|${entry.mayBlock}`, compile) : compile();
   const sim: EntrySimulation = { entry, program, runs: [], blocked: [], harmless: [] };
   const pins = pinsOf(model, entry.context);
   for (const actor of actors) {
@@ -107,7 +107,7 @@ export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, acto
       { name: threadName(model, entry), program, mutates: entry.context === 'teardown' },
       { name: actorName(model, actor), program: actor.program, mutates: true },
     ];
-    const key = cache ? `${limits.maxStates}|${model.lock.name}|${entry.context}|${fingerprint(program)}|${fingerprint(actor.program)}` : '';
+    const key = cache ? `${limits.maxStates}|${model.lock.name}|${entry.context}|${program.mayBlock}|${fingerprint(program)}|${fingerprint(actor.program)}` : '';
     let result = cache?.get(key);
     if (!result) {
       result = explore(threads, limits.maxStates, (h) => classify(h, threads, model.lock.name, entry.context));
