@@ -24,10 +24,14 @@ function touchesRoot(fn: FunctionFacts, s: Stmt, graph: CallGraph): boolean {
       return !site || graph.staticTargets(fn, site).some((t) => graph.reachesRoot(t.fn));
     }
     case 'lock':
+    case 'sleep':
     case 'case':
     case 'break':
     case 'continue':
       return false;
+    case 'assign':
+      // Flags and other scalars: only a copy of the root (or of a table pointer) touches it.
+      return !!s.value;
     case 'if':
       return [...s.then, ...s.else].some((t) => touchesRoot(fn, t, graph));
     default:

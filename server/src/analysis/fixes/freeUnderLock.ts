@@ -130,6 +130,8 @@ function partsOf(analysis: Analysis, site: FunctionSite): Parts | undefined {
           break;
         }
         case 'assign':
+          // `void *pgd = NULL;`: the copy's initializer, which the declarations check below vouches for.
+          if (!s.value && s.flag === 'false') break;
           statements++;
           if (s.value?.kind === 'field' && (!parts.local || parts.local === s.local)) parts.local = s.local;
           else ok = false;
