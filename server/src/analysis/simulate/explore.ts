@@ -314,6 +314,14 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     void instr;
   }
 
+  /** Slots whose base was given a new value: unknown from here on. */
+  function forget(w: number[], t: number, slots: readonly number[]): void {
+    for (const slot of slots) {
+      const at = slotWord[t][slot];
+      if (at >= 0) w[at] = UNKNOWN;
+    }
+  }
+
   /** The value of a scalar copy's source; an unknown source is given its symbol first (kept in w). */
   function symbolic(w: number[], t: number, src: Src): number {
     if ('field' in src) return w[FIELD];
@@ -420,6 +428,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
         const w = moved(s, t, instr.next);
         const at = slotWord[t][instr.slot];
         if (at >= 0) w[at] = instr.scalar && instr.src ? symbolic(w, t, instr.src) : assignedValue(instr, (src) => evalSrc(s.w, t, src));
+        if (instr.clears) forget(w, t, instr.clears);
         if (instr.src && 'field' in instr.src) w[STALE] &= ~bit;
         return [stepped(s, t, w)];
       }
@@ -545,6 +554,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           const at = slotWord[t][ins.slot];
           x.last = { prev: x.last, thread: t, pc, w };
           if (at >= 0) w[at] = ins.scalar && ins.src ? symbolic(w, t, ins.src) : assignedValue(ins, (src) => evalSrc(w, t, src));
+          if (ins.clears) forget(w, t, ins.clears);
           w[t] = ins.next;
           continue;
         }

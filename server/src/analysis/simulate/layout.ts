@@ -1,4 +1,5 @@
 // How the explorer lays out a state: which word of a state's array holds what, for one exploration's threads.
+import { relevantSlots } from './relevance';
 import type { ThreadSpec } from './explore';
 import type { CondI, Program, Src } from './program';
 
@@ -43,10 +44,11 @@ export function layoutOf(threads: readonly ThreadSpec[]): Layout {
   const keptSlots: number[][] = [];
   for (const th of threads) {
     const { set, read } = slotUsesOf(th.program);
+    const relevant = relevantSlots(th.program);
     const words = new Int32Array(th.program.slots).fill(-1);
     const kept: number[] = [];
     for (let slot = 0; slot < th.program.slots; slot++) {
-      if (!set[slot] || !read[slot]) continue;
+      if (!set[slot] || !read[slot] || !relevant[slot]) continue;
       words[slot] = size++;
       kept.push(slot);
     }

@@ -46,7 +46,7 @@ export type Instr =
    * slot := src, or := a flag constant (true/false), or unknown. scalar: a copy of a flag-like value; an unknown
    * source is first given a symbol, so later tests of either slot agree (correlated unknowns).
    */
-  | (Base & { op: 'assign'; slot: number; src?: Src; flag?: 'true' | 'false'; scalar?: true; next: number })
+  | (Base & { op: 'assign'; slot: number; src?: Src; flag?: 'true' | 'false'; scalar?: true; next: number; clears?: number[] })
   /** Takes the lock if no thread holds it (slot := true), else fails (slot := false); never waits. */
   | (Base & { op: 'trylock'; lock: string; mode: 'exclusive' | 'shared'; fn: string; slot: number; next: number })
   /** A call that may sleep: a hazard where the thread's blockability is not known to be true. */
@@ -54,7 +54,8 @@ export type Instr =
   | (Base & { op: 'deref'; src: Src; text: string; next: number })
   | (Base & { op: 'write'; value: 'null' | 'other' | Src; next: number })
   | (Base & { op: 'free'; src: Src; fn: string; next: number })
-  | (Base & { op: 'branch'; cond: CondI; text: string; then: number; else: number; guard: boolean })
+  /** join: where the two ways of an if meet again (absent for loop tests). */
+  | (Base & { op: 'branch'; cond: CondI; text: string; then: number; else: number; guard: boolean; join?: number })
   | (Base & { op: 'choice'; targets: number[] })
   | (Base & { op: 'jump'; target: number })
   | (Base & { op: 'end' });
@@ -213,6 +214,7 @@ class Compiler {
           (this.instrs[br] as { else: number }).else = this.pc;
           block(s.else);
           skip(this.pc);
+          (this.instrs[br] as { join?: number }).join = this.pc;
           return;
         }
         case 'loop': {
@@ -389,7 +391,25 @@ export function compileAlternatives(graph: CallGraph, entries: readonly Function
   return programOf(c, 'always');
 }
 
+/** A new value of x makes what was known of x.f and *x unknown: each assignment lists the paths below its slot. */
+function addClears(c: Compiler): void {
+  const below = new Map<string, number[]>();
+  c.slotNames.forEach((name, slot) => {
+    for (let dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
+      const base = name.slice(0, dot);
+      (below.get(base) ?? below.set(base, []).get(base)!).push(slot);
+    }
+  });
+  if (!below.size) return;
+  for (const i of c.instrs) {
+    if (i.op !== 'assign') continue;
+    const clears = below.get(c.slotNames[i.slot]);
+    if (clears) i.clears = clears;
+  }
+}
+
 function programOf(c: Compiler, mayBlock: MayBlock): Program {
+  addClears(c);
   const blockableSlot = c.slotNames.indexOf(`0:${BLOCKABLE}`);
   return { instrs: c.instrs, frames: c.frames, slots: c.slotNames.length, slotNames: c.slotNames, truncated: c.truncated, blockableSlot, mayBlock };
 }
