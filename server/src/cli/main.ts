@@ -51,8 +51,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
   if (args.command === 'serve') {
     const { startServer } = await import('../lsp/server');
-    const { createConnection, ProposedFeatures } = await import('vscode-languageserver/node');
-    startServer(createConnection(ProposedFeatures.all));
+    startServer();
     return -1; // keeps running
   }
   try {

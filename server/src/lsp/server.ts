@@ -48,12 +48,15 @@ import { Scheduler, type PendingEdits } from './scheduler';
 import { readSettings, type Settings } from './settings';
 import type { Snapshot } from './snapshot';
 import { SnapshotWaiters } from './snapshot-wait';
+import { openConnection } from './transport';
 import { createHost, type AnalysisHost } from './worker';
 
 /** Quiet time after the last edit of the model file before it is reloaded (a reload restarts the analysis). */
 const MODEL_FILE_QUIET_MS = 300;
 
-export function startServer(connection: Connection): void {
+/** Serves on `connection`, or on the one the command line names (--stdio, --node-ipc), checked for protocol
+ *  conformance (transport.ts). */
+export function startServer(connection: Connection = openConnection()): void {
   new LockpathServer(connection).listen();
 }
 
