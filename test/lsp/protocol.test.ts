@@ -172,6 +172,7 @@ describe('LSP lifecycle and framing over raw stdio', { timeout: 120_000 }, () =>
     ['a header line without a colon', 'Garbage in the header\r\n\r\n{}'],
     ['a header block without Content-Length', 'Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{}'],
     ['a Content-Length that is not a number', 'Content-Length: lots\r\n\r\n{}'],
+    ['a negative Content-Length', 'Content-Length: -5\r\n\r\n{"jsonrpc": "2.0", "id": 9, "method": "shutdown"}'],
     ['a body that is not JSON', 'Content-Length: 10\r\n\r\n{"id": 1, '],
   ];
   for (const [what, bytes] of framing) {
