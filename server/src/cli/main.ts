@@ -6,11 +6,10 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { builtinModels, loadModelFile, loadParser, Workspace, type Analysis } from '../analysis';
-import { applyModelFile, type ModelFile } from '../analysis/model/loader';
-import type { Model } from '../analysis/model/types';
+import { loadParser, Workspace, type Analysis } from '../analysis';
 import { collectSources } from '../files/collect';
 import { DiskExploreStore, DiskIndexCache, defaultCacheDir } from '../files/index-cache';
+import { resolveModel } from '../files/model-config';
 import { reportHtml } from '../report/html';
 import { reportJson } from '../report/json';
 import { reportSarif } from '../report/sarif';
@@ -52,8 +51,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
   if (args.command === 'serve') {
     const { startServer } = await import('../lsp/server');
-    const { createConnection, ProposedFeatures } = await import('vscode-languageserver/node');
-    startServer(createConnection(ProposedFeatures.all));
+    startServer();
     return -1; // keeps running
   }
   try {
@@ -88,33 +86,16 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
   const modelFile = args.model ?? (existsSync(join(root, '.lockpath.json')) && !args.noModelFile ? join(root, '.lockpath.json') : undefined);
 
   const parser = await loadParser();
-  const problems: Analysis['problems'] = [];
-  let overlay: { file: ModelFile; source: string } | undefined;
-  let fixed: Model | undefined;
-  if (modelFile) {
-    let text: string;
-    try {
-      text = readFileSync(modelFile, 'utf8');
-    } catch (e) {
-      throw new BadInput(`cannot read the model file ${modelFile}: ${(e as Error).message}`);
-    }
-    const loaded = loadModelFile(relative(root, modelFile) || modelFile, text);
-    const errors = loaded.problems.filter((p) => p.severity === 'error');
-    if (errors.length) {
-      throw new BadInput(errors.map((p) => `${modelFile}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`).join('\n'));
-    }
-    problems.push(...loaded.problems);
-    if (loaded.auto && loaded.file) overlay = { file: loaded.file, source: modelFile };
-    else fixed = loaded.model;
-  }
-  if (args.assume.length) {
-    const known = builtinModels[0].assumptions.map((a) => a.id);
-    const unknown = args.assume.filter(([id]) => !known.includes(id)).map(([id]) => id);
-    if (unknown.length) throw new BadInput(`unknown assumption ${unknown.join(', ')} (known: ${known.join(', ')})`);
-    const assumptions = Object.fromEntries(args.assume);
-    if (fixed) fixed = applyModelFile(fixed, { assumptions }, fixed.source);
-    else overlay = { file: { ...overlay?.file, assumptions: { ...overlay?.file.assumptions, ...assumptions } }, source: overlay?.source ?? 'command line' };
-  }
+  const resolved = resolveModel({
+    file: modelFile ? { name: relative(root, modelFile) || modelFile, source: modelFile, fsPath: modelFile } : undefined,
+    assumptions: Object.fromEntries(args.assume),
+    assumptionsSource: 'command line',
+  });
+  if (resolved.unreadable) throw new BadInput(`cannot read the model file ${modelFile}: ${resolved.unreadable}`);
+  const errors = resolved.problems.filter((p) => p.severity === 'error');
+  if (errors.length) throw new BadInput(errors.map((p) => `${modelFile}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`).join('\n'));
+  if (resolved.unknownAssumptions.length) throw new BadInput(`unknown assumption ${resolved.unknownAssumptions.join(', ')} (known: ${resolved.knownAssumptions.join(', ')})`);
+  const { problems, model: fixed, overlay } = resolved;
   const cacheDir = args.cache ? defaultCacheDir(VERSION) : undefined;
   const indexCache = cacheDir ? new DiskIndexCache(cacheDir) : undefined;
   const exploreStore = cacheDir ? new DiskExploreStore(cacheDir) : undefined;
