@@ -137,3 +137,53 @@ describe('precision: blockability flows from the notifier range to the walk', ()
     assert.deepEqual(rows(b).filter((r) => r.startsWith('sleeps')).length, 1);
   });
 });
+
+const copyTemplate = readFileSync(join(fixturesDir, 'precision', 'root-copy', 'mmu.template.c'), 'utf8');
+
+interface CopyVariant {
+  setup: string;
+  walk: string;
+  refresh: string;
+}
+
+/** Three ways to keep the root in a copy; the refresh after the drop is what the one-bug twin leaves out. */
+const copies: Record<string, CopyVariant> = {
+  'a local struct filled by an init helper (gstage->pgd)': {
+    setup: '\tkvm_riscv_gstage_init(&gstage, kvm);',
+    walk: '\t\tif (!gstage.pgd)\n\t\t\treturn;\n\t\tgstage_clear_pte(&gstage.pgd[gstage_pgd_index(addr)]);',
+    refresh: '\t\t\tkvm_riscv_gstage_init(&gstage, kvm);',
+  },
+  'a helper that returns the root': {
+    setup: '\tpgd = kvm_stage2_root(kvm);',
+    walk: '\t\tif (!pgd)\n\t\t\treturn;\n\t\tgstage_clear_pte(&pgd[gstage_pgd_index(addr)]);',
+    refresh: '\t\t\tpgd = kvm_stage2_root(kvm);',
+  },
+  'a plain local read with READ_ONCE': {
+    setup: '\tpgd = READ_ONCE(kvm->arch.pgd);',
+    walk: '\t\tif (!pgd)\n\t\t\treturn;\n\t\tgstage_clear_pte(&pgd[gstage_pgd_index(addr)]);',
+    refresh: '\t\t\tpgd = READ_ONCE(kvm->arch.pgd);',
+  },
+};
+
+const copySource = (v: CopyVariant, stale: boolean): string =>
+  copyTemplate.replace('@SETUP@', v.setup).replace('@WALK@', v.walk).replace('@REFRESH@', stale ? '\t\t\t/* keeps the copy it made before the drop */' : v.refresh);
+
+describe('precision: copies of the root, fresh after a lock drop or stale', () => {
+  for (const [name, v] of Object.entries(copies)) {
+    it(`${name}: a fresh copy after every drop, checked: safe`, async () => {
+      const a = await analyzeTexts({ 'mmu.c': copySource(v, false) });
+      assert.deepEqual(rows(a), []);
+      assert.ok(a.chains.some(({ chain }) => chain.context === 'mmu-notifier'));
+    });
+
+    it(`${name}: the copy kept across the drop: stale-after-lock-drop, the walk after the retake`, async () => {
+      const a = await analyzeTexts({ 'mmu.c': copySource(v, true) });
+      const stale = a.findings.filter((f) => f.chain.context === 'mmu-notifier');
+      assert.ok(stale.length > 0, rows(a).join('\n') || 'no finding');
+      for (const f of stale) {
+        assert.equal(f.class, 'stale-after-lock-drop', rows(a).join('\n'));
+        assert.ok(f.witness.some((s) => s.lane === 0 && /drops/.test(s.action)), 'the witness shows the drop');
+      }
+    });
+  }
+});

@@ -59,8 +59,11 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
   // A freed pointer was good when it was read. A NULL one was known good only at the last test of the field
   // itself: a test of some other local (pud in an earlier walk) says nothing about a fresh read of the root.
   const fieldGuardAt = steps.findLastIndex((st, i) => i < hazardIndex && st.thread === h.thread && testsField(instrOf(st.thread, st.pc)) && st.seen === TABLES);
+  // A test of a copy teaches nothing newer than the read the copy came from (a stale copy still looks non-NULL);
+  // only a test of the field itself can move what the thread knows past that read.
   if (h.kind === 'null-deref') learnedAt = fieldGuardAt;
-  else if (learnedAt < 0 || guardedAt > learnedAt) learnedAt = guardedAt;
+  else if (learnedAt < 0) learnedAt = guardedAt;
+  else if (fieldGuardAt > learnedAt) learnedAt = fieldGuardAt;
 
   // It learned the pointer was good, dropped the lock, someone freed or cleared it, and it went on as if nothing
   // happened: every fact learned under the lock is stale after the drop (fixed by re-checking after the drop).
