@@ -10,6 +10,7 @@ import type { TeardownActor } from './actors';
 import { explore, type ExploreResult, type Hazard, type ThreadSpec } from './explore';
 import { compileThread, stackOf, type Program } from './program';
 import { fingerprint } from './fingerprint';
+import { replayWitness } from './replay';
 import type { ProgramCache } from './programs';
 
 export interface Run {
@@ -162,15 +163,26 @@ export function chainVerdicts(model: Model, sim: EntrySimulation, chains: readon
   const out = new Map<Chain, ChainVerdict>();
   const assumptions = [...new Set([...sim.blocked.map((b) => b.assumption), ...(sim.entry.context === 'teardown' && sim.runs.length ? ['releases-may-overlap'] : [])])];
   for (const c of chains) out.set(c, { verdict: 'safe', reason: '', assumptions: [...assumptions].sort(), hazards: [] });
+  const infeasible = new Map<Chain, string>();
   for (const run of sim.runs) {
     for (const hazard of run.result.hazards) {
       if (hazard.thread !== 0) continue;
       const chain = chainForStack(chains, stackNames(sim.program, hazard.pc));
-      if (chain) out.get(chain)!.hazards.push({ run, hazard });
+      if (!chain) continue;
+      // Only a witness the plain interpreter can replay is a finding; anything else is a defect to report.
+      const replay = replayWitness(run.threads, hazard);
+      if (replay.feasible) out.get(chain)!.hazards.push({ run, hazard });
+      else infeasible.set(chain, `the witness found for ${hazard.kind} could not be replayed (step ${replay.step + 1}: ${replay.why}); this is a defect of lockpath, please report it`);
     }
   }
   const res = model.resource.display;
   for (const [chain, v] of out) {
+    const defect = infeasible.get(chain);
+    if (defect && !v.hazards.length) {
+      v.verdict = 'inconclusive';
+      v.reason = defect;
+      continue;
+    }
     if (v.hazards.length) {
       v.verdict = 'race';
       const kinds = [...new Set(v.hazards.map((h) => h.hazard.kind))].join(', ');
