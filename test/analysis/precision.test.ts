@@ -67,11 +67,11 @@ const variants: Record<string, Variant> = {
 function source(v: Variant, buggy: boolean): string {
   const body = buggy ? `${CALL}\n${v.take}` : `${v.take}\n${CALL}`;
   return template
-    .replace('@HELPERS@', v.helpers ?? '')
-    .replace('@DECL@', v.decl ?? '')
-    .replace('@BODY@', body)
-    .replace('@RELEASE@', v.release)
-    .replace('@LOCKLESS@', v.lockless ?? 'false');
+    .replace('/*@HELPERS@*/', v.helpers ?? '')
+    .replace('/*@DECL@*/', v.decl ?? '')
+    .replace('/*@BODY@*/', body)
+    .replace('/*@RELEASE@*/', v.release)
+    .replace('/*@LOCKLESS@*/false', v.lockless ?? 'false');
 }
 
 const analyze = (kvmMain: string): Promise<Analysis> => analyzeTexts({ 'virt/kvm/kvm_main.c': kvmMain, 'arch/arm64/kvm/mmu.c': mmu }, { model: kvmArm64Pgt });
@@ -166,7 +166,7 @@ const copies: Record<string, CopyVariant> = {
 };
 
 const copySource = (v: CopyVariant, stale: boolean): string =>
-  copyTemplate.replace('@SETUP@', v.setup).replace('@WALK@', v.walk).replace('@REFRESH@', stale ? '\t\t\t/* keeps the copy it made before the drop */' : v.refresh);
+  copyTemplate.replace('/*@SETUP@*/', v.setup).replace('/*@WALK@*/', v.walk).replace('/*@REFRESH@*/', stale ? '\t\t\t/* keeps the copy it made before the drop */' : v.refresh);
 
 describe('precision: copies of the root, fresh after a lock drop or stale', () => {
   for (const [name, v] of Object.entries(copies)) {
