@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { Analysis } from '../../server/src/analysis';
 import { kvmArm64Pgt } from '../../server/src/analysis/model/builtin';
 import { analyzeTexts, fixturesDir } from '../helpers';
@@ -186,4 +187,59 @@ describe('precision: copies of the root, fresh after a lock drop or stale', () =
       }
     });
   }
+});
+
+/**
+ * The same dispatcher rewritten by independent, meaning-preserving choices: where the flag lives, how it is
+ * tested, how the lock is taken and released. Every combination must keep every chain safe, and moving the handler
+ * call before the lock must always be found.
+ */
+const flagForms = {
+  'struct field': { decl: '', name: 'r.found_memslot', set: 'r.found_memslot = true;', isSet: 'r.found_memslot', notSet: '!r.found_memslot' },
+  'bool local': { decl: '\tbool locked = false;', name: 'locked', set: 'locked = true;', isSet: 'locked', notSet: '!locked' },
+  'int local': { decl: '\tint locked = 0;', name: 'locked', set: 'locked = 1;', isSet: 'locked != 0', notSet: 'locked == 0' },
+  'bool local, tested against false': { decl: '\tbool locked = false;', name: 'locked', set: 'locked = true;', isSet: 'locked != false', notSet: 'locked == false' },
+};
+const lockForms = {
+  macro: { helpers: '', lock: 'KVM_MMU_LOCK(kvm);', unlock: 'KVM_MMU_UNLOCK(kvm);' },
+  'write_lock': { helpers: '', lock: 'write_lock(&kvm->mmu_lock);', unlock: 'write_unlock(&kvm->mmu_lock);' },
+  wrapper: {
+    helpers: 'static void kvm_mmu_lock_wrapped(struct kvm *kvm)\n{\n\twrite_lock(&kvm->mmu_lock);\n}\n\nstatic void kvm_mmu_unlock_wrapped(struct kvm *kvm)\n{\n\twrite_unlock(&kvm->mmu_lock);\n}',
+    lock: 'kvm_mmu_lock_wrapped(kvm);',
+    unlock: 'kvm_mmu_unlock_wrapped(kvm);',
+  },
+  'trylock first': { helpers: '', lock: 'if (!write_trylock(&kvm->mmu_lock))\n\t\t\t\twrite_lock(&kvm->mmu_lock);', unlock: 'write_unlock(&kvm->mmu_lock);' },
+};
+
+function rewritten(flag: keyof typeof flagForms, lockForm: keyof typeof lockForms, setBeforeLock: boolean): Variant {
+  const f = flagForms[flag];
+  const l = lockForms[lockForm];
+  const inner = setBeforeLock ? `\t\t\t${f.set}\n\t\t\t${l.lock}` : `\t\t\t${l.lock}\n\t\t\t${f.set}`;
+  return {
+    helpers: l.helpers,
+    decl: f.decl,
+    take: `\t\tif (${f.notSet}) {\n${inner}\n\t\t}`,
+    release: `\tif (${f.isSet})\n\t\t${l.unlock}`,
+  };
+}
+
+describe('precision property: meaning-preserving rewrites keep the verdicts (fast-check)', () => {
+  it('every combination of flag form, lock form and statement order is safe, and its twin is found', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...(Object.keys(flagForms) as (keyof typeof flagForms)[])),
+        fc.constantFrom(...(Object.keys(lockForms) as (keyof typeof lockForms)[])),
+        fc.boolean(),
+        async (flag, lockForm, setBeforeLock) => {
+          const v = rewritten(flag, lockForm, setBeforeLock);
+          const safe = await analyze(source(v, false));
+          assert.deepEqual(rows(safe), [], `${flag} / ${lockForm}`);
+          assert.ok(safe.chains.every(({ verdict }) => verdict.verdict === 'safe'));
+          const twin = await analyze(source(v, true));
+          assert.ok(twin.findings.some((f) => f.chain.context === 'mmu-notifier'), `${flag} / ${lockForm}: twin not found`);
+        },
+      ),
+      { numRuns: Number(process.env.LOCKPATH_PROPERTY_RUNS ?? 12), seed: 13 },
+    );
+  });
 });
