@@ -53,4 +53,20 @@ describe('witness replay', () => {
     assert.equal(f.feasible, false);
     assert.match(!f.feasible ? f.why : '', /test|cannot be at|holds/);
   });
+
+  it('chain facts and witnesses agree: a lock the chain holds is held at the hazard, or the witness shows it dropped', async () => {
+    let checked = 0;
+    for (const dir of folders) {
+      const a = await analyzeDir(dir);
+      const display = (l: string): string => (l === a.model.lock.name ? a.model.lock.display : l);
+      for (const f of a.findings) {
+        const hazard = f.witness.find((s) => s.hazard) ?? f.witness[f.witness.length - 1];
+        const dropped = f.witness.some((s) => s.lane === 0 && /drops|unlock/.test(s.action));
+        const missing = f.chain.locks.map(display).filter((l) => !hazard.locks.includes(l));
+        assert.ok(dropped || missing.length === 0, `${dir}: ${f.id} chain holds ${f.chain.locks.join(', ')}, the witness's hazard step holds ${hazard.locks.join(', ') || 'nothing'}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 10, `only ${checked} findings checked`);
+  });
 });
