@@ -18,7 +18,10 @@ export interface Target {
 export class CallGraph {
   private readonly byName = new Map<string, FunctionFacts[]>();
   private readonly tablesByVariable = new Map<string, TableFacts[]>();
-  /** Functions named in initializers, by field: .release -> [{ kvm_mmu_notifier_release, mmu_notifier_ops }, ...]. */
+  /**
+   * Functions stored into struct fields, by field: .release -> [{ kvm_mmu_notifier_release, mmu_notifier_ops }, ...]:
+   * from designated initializers, local initializers and assignments (x->release = f), with the struct type when known.
+   */
   private readonly fieldTargets = new Map<string, { function: string; structType?: string }[]>();
   private readonly tableReturns = new Map<string, string>();
   private readonly macros = new Map<string, MacroAlias>();
@@ -29,6 +32,7 @@ export class CallGraph {
   constructor(readonly files: readonly FileFacts[], readonly model: Model) {
     for (const f of files) {
       for (const fn of f.functions) push(this.byName, fn.name, fn);
+      for (const fn of f.functions) for (const init of fn.fieldInits) push(this.assignedFields, init.field, init);
       for (const t of f.tables) {
         this.tables.push(t);
         push(this.tablesByVariable, t.variable, t);
@@ -36,6 +40,10 @@ export class CallGraph {
       }
       for (const r of f.tableReturns) this.tableReturns.set(r.function, r.table);
       for (const m of f.macros) if (!this.macros.has(m.name)) this.macros.set(m.name, m);
+    }
+    // Stored functions (range->handler = f): only names the tree defines; parameters are handled below.
+    for (const [field, inits] of this.assignedFields) {
+      for (const init of inits) if (this.isDefined(init.value)) push(this.fieldTargets, field, { function: init.value, structType: init.structType });
     }
     // Two passes: calls through parameters are resolved from the callers found by the first (other calls).
     for (const pass of [1, 2]) {
@@ -53,6 +61,7 @@ export class CallGraph {
   }
 
   private paramCallsResolved = false;
+  private readonly assignedFields = new Map<string, FunctionFacts['fieldInits']>();
 
   /**
    * kvm_handle_hva_range(mn, ..., handler) puts its handler parameter in a struct (.handler = handler): the
@@ -65,7 +74,7 @@ export class CallGraph {
         if (i < 0) continue;
         for (const { site } of this.callersOf(fn.name)) {
           const name = site.args[i]?.functionName;
-          if (name && this.isDefined(name)) push(this.fieldTargets, init.field, { function: name });
+          if (name && this.isDefined(name)) push(this.fieldTargets, init.field, { function: name, structType: init.structType });
         }
       }
     }
@@ -138,14 +147,20 @@ export class CallGraph {
         if (table) for (const t of this.tablesByVariable.get(table) ?? []) for (const e of t.entries) add(e.function, `table ${table}[${e.key}]`);
       }
     } else {
-      // A handler carried in a struct the caller filled in (.handler = kvm_age_gfn), else every such handler.
-      const bound = bindings?.get(`.${callee.field}`);
-      // Without a binding: tables of the base's struct type when known; never the ops tables the core calls
-      // (mmu_notifier_ops, file_operations), which indexed code does not call through.
+      // A handler carried in a struct the caller filled in (.handler = kvm_age_gfn), else every function stored
+      // into that field of the base's struct type. Without the base's type, or from a store whose struct type is
+      // unknown, the match is by the field's name alone, and the hop says so.
+      const bound = boundField(bindings, callee.field, callee.baseType);
+      if (bound) {
+        for (const b of bound) add(b.name, fieldVia(callee.field, b.byName));
+        return out;
+      }
+      // Never the ops tables the core calls (mmu_notifier_ops, file_operations) by name: indexed code does not.
       const coreTypes = new Set(this.model.entryTables.map((t) => t.structType));
-      const candidates = (this.fieldTargets.get(callee.field) ?? []).filter((e) =>
-        callee.baseType ? e.structType === callee.baseType || e.structType === undefined : !coreTypes.has(e.structType ?? ''));
-      for (const name of bound ?? candidates.map((e) => e.function)) add(name, `field .${callee.field}`);
+      for (const e of this.fieldTargets.get(callee.field) ?? []) {
+        if (callee.baseType ? e.structType !== callee.baseType && e.structType !== undefined : coreTypes.has(e.structType ?? '')) continue;
+        add(e.function, fieldVia(callee.field, !callee.baseType || e.structType === undefined));
+      }
     }
     return out;
   }
@@ -193,7 +208,7 @@ export class CallGraph {
     for (const [k, v] of outer ?? []) if (k.startsWith('.')) b.set(k, [...v]);
     for (const init of caller.fieldInits) {
       const r = resolve(init.value);
-      if (r) b.set(`.${init.field}`, r);
+      if (r) b.set(fieldKey(init.field, init.structType), r);
     }
     return b;
   }
@@ -261,6 +276,33 @@ function hasLockOp(stmts: readonly Stmt[]): boolean {
     (s.k === 'if' && (hasLockOp(s.then) || hasLockOp(s.else))) ||
     (s.k === 'loop' && hasLockOp(s.body)) ||
     (s.k === 'switch' && hasLockOp(s.body)));
+}
+
+/** Bindings of struct fields are keyed by field and struct type: `.handler@kvm_gfn_range`, `.handler@` (type unknown). */
+function fieldKey(field: string, structType: string | undefined): string {
+  return `.${field}@${structType ?? ''}`;
+}
+
+/**
+ * What the caller stored into `field`: with the base's type, the stores into that type and those of unknown type
+ * (by name); without it, every store into a field of that name (by name). Undefined when nothing was stored.
+ */
+function boundField(bindings: Bindings | undefined, field: string, baseType: string | undefined): { name: string; byName: boolean }[] | undefined {
+  if (!bindings) return undefined;
+  const prefix = `.${field}@`;
+  let found: { name: string; byName: boolean }[] | undefined;
+  for (const [k, names] of bindings) {
+    if (!k.startsWith(prefix)) continue;
+    const type = k.slice(prefix.length);
+    if (baseType && type && type !== baseType) continue;
+    found ??= [];
+    for (const name of names) found.push({ name, byName: !baseType || !type });
+  }
+  return found;
+}
+
+function fieldVia(field: string, byName: boolean): string {
+  return byName ? `field .${field} (by name)` : `field .${field}`;
 }
 
 /** The arguments a macro's callee receives: the macro's own arguments where the expansion names its parameters. */

@@ -23,8 +23,8 @@ export interface BodyContext {
   params: Set<string>;
   /** Locals set to true/false literals (bool locked = false): their tests are tracked, not guessed. */
   flags: Set<string>;
-  /** Struct fields filled in local initializers: .handler = kvm_age_gfn, .handler = handler. */
-  fieldInits: { field: string; value: string }[];
+  /** Struct fields filled in local initializers: .handler = kvm_age_gfn, .handler = handler (with the struct type). */
+  fieldInits: { field: string; value: string; structType?: string }[];
   /** Struct types of parameters and locals (ops -> kvm_device_ops), for calls through their fields. */
   structTypes: Map<string, string>;
   readonly lockOps: ReadonlyMap<string, Model['lockOps'][number]>;
@@ -235,7 +235,7 @@ function lowerDeclaration(node: Node, cx: BodyContext, out: Stmt[]): void {
     const value = d.childForFieldName('value');
     if (!value || !name) continue;
     if (value.type === 'initializer_list') {
-      recordFieldInits(value, cx);
+      recordFieldInits(value, cx, structName);
       lowerExpr(value, cx, out);
       continue;
     }
@@ -253,7 +253,7 @@ export function declaredName(node: Node): string | undefined {
   return undefined;
 }
 
-function recordFieldInits(list: Node, cx: BodyContext): void {
+function recordFieldInits(list: Node, cx: BodyContext, structType: string | undefined): void {
   for (const item of list.namedChildren) {
     if (!item || item.type !== 'initializer_pair') continue;
     const designator = item.childForFieldName('designator') ?? item.namedChild(0);
@@ -261,7 +261,7 @@ function recordFieldInits(list: Node, cx: BodyContext): void {
     while (v && (v.type === 'cast_expression' || v.type === 'parenthesized_expression')) v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1);
     if (v?.type === 'pointer_expression' && v.child(0)?.type === '&') v = v.childForFieldName('argument');
     // A field set to something that is not a function name (NULL, an expression) calls nothing we know.
-    if (designator?.type === 'field_designator') cx.fieldInits.push({ field: designator.text.replace(/^\./, ''), value: v?.type === 'identifier' ? v.text : '' });
+    if (designator?.type === 'field_designator') cx.fieldInits.push({ field: designator.text.replace(/^\./, ''), value: v?.type === 'identifier' ? v.text : '', ...(structType ? { structType } : {}) });
   }
 }
 

@@ -112,8 +112,11 @@ export interface FunctionFacts {
   guards: GuardFacts[];
   /** Reads the root itself in order to dereference, write or free it (a "walker" or the free path). */
   touchesRoot: boolean;
-  /** Struct fields this function fills with functions in local initializers: .handler = handler / = f. */
-  fieldInits: { field: string; value: string }[];
+  /**
+   * Struct fields this function fills with functions: local initializers (.handler = handler / = f) and
+   * assignments (x->handler = f), with the struct's type when the declaration or the base's type says it.
+   */
+  fieldInits: { field: string; value: string; structType?: string }[];
   /** Where local function-pointer variables get their value (for calls through them). */
   varSources: { variable: string; from: { function?: string; call?: string; table?: string } }[];
   /** Hash of the function's text, for caches. */

@@ -117,12 +117,53 @@ export function functionFacts(file: string, node: Node, model: Model, recovered:
     guards: [],
     touchesRoot: false,
     varSources: cx.varSources,
-    fieldInits: cx.fieldInits,
+    fieldInits: [...cx.fieldInits, ...fieldAssignments(body, params)],
     hash: hashText(node.text),
     recovered,
   };
   annotate(fn);
   return fn;
+}
+
+/**
+ * `x->handler = f` and `x.handler = &f`: a function stored into a struct field, with the struct type of x when a
+ * parameter or local declares it (for calls through that field elsewhere: resolved by type, not by name).
+ */
+function fieldAssignments(body: Node, params: readonly Param[]): FunctionFacts['fieldInits'] {
+  const types = new Map<string, string>();
+  for (const p of params) {
+    const m = /^(?:const\s+)?struct\s+(\w+)/.exec(p.type);
+    if (m) types.set(p.name, m[1]);
+  }
+  const out: FunctionFacts['fieldInits'] = [];
+  walkNamed(body, (type, index) => {
+    if (type === 'declaration') {
+      const decl = body.tree.nodeAt(index);
+      const t = decl.childForFieldName('type');
+      const name = t?.type === 'struct_specifier' ? t.childForFieldName('name')?.text : undefined;
+      if (name) for (const d of decl.childrenForFieldName('declarator')) if (d) types.set(declaredName(d) ?? '', name);
+      return true;
+    }
+    if (type !== 'assignment_expression') return true;
+    const a = body.tree.nodeAt(index);
+    const left = a.childForFieldName('left');
+    const value = functionNameIn(a.childForFieldName('right'));
+    if (left?.type !== 'field_expression' || a.childForFieldName('operator')?.text !== '=' || !value) return true;
+    const field = left.childForFieldName('field')?.text;
+    const base = left.childForFieldName('argument');
+    const structType = base?.type === 'identifier' ? types.get(base.text) : undefined;
+    if (field) out.push({ field, value, ...(structType ? { structType } : {}) });
+    return true;
+  });
+  return out;
+}
+
+/** f, &f, (cast)f: the name a function-pointer value is taken from. */
+function functionNameIn(node: Node | null): string | undefined {
+  let v = node;
+  while (v && (v.type === 'cast_expression' || v.type === 'parenthesized_expression')) v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1);
+  if (v?.type === 'pointer_expression' && v.child(0)?.type === '&') v = v.childForFieldName('argument');
+  return v?.type === 'identifier' ? v.text : undefined;
 }
 
 function findFunctionDeclarator(node: Node): Node | undefined {
