@@ -56,3 +56,47 @@ describe('calls through struct fields', () => {
     assert.equal(hop.via, 'field .handler');
   });
 });
+
+describe('function-like macros', () => {
+  const macrosOf = async (text: string) => (await analyzeTexts({ 'm.c': text })).files[0].macros;
+
+  it('reads what an expansion calls and names, token pasting and __VA_ARGS__ included', async () => {
+    const [pgt, hyp, alias] = await macrosOf(
+      [
+        '#define KVM_PGT_FN(fn) (!is_protected_kvm_enabled() ? fn : p ## fn)',
+        '#define kvm_call_hyp(f, ...) do { if (has_vhe()) { f(__VA_ARGS__); isb(); } else { kvm_call_hyp_nvhe(f, ##__VA_ARGS__); } } while (0)',
+        '#define stage2_apply_range_resched(kvm, a, e, fn) stage2_apply_range(kvm, a, e, fn, true)',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(pgt, {
+      name: 'KVM_PGT_FN',
+      params: ['fn'],
+      calls: [{ callee: { prefix: 'is_protected_kvm_enabled', suffix: '' }, args: [] }],
+      values: [{ prefix: '', param: 0, suffix: '' }, { prefix: 'p', param: 0, suffix: '' }],
+    });
+    assert.equal(hyp.variadic, true);
+    assert.deepEqual(hyp.calls.map((c) => [c.callee, c.args]), [
+      [{ prefix: 'has_vhe', suffix: '' }, []],
+      [{ prefix: '', param: 0, suffix: '' }, [1]],
+      [{ prefix: 'isb', suffix: '' }, []],
+      [{ prefix: 'kvm_call_hyp_nvhe', suffix: '' }, [0, 1]],
+    ]);
+    assert.deepEqual(alias.calls, [{ callee: { prefix: 'stage2_apply_range', suffix: '' }, args: [0, 1, 2, 3, 'true'] }]);
+  });
+
+  it('a variadic macro passes the rest of its arguments on, and a macro calling a macro is followed', async () => {
+    const a = await analyzeTexts({
+      'm.c': [
+        '#define kvm_call_hyp(f, ...) do { if (has_vhe()) f(__VA_ARGS__); } while (0)',
+        '#define flush_vm(kvm) kvm_call_hyp(__kvm_flush_vm, kvm, kvm->arch.mmu.pgt)',
+        'void __kvm_flush_vm(struct kvm *kvm, struct kvm_pgtable *pgt) { pgt->flags = 0; }',
+        'void kvm_flush(struct kvm *kvm) { flush_vm(kvm); }',
+        '',
+      ].join('\n'),
+    });
+    const fn = a.graph.lookup('kvm_flush')!;
+    const targets = fn.calls.flatMap((s) => a.graph.staticTargets(fn, s)).map((t) => `${t.fn.name} (${t.via}) ${t.args.map((x) => x.text).join(', ')}`);
+    assert.deepEqual(targets, ['__kvm_flush_vm (macro kvm_call_hyp) kvm, kvm->arch.mmu.pgt']);
+  });
+});

@@ -2,7 +2,7 @@
 // parameters (bound from the caller's arguments), table lookups (arm_exit_handlers[ec]), struct fields
 // (range->handler) and core functions the model says invoke an ops-table field (mmu_notifier_unregister).
 import type { Model } from '../model/types';
-import type { CallArg, CallSiteFacts, FileFacts, FunctionFacts, MacroAlias, Stmt, TableFacts } from '../index/facts';
+import type { CallArg, CallSiteFacts, FileFacts, FunctionFacts, MacroAlias, MacroName, Stmt, TableFacts } from '../index/facts';
 
 /** Function-pointer parameters bound to the functions the caller passed: handler -> [kvm_age_hva_handler]. */
 export type Bindings = ReadonlyMap<string, readonly string[]>;
@@ -120,10 +120,13 @@ export class CallGraph {
       if (t && !out.some((o) => o.fn === t)) out.push({ fn: t, via, args });
     };
     const callee = site.callee;
-    if (callee.kind === 'direct') {
-      const macro = this.isDefined(callee.name) ? undefined : this.macros.get(callee.name);
+    if (callee.kind === 'macro') {
+      // KVM_PGT_FN(f)(args): what the expansion calls, then the functions it yields, called with args.
+      for (const t of this.macroTargets(callee.name, callee.macroArgs.map(textArg), site.args)) add(t.name, t.via, t.args);
+    } else if (callee.kind === 'direct') {
+      const expanded = this.isDefined(callee.name) ? [] : this.macroTargets(callee.name, site.args);
       if (this.isDefined(callee.name)) add(callee.name, 'direct');
-      else if (macro && this.isDefined(macro.callee)) add(macro.callee, `macro ${macro.name}`, expandArgs(macro, site.args));
+      else if (expanded.length) for (const t of expanded) add(t.name, t.via, t.args);
       else {
         for (const inv of this.model.externalInvokes.filter((i) => i.function === callee.name)) {
           for (const e of this.tableFieldFunctions(inv.structType, inv.field)) add(e.function, `${callee.name} -> ${e.table.variable}.${inv.field}`, []);
@@ -173,8 +176,13 @@ export class CallGraph {
     const callee = site.callee;
     if (callee.kind === 'direct') {
       if (this.isDefined(callee.name) || fn.params.some((p) => p.name === callee.name)) return undefined;
-      const macro = this.macros.get(callee.name);
-      return macro && this.isDefined(macro.callee) ? undefined : callee.name;
+      return this.macroTargets(callee.name, site.args).length ? undefined : callee.name;
+    }
+    if (callee.kind === 'macro') {
+      if (this.macroTargets(callee.name, callee.macroArgs.map(textArg), site.args).length) return undefined;
+      // KVM_PGT_FN(kvm_pgtable_stage2_destroy)(pgt) with neither defined: named as the function it yields.
+      const first = this.macros.get(callee.name)?.values[0];
+      return (first && macroNameText(first, callee.macroArgs)) ?? callee.name;
     }
     if (callee.kind === 'variable') {
       const bound = bindings?.get(callee.name);
@@ -211,6 +219,32 @@ export class CallGraph {
       if (r) b.set(fieldKey(init.field, init.structType), r);
     }
     return b;
+  }
+
+  /**
+   * The indexed functions a use of macro `name` with arguments `args` reaches: what its expansion calls (through
+   * further macros too, a few levels deep), and, when its result is called with `resultArgs`, what it names.
+   */
+  private macroTargets(name: string, args: readonly CallArg[], resultArgs?: readonly CallArg[], depth = 0): { name: string; via: string; args: readonly CallArg[] }[] {
+    const macro = this.macros.get(name);
+    if (!macro || depth > 4) return [];
+    const out: { name: string; via: string; args: readonly CallArg[] }[] = [];
+    const via = `macro ${macro.name}`;
+    const texts = args.map((a) => a.text);
+    for (const call of macro.calls) {
+      const callee = macroNameText(call.callee, texts);
+      if (!callee) continue;
+      const calleeArgs = expandArgs(macro, call.args, args);
+      if (this.isDefined(callee)) out.push({ name: callee, via, args: calleeArgs });
+      else for (const t of this.macroTargets(callee, calleeArgs, undefined, depth + 1)) out.push(t);
+    }
+    if (resultArgs) {
+      for (const v of macro.values) {
+        const named = macroNameText(v, texts);
+        if (named && this.isDefined(named)) out.push({ name: named, via, args: resultArgs });
+      }
+    }
+    return out;
   }
 
   /** Can this function (through any callee) read the root? Over-approximate: prunes chain search and inlining. */
@@ -305,9 +339,24 @@ function fieldVia(field: string, byName: boolean): string {
   return byName ? `field .${field} (by name)` : `field .${field}`;
 }
 
-/** The arguments a macro's callee receives: the macro's own arguments where the expansion names its parameters. */
-function expandArgs(macro: MacroAlias, args: readonly CallArg[]): CallArg[] {
-  return macro.args.map((a) => (typeof a === 'number' ? (args[a] ?? { text: '' }) : { text: a, ...(/^[A-Za-z_]\w*$/.test(a) ? { functionName: a } : {}) }));
+/** The arguments a call in a macro's expansion receives: the macro's own arguments where it names its parameters. */
+function expandArgs(macro: MacroAlias, callArgs: readonly (number | string)[], args: readonly CallArg[]): CallArg[] {
+  return callArgs.flatMap((a) => {
+    if (typeof a !== 'number') return [textArg(a)];
+    if (macro.variadic && a === macro.params.length) return args.slice(a);
+    return [args[a] ?? { text: '' }];
+  });
+}
+
+function textArg(text: string): CallArg {
+  return { text, ...(/^[A-Za-z_]\w*$/.test(text) ? { functionName: text } : {}) };
+}
+
+/** pkvm_##fn with fn = kvm_pgtable_stage2_unmap: pkvm_kvm_pgtable_stage2_unmap (undefined unless a name). */
+function macroNameText(n: MacroName, args: readonly string[]): string | undefined {
+  const arg = n.param === undefined ? '' : (args[n.param] ?? '').trim();
+  const text = `${n.prefix}${arg}${n.suffix}`;
+  return /^[A-Za-z_]\w*$/.test(text) ? text : undefined;
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {

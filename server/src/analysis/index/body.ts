@@ -413,6 +413,9 @@ function calleeOf(fn: Node): CalleeRef | undefined {
   }
   if (f.type === 'identifier') return { kind: 'direct', name: f.text };
   if (f.type === 'field_expression') return { kind: 'field', field: f.childForFieldName('field')?.text ?? '' };
+  // KVM_PGT_FN(f)(args): a call of what a macro yields (the call graph expands it).
+  const macro = f.type === 'call_expression' ? f.childForFieldName('function') : null;
+  if (macro?.type === 'identifier') return { kind: 'macro', name: macro.text, macroArgs: (f.childForFieldName('arguments')?.namedChildren ?? []).flatMap((a) => (a && a.type !== 'comment' ? [a.text] : [])) };
   return undefined;
 }
 
