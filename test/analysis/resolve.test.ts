@@ -9,6 +9,8 @@ import { entryName } from '../../server/src/analysis/findings/findings';
 import { analyzeDir, analyzeTexts, chainLines, fixturesDir } from '../helpers';
 
 interface Expected {
+  /** The model file's "config" for this twin. */
+  config?: Record<string, boolean>;
   findings: { class: string; entry: string; function: string }[];
   chains: string[];
 }
@@ -21,7 +23,7 @@ describe('resolution fixtures (safe and race twins)', () => {
       it(`${folder}/${twin} gives the findings and chains of its expected.json`, async () => {
         const dir = join(root, folder, twin);
         const want = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
-        const a = await analyzeDir(dir);
+        const a = await analyzeDir(dir, want.config ? { overlay: { file: { config: want.config }, source: 'expected.json' } } : {});
         const rows = [...new Set(a.findings.map((f) => `${f.class} | ${entryName(a.model, f.chain)} | ${f.function}`))].sort();
         assert.deepEqual(rows, want.findings.map((f) => `${f.class} | ${f.entry} | ${f.function}`).sort());
         assert.deepEqual(chainLines(a).sort(), [...want.chains].sort());

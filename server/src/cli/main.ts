@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { builtinModels, loadModelFile, loadParser, Workspace, type Analysis } from '../analysis';
 import { applyModelFile, type ModelFile } from '../analysis/model/loader';
 import type { Model } from '../analysis/model/types';
+import { parseKernelConfig } from '../analysis/index/config';
 import { collectSources } from '../files/collect';
 import { DiskExploreStore, DiskIndexCache, defaultCacheDir } from '../files/index-cache';
 import { reportHtml } from '../report/html';
@@ -115,6 +116,11 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
     if (fixed) fixed = applyModelFile(fixed, { assumptions }, fixed.source);
     else overlay = { file: { ...overlay?.file, assumptions: { ...overlay?.file.assumptions, ...assumptions } }, source: overlay?.source ?? 'command line' };
   }
+  if (args.config) {
+    const kernelConfig = readKernelConfig(args.config);
+    if (fixed) fixed = applyModelFile(fixed, { kernelConfig }, fixed.source);
+    else overlay = { file: { ...overlay?.file, kernelConfig }, source: overlay?.source ?? 'command line' };
+  }
   const cacheDir = args.cache ? defaultCacheDir(VERSION) : undefined;
   const indexCache = cacheDir ? new DiskIndexCache(cacheDir) : undefined;
   const exploreStore = cacheDir ? new DiskExploreStore(cacheDir) : undefined;
@@ -132,6 +138,19 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
   ws.dispose();
   a.problems.unshift(...problems, ...notes);
   return Object.assign(a, { root });
+}
+
+/** --config FILE: a kernel .config, or a clear message with the line it could not read. */
+function readKernelConfig(path: string): { source: string; symbols: Record<string, boolean> } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new BadInput(`cannot read the kernel config ${path}: ${(e as Error).message}`);
+  }
+  const parsed = parseKernelConfig(text);
+  if ('error' in parsed) throw new BadInput(`${path}:${parsed.line + 1}: ${parsed.error}`);
+  return { source: path, symbols: parsed.symbols };
 }
 
 function report(args: CliArgs, a: Analysis & { root: string }, out: (s: string) => void): number {

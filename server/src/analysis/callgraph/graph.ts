@@ -2,7 +2,8 @@
 // parameters (bound from the caller's arguments), table lookups (arm_exit_handlers[ec]), struct fields
 // (range->handler) and core functions the model says invoke an ops-table field (mmu_notifier_unregister).
 import type { Model } from '../model/types';
-import type { CallArg, CallSiteFacts, FileFacts, FunctionFacts, MacroAlias, MacroName, Stmt, TableFacts } from '../index/facts';
+import type { CallArg, CallSiteFacts, Cond, FileFacts, FunctionFacts, MacroAlias, MacroName, Span, Stmt, TableFacts } from '../index/facts';
+import { foldConfig, hasConfig, impliedSymbols, modelSymbol } from '../index/config';
 
 /** Function-pointer parameters bound to the functions the caller passed: handler -> [kvm_age_hva_handler]. */
 export type Bindings = ReadonlyMap<string, readonly string[]>;
@@ -115,6 +116,7 @@ export class CallGraph {
    */
   targets(fn: FunctionFacts, site: CallSiteFacts, bindings: Bindings | undefined): Target[] {
     const out: Target[] = [];
+    if (this.siteConfig(fn, site, NO_SYMBOLS) === undefined) return out; // in a branch the configuration leaves out
     const add = (name: string, via: string, args: readonly CallArg[] = site.args): void => {
       const t = this.lookup(name, fn.file);
       if (t && !out.some((o) => o.fn === t)) out.push({ fn: t, via, args });
@@ -247,6 +249,55 @@ export class CallGraph {
     return out;
   }
 
+  /**
+   * What a configuration symbol is fixed to (the model's config: the model file, a kernel .config, the macros the
+   * tree's headers define); undefined: either way. The indexer folded these already; paths assume the others.
+   */
+  configValue(symbol: string): boolean | undefined {
+    return modelSymbol(this.model, symbol);
+  }
+
+  /**
+   * The config symbols a path through this call site assumes, given those it assumed before (`assumed`): one choice
+   * per symbol along a path. Undefined when the site is in a branch that the fixed symbols or `assumed` leave out.
+   */
+  siteConfig(fn: FunctionFacts, site: CallSiteFacts, assumed: ReadonlyMap<string, boolean>): ReadonlyMap<string, boolean> | undefined {
+    const constraints = this.configConstraints(fn).get(spanKey(site.at));
+    if (!constraints) return assumed;
+    let next: Map<string, boolean> | undefined;
+    for (const { cond, want } of constraints) {
+      const implied = impliedSymbols(foldConfig(cond, (x) => this.configValue(x) ?? (next ?? assumed).get(x)), want);
+      if (!implied) return undefined;
+      for (const [k, v] of implied) (next ??= new Map(assumed)).set(k, v);
+    }
+    return next ?? assumed;
+  }
+
+  private readonly constraints = new Map<FunctionFacts, Map<string, { cond: Cond; want: boolean }[]>>();
+
+  /** The config conditions around each call of `fn`, by the call's place (facts read from a cache share no objects). */
+  private configConstraints(fn: FunctionFacts): Map<string, { cond: Cond; want: boolean }[]> {
+    let m = this.constraints.get(fn);
+    if (m) return m;
+    const found = new Map<string, { cond: Cond; want: boolean }[]>();
+    const walk = (stmts: readonly Stmt[], around: { cond: Cond; want: boolean }[]): void => {
+      for (const st of stmts) {
+        if (st.k === 'call' && around.length) found.set(spanKey(st.at), around);
+        else if (st.k === 'if') {
+          const config = hasConfig(st.cond);
+          walk(st.then, config ? [...around, { cond: st.cond, want: true }] : around);
+          walk(st.else, config ? [...around, { cond: st.cond, want: false }] : around);
+        } else if (st.k === 'loop') {
+          walk(st.test, around);
+          walk(st.body, around);
+        } else if (st.k === 'switch') walk(st.body, around);
+      }
+    };
+    walk(fn.body, []);
+    this.constraints.set(fn, (m = found));
+    return m;
+  }
+
   /** Can this function (through any callee) read the root? Over-approximate: prunes chain search and inlining. */
   reachesRoot(fn: FunctionFacts): boolean {
     return this.reachesWith('root', fn, (f) => f.touchesRoot || f.uses.length > 0);
@@ -310,6 +361,12 @@ function hasLockOp(stmts: readonly Stmt[]): boolean {
     (s.k === 'if' && (hasLockOp(s.then) || hasLockOp(s.else))) ||
     (s.k === 'loop' && hasLockOp(s.body)) ||
     (s.k === 'switch' && hasLockOp(s.body)));
+}
+
+const NO_SYMBOLS: ReadonlyMap<string, boolean> = new Map();
+
+function spanKey(at: Span): string {
+  return `${at.line}:${at.column}:${at.endLine}:${at.endColumn}`;
 }
 
 /** Bindings of struct fields are keyed by field and struct type: `.handler@kvm_gfn_range`, `.handler@` (type unknown). */

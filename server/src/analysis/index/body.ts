@@ -5,6 +5,7 @@ import type { SyntaxNode as Node } from '../parse/flat';
 import type { Model } from '../model/types';
 import type { CallArg, CalleeRef, Cond, Param, Stmt, ValueRef } from './facts';
 import { spanOf } from './span';
+import { configCall, fixesSymbols, foldConfig, hasConfig, modelSymbol, preprocCondition, type Folded } from './config';
 
 /** Calls that only pass their argument through (for reads and conditions alike). */
 const TRANSPARENT = new Set(['READ_ONCE', 'ACCESS_ONCE', 'likely', 'unlikely', 'rcu_dereference', 'smp_load_acquire', 'WARN_ON', 'WARN_ON_ONCE', 'WARN', 'BUG_ON']);
@@ -191,14 +192,17 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
     case 'preproc_ifdef':
     case 'preproc_elif':
     case 'preproc_elifdef': {
-      const at = spanOf(node);
-      // #if A ... #else ... #endif: one branch or the other is compiled in, never both.
+      // #if A ... #else ... #endif: one branch or the other is compiled in, never both. The condition is over
+      // config symbols: those the model fixes decide the branch here, the others stay in the condition.
       const alt = node.childForFieldName('alternative');
       const head = node.childForFieldName('condition') ?? node.childForFieldName('name');
+      const cond = foldFixed(preprocCondition(node, head), cx.model);
       const inner = node.namedChildren.filter((c): c is Node => c !== null && !sameNode(c, alt) && !sameNode(c, head));
+      if (cond === true) return inner.flatMap((c) => lowerStmt(c, cx));
+      if (cond === false) return alt ? lowerStmt(alt, cx) : [];
+      const at = spanOf(node);
       const thenStmts = inner.flatMap((c) => lowerStmt(c, cx));
-      if (!alt) return [{ k: 'if', at, cond: { k: 'unknown' }, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: [] }];
-      return [{ k: 'if', at, cond: { k: 'unknown' }, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: lowerStmt(alt, cx) }];
+      return [{ k: 'if', at, cond, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: alt ? lowerStmt(alt, cx) : [] }];
     }
     case 'preproc_else':
       return node.namedChildren.filter((c): c is Node => c !== null).flatMap((c) => lowerStmt(c, cx));
@@ -546,6 +550,8 @@ export function lowerCond(node: Node, cx: BodyContext): Cond {
       const name = node.childForFieldName('function')?.text ?? '';
       const arg = node.childForFieldName('arguments')?.namedChild(0);
       if (TRANSPARENT.has(name) && arg) return lowerCond(arg, cx);
+      const config = configCall(node);
+      if (config) return config;
       break;
     }
   }
@@ -600,7 +606,10 @@ function lowerIf(condNode: Node, thenStmts: Stmt[], elseStmts: Stmt[], cx: BodyC
   }
   const out: Stmt[] = [];
   lowerExpr(c, cx, out);
-  out.push({ k: 'if', at, cond: lowerCond(c, cx), text: condText(c), then: thenStmts, else: elseStmts });
+  // if (IS_ENABLED(CONFIG_X)): a symbol the model fixes decides the branch.
+  const cond = foldFixed(lowerCond(c, cx), cx.model);
+  if (typeof cond === 'boolean') return [...out, ...(cond ? thenStmts : elseStmts)];
+  out.push({ k: 'if', at, cond, text: condText(c), then: thenStmts, else: elseStmts });
   return out;
 }
 
@@ -626,6 +635,11 @@ export function cleanReturnType(head: string): string {
     .filter((w) => w && !/^(static|inline|extern|noinline|notrace|__\w+|asmlinkage)$/.test(w));
   const type = words.join(' ').replace(/\s+\*/g, ' *').replace(/\* \*/g, '**').trim();
   return type || 'int';
+}
+
+/** A condition with the config symbols the model fixes folded (true/false when they decide it). */
+function foldFixed(c: Folded, model: Model): Folded {
+  return typeof c === 'boolean' || !fixesSymbols(model) || !hasConfig(c) ? c : foldConfig(c, (s) => modelSymbol(model, s));
 }
 
 /** Every access returns a new node object (as web-tree-sitter does): nodes are the same when their places are. */

@@ -22,6 +22,12 @@ export type Cond =
   | { k: 'not'; c: Cond }
   | { k: 'and'; a: Cond; b: Cond }
   | { k: 'or'; a: Cond; b: Cond }
+  /**
+   * A configuration symbol is defined (#ifdef X, defined(X), IS_ENABLED(CONFIG_X) as X or X_MODULE). Symbols the
+   * model fixes (its config, a kernel .config, macros the tree's headers define) are folded away when indexing;
+   * the rest take one value per path.
+   */
+  | { k: 'config'; symbol: string }
   | { k: 'unknown' };
 
 export interface CallArg {
