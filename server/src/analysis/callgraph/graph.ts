@@ -2,8 +2,9 @@
 // parameters (bound from the caller's arguments), table lookups (arm_exit_handlers[ec]), struct fields
 // (range->handler) and core functions the model says invoke an ops-table field (mmu_notifier_unregister).
 import type { Model } from '../model/types';
-import type { CallArg, CallSiteFacts, Cond, FileFacts, FunctionFacts, MacroAlias, MacroName, Span, Stmt, TableFacts } from '../index/facts';
+import type { CallArg, CallSiteFacts, Cond, FileFacts, FunctionFacts, MacroAlias, Span, Stmt, TableFacts } from '../index/facts';
 import { foldConfig, hasConfig, impliedSymbols, modelSymbol } from '../index/config';
+import { expandMacro, macroNameText, textArg, type MacroTarget } from './macros';
 
 /** Function-pointer parameters bound to the functions the caller passed: handler -> [kvm_age_hva_handler]. */
 export type Bindings = ReadonlyMap<string, readonly string[]>;
@@ -223,30 +224,8 @@ export class CallGraph {
     return b;
   }
 
-  /**
-   * The indexed functions a use of macro `name` with arguments `args` reaches: what its expansion calls (through
-   * further macros too, a few levels deep), and, when its result is called with `resultArgs`, what it names.
-   */
-  private macroTargets(name: string, args: readonly CallArg[], resultArgs?: readonly CallArg[], depth = 0): { name: string; via: string; args: readonly CallArg[] }[] {
-    const macro = this.macros.get(name);
-    if (!macro || depth > 4) return [];
-    const out: { name: string; via: string; args: readonly CallArg[] }[] = [];
-    const via = `macro ${macro.name}`;
-    const texts = args.map((a) => a.text);
-    for (const call of macro.calls) {
-      const callee = macroNameText(call.callee, texts);
-      if (!callee) continue;
-      const calleeArgs = expandArgs(macro, call.args, args);
-      if (this.isDefined(callee)) out.push({ name: callee, via, args: calleeArgs });
-      else for (const t of this.macroTargets(callee, calleeArgs, undefined, depth + 1)) out.push(t);
-    }
-    if (resultArgs) {
-      for (const v of macro.values) {
-        const named = macroNameText(v, texts);
-        if (named && this.isDefined(named)) out.push({ name: named, via, args: resultArgs });
-      }
-    }
-    return out;
+  private macroTargets(name: string, args: readonly CallArg[], resultArgs?: readonly CallArg[]): MacroTarget[] {
+    return expandMacro(this.macros, (n) => this.isDefined(n), name, args, resultArgs);
   }
 
   /**
@@ -394,26 +373,6 @@ function boundField(bindings: Bindings | undefined, field: string, baseType: str
 
 function fieldVia(field: string, byName: boolean): string {
   return byName ? `field .${field} (by name)` : `field .${field}`;
-}
-
-/** The arguments a call in a macro's expansion receives: the macro's own arguments where it names its parameters. */
-function expandArgs(macro: MacroAlias, callArgs: readonly (number | string)[], args: readonly CallArg[]): CallArg[] {
-  return callArgs.flatMap((a) => {
-    if (typeof a !== 'number') return [textArg(a)];
-    if (macro.variadic && a === macro.params.length) return args.slice(a);
-    return [args[a] ?? { text: '' }];
-  });
-}
-
-function textArg(text: string): CallArg {
-  return { text, ...(/^[A-Za-z_]\w*$/.test(text) ? { functionName: text } : {}) };
-}
-
-/** pkvm_##fn with fn = kvm_pgtable_stage2_unmap: pkvm_kvm_pgtable_stage2_unmap (undefined unless a name). */
-function macroNameText(n: MacroName, args: readonly string[]): string | undefined {
-  const arg = n.param === undefined ? '' : (args[n.param] ?? '').trim();
-  const text = `${n.prefix}${arg}${n.suffix}`;
-  return /^[A-Za-z_]\w*$/.test(text) ? text : undefined;
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
