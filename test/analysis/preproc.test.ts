@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Cond, Stmt } from '../../server/src/analysis/index/facts';
 import { headerDefines, parseKernelConfig, treeDefines } from '../../server/src/analysis/index/config';
+import { loadModelFile } from '../../server/src/analysis/model/loader';
 import { analyzeTexts, fixturesDir, repoRoot, scratchDir } from '../helpers';
 
 const ifs = (stmts: readonly Stmt[]): { text: string; cond: Cond }[] =>
@@ -94,6 +95,20 @@ describe('config conditions', () => {
     assert.deepEqual(treeDefines(paths, (p) => defs[p] ?? []), ['B', 'C']);
     // An architecture with sources but no headers in the tree agrees on nothing.
     assert.deepEqual(treeDefines([...paths, 'arch/loongarch/kvm/mmu.c'], (p) => defs[p] ?? []), ['C']);
+  });
+});
+
+describe('the model file\'s "config"', () => {
+  it('fixes symbols, and a value that is not true or false is an error at its place', () => {
+    const good = loadModelFile('.lockpath.json', '{ "base": "kvm-arm64-pgt", "config": { "CONFIG_MMU_NOTIFIER": true, "KVM_NO_NOTIFIER": false } }');
+    assert.deepEqual(good.problems, []);
+    assert.deepEqual(good.model?.config, { CONFIG_MMU_NOTIFIER: true, KVM_NO_NOTIFIER: false });
+    const bad = loadModelFile('.lockpath.json', '{\n  "config": { "CONFIG_MMU_NOTIFIER": "y" }\n}');
+    assert.equal(bad.model, undefined);
+    assert.equal(bad.problems.length, 1);
+    assert.equal(bad.problems[0].severity, 'error');
+    assert.deepEqual([bad.problems[0].at.line, bad.problems[0].at.column], [1, 37]);
+    assert.match(bad.problems[0].message, /config\/CONFIG_MMU_NOTIFIER must be boolean/);
   });
 });
 
