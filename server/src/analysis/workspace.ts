@@ -15,6 +15,7 @@ import type { Model } from './model/types';
 import { applyChange, type CParser, type TextChange, type Tree } from './parse/parser';
 import { hashText } from './index/span';
 import { spliceFacts } from './splice';
+import { headerDefines, treeDefines } from './index/config';
 import { buildActors, type TeardownActor } from './simulate/actors';
 import { ProgramCache } from './simulate/programs';
 import { chainVerdicts, ExploreCache, simulateEntry, type ChainVerdict, type EntrySimulation, type ExploreStore, defaultSimulationLimits } from './simulate/simulate';
@@ -72,6 +73,8 @@ interface FileState {
   keepTree?: boolean;
   /** Changes whenever the facts change other than in positions (see ProgramCache). */
   shape?: number;
+  /** A header's unconditional macros (index/config.ts), read once per text. */
+  defines?: readonly string[];
 }
 
 /** Where indexed facts can be kept between runs (the CLI keeps them on disk). */
@@ -81,7 +84,7 @@ export interface IndexCache {
 }
 
 /** Bumped whenever the shape or meaning of FileFacts changes, so old cache entries are never read. */
-export const INDEX_FORMAT = 5;
+export const INDEX_FORMAT = 6;
 
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -242,10 +245,28 @@ export class Workspace {
     return { model: applyModelFile(chosen.model, overlay.file, overlay.source), reason: `${chosen.reason}; adjusted by the model file ${overlay.source}` };
   }
 
+  private treeModel?: { base: Model; key: string; model: Model };
+
+  /** The model with the macros the tree's headers define fixed defined (the model's own config wins); kept while
+   *  they stay the same, so caches keyed by the model keep working. */
+  private withTreeDefines(base: Model): Model {
+    const defines = treeDefines(this.paths(), (p) => {
+      const state = this.files.get(p)!;
+      return state.skipped ? [] : (state.defines ??= headerDefines(state.text));
+    });
+    const key = defines.join(' ');
+    if (this.treeModel?.base === base && this.treeModel.key === key) return this.treeModel.model;
+    const model = defines.length ? { ...base, config: { ...Object.fromEntries(defines.map((d) => [d, true])), ...base.config } } : base;
+    this.treeModel = { base, key, model };
+    return model;
+  }
+
   analyze(): Analysis {
     const started = performance.now();
     const storedBefore = this.exploreCache.fromStore;
-    const { model, reason } = this.chooseModel();
+    const chosen = this.chooseModel();
+    const model = this.withTreeDefines(chosen.model);
+    const reason = chosen.reason;
     const files = this.facts(model);
     this.programCache.begin(this.shapeKey(model), files.flatMap((f) => f.functions), this.renamed);
     this.renamed = new Map();
@@ -322,7 +343,7 @@ let modelCount = 0;
 
 /** What of the model the indexer reads: facts indexed under one key are valid under the same key. */
 function indexingKey(model: Model): string {
-  return hashText(JSON.stringify([model.resource, model.lockOps, model.freeCalls, model.sleepCalls, model.blockability]));
+  return hashText(JSON.stringify([model.resource, model.lockOps, model.freeCalls, model.sleepCalls, model.blockability, model.config ?? {}, model.kernelConfig ?? '']));
 }
 
 /** A note that a file was not analysed at all. Unlike parse notes (also info) it is always shown: the user must

@@ -10,6 +10,8 @@ export interface CliArgs {
   model?: string;
   noModelFile: boolean;
   assume: [string, boolean][];
+  /** A kernel .config fixing the configuration symbols. */
+  config?: string;
   include?: string[];
   exclude?: string[];
   maxStates?: number;
@@ -37,6 +39,7 @@ options:
   --model FILE           model file to use (instead of PATH/.lockpath.json)
   --no-model-file        ignore PATH/.lockpath.json
   --assume ID=on|off     switch a lifetime assumption, e.g. --assume vcpu-thread-pins-mm=off
+  --config FILE          a kernel .config: #if/#ifdef/IS_ENABLED take the configured branch (unset CONFIG_ symbols are off)
   --include GLOB         read only matching files (repeatable; relative to the folder)
   --exclude GLOB         skip matching files (repeatable)
   --max-states N         bound of the interleaving search per entry and teardown path
@@ -85,6 +88,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         a.assume.push([m[1], m[2] === 'on' || m[2] === 'true']);
         break;
       }
+      case '--config': a.config = value(flag, inline); break;
       case '--include': (a.include ??= []).push(value(flag, inline)); break;
       case '--exclude': (a.exclude ??= []).push(value(flag, inline)); break;
       case '--max-states': a.maxStates = positive(flag, value(flag, inline)); break;

@@ -7,6 +7,8 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadParser, Workspace, type Analysis } from '../analysis';
+import { applyModelFile } from '../analysis/model/loader';
+import { parseKernelConfig } from '../analysis/index/config';
 import { collectSources } from '../files/collect';
 import { DiskExploreStore, DiskIndexCache, defaultCacheDir } from '../files/index-cache';
 import { resolveModel } from '../files/model-config';
@@ -95,7 +97,13 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
   const errors = resolved.problems.filter((p) => p.severity === 'error');
   if (errors.length) throw new BadInput(errors.map((p) => `${modelFile}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`).join('\n'));
   if (resolved.unknownAssumptions.length) throw new BadInput(`unknown assumption ${resolved.unknownAssumptions.join(', ')} (known: ${resolved.knownAssumptions.join(', ')})`);
-  const { problems, model: fixed, overlay } = resolved;
+  const { problems } = resolved;
+  let { model: fixed, overlay } = resolved;
+  if (args.config) {
+    const kernelConfig = readKernelConfig(args.config);
+    if (fixed) fixed = applyModelFile(fixed, { kernelConfig }, fixed.source);
+    else overlay = { file: { ...overlay?.file, kernelConfig }, source: overlay?.source ?? 'command line' };
+  }
   const cacheDir = args.cache ? defaultCacheDir(VERSION) : undefined;
   const indexCache = cacheDir ? new DiskIndexCache(cacheDir) : undefined;
   const exploreStore = cacheDir ? new DiskExploreStore(cacheDir) : undefined;
@@ -113,6 +121,19 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
   ws.dispose();
   a.problems.unshift(...problems, ...notes);
   return Object.assign(a, { root });
+}
+
+/** --config FILE: a kernel .config, or a clear message with the line it could not read. */
+function readKernelConfig(path: string): { source: string; symbols: Record<string, boolean> } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new BadInput(`cannot read the kernel config ${path}: ${(e as Error).message}`);
+  }
+  const parsed = parseKernelConfig(text);
+  if ('error' in parsed) throw new BadInput(`${path}:${parsed.line + 1}: ${parsed.error}`);
+  return { source: path, symbols: parsed.symbols };
 }
 
 function report(args: CliArgs, a: Analysis & { root: string }, out: (s: string) => void): number {

@@ -2,7 +2,9 @@
 // parameters (bound from the caller's arguments), table lookups (arm_exit_handlers[ec]), struct fields
 // (range->handler) and core functions the model says invoke an ops-table field (mmu_notifier_unregister).
 import type { Model } from '../model/types';
-import type { CallArg, CallSiteFacts, FileFacts, FunctionFacts, MacroAlias, Stmt, TableFacts } from '../index/facts';
+import type { CallArg, CallSiteFacts, Cond, FileFacts, FunctionFacts, MacroAlias, Span, Stmt, TableFacts } from '../index/facts';
+import { foldConfig, hasConfig, impliedSymbols, modelSymbol } from '../index/config';
+import { expandMacro, macroNameText, textArg, type MacroTarget } from './macros';
 
 /** Function-pointer parameters bound to the functions the caller passed: handler -> [kvm_age_hva_handler]. */
 export type Bindings = ReadonlyMap<string, readonly string[]>;
@@ -18,7 +20,10 @@ export interface Target {
 export class CallGraph {
   private readonly byName = new Map<string, FunctionFacts[]>();
   private readonly tablesByVariable = new Map<string, TableFacts[]>();
-  /** Functions named in initializers, by field: .release -> [{ kvm_mmu_notifier_release, mmu_notifier_ops }, ...]. */
+  /**
+   * Functions stored into struct fields, by field: .release -> [{ kvm_mmu_notifier_release, mmu_notifier_ops }, ...]:
+   * from designated initializers, local initializers and assignments (x->release = f), with the struct type when known.
+   */
   private readonly fieldTargets = new Map<string, { function: string; structType?: string }[]>();
   private readonly tableReturns = new Map<string, string>();
   private readonly macros = new Map<string, MacroAlias>();
@@ -29,6 +34,7 @@ export class CallGraph {
   constructor(readonly files: readonly FileFacts[], readonly model: Model) {
     for (const f of files) {
       for (const fn of f.functions) push(this.byName, fn.name, fn);
+      for (const fn of f.functions) for (const init of fn.fieldInits) push(this.assignedFields, init.field, init);
       for (const t of f.tables) {
         this.tables.push(t);
         push(this.tablesByVariable, t.variable, t);
@@ -36,6 +42,10 @@ export class CallGraph {
       }
       for (const r of f.tableReturns) this.tableReturns.set(r.function, r.table);
       for (const m of f.macros) if (!this.macros.has(m.name)) this.macros.set(m.name, m);
+    }
+    // Stored functions (range->handler = f): only names the tree defines; parameters are handled below.
+    for (const [field, inits] of this.assignedFields) {
+      for (const init of inits) if (this.isDefined(init.value)) push(this.fieldTargets, field, { function: init.value, structType: init.structType });
     }
     // Two passes: calls through parameters are resolved from the callers found by the first (other calls).
     for (const pass of [1, 2]) {
@@ -53,6 +63,7 @@ export class CallGraph {
   }
 
   private paramCallsResolved = false;
+  private readonly assignedFields = new Map<string, FunctionFacts['fieldInits']>();
 
   /**
    * kvm_handle_hva_range(mn, ..., handler) puts its handler parameter in a struct (.handler = handler): the
@@ -65,7 +76,7 @@ export class CallGraph {
         if (i < 0) continue;
         for (const { site } of this.callersOf(fn.name)) {
           const name = site.args[i]?.functionName;
-          if (name && this.isDefined(name)) push(this.fieldTargets, init.field, { function: name });
+          if (name && this.isDefined(name)) push(this.fieldTargets, init.field, { function: name, structType: init.structType });
         }
       }
     }
@@ -106,15 +117,19 @@ export class CallGraph {
    */
   targets(fn: FunctionFacts, site: CallSiteFacts, bindings: Bindings | undefined): Target[] {
     const out: Target[] = [];
+    if (this.siteConfig(fn, site, NO_SYMBOLS) === undefined) return out; // in a branch the configuration leaves out
     const add = (name: string, via: string, args: readonly CallArg[] = site.args): void => {
       const t = this.lookup(name, fn.file);
       if (t && !out.some((o) => o.fn === t)) out.push({ fn: t, via, args });
     };
     const callee = site.callee;
-    if (callee.kind === 'direct') {
-      const macro = this.isDefined(callee.name) ? undefined : this.macros.get(callee.name);
+    if (callee.kind === 'macro') {
+      // KVM_PGT_FN(f)(args): what the expansion calls, then the functions it yields, called with args.
+      for (const t of this.macroTargets(callee.name, callee.macroArgs.map(textArg), site.args)) add(t.name, t.via, t.args);
+    } else if (callee.kind === 'direct') {
+      const expanded = this.isDefined(callee.name) ? [] : this.macroTargets(callee.name, site.args);
       if (this.isDefined(callee.name)) add(callee.name, 'direct');
-      else if (macro && this.isDefined(macro.callee)) add(macro.callee, `macro ${macro.name}`, expandArgs(macro, site.args));
+      else if (expanded.length) for (const t of expanded) add(t.name, t.via, t.args);
       else {
         for (const inv of this.model.externalInvokes.filter((i) => i.function === callee.name)) {
           for (const e of this.tableFieldFunctions(inv.structType, inv.field)) add(e.function, `${callee.name} -> ${e.table.variable}.${inv.field}`, []);
@@ -138,14 +153,20 @@ export class CallGraph {
         if (table) for (const t of this.tablesByVariable.get(table) ?? []) for (const e of t.entries) add(e.function, `table ${table}[${e.key}]`);
       }
     } else {
-      // A handler carried in a struct the caller filled in (.handler = kvm_age_gfn), else every such handler.
-      const bound = bindings?.get(`.${callee.field}`);
-      // Without a binding: tables of the base's struct type when known; never the ops tables the core calls
-      // (mmu_notifier_ops, file_operations), which indexed code does not call through.
+      // A handler carried in a struct the caller filled in (.handler = kvm_age_gfn), else every function stored
+      // into that field of the base's struct type. Without the base's type, or from a store whose struct type is
+      // unknown, the match is by the field's name alone, and the hop says so.
+      const bound = boundField(bindings, callee.field, callee.baseType);
+      if (bound) {
+        for (const b of bound) add(b.name, fieldVia(callee.field, b.byName));
+        return out;
+      }
+      // Never the ops tables the core calls (mmu_notifier_ops, file_operations) by name: indexed code does not.
       const coreTypes = new Set(this.model.entryTables.map((t) => t.structType));
-      const candidates = (this.fieldTargets.get(callee.field) ?? []).filter((e) =>
-        callee.baseType ? e.structType === callee.baseType || e.structType === undefined : !coreTypes.has(e.structType ?? ''));
-      for (const name of bound ?? candidates.map((e) => e.function)) add(name, `field .${callee.field}`);
+      for (const e of this.fieldTargets.get(callee.field) ?? []) {
+        if (callee.baseType ? e.structType !== callee.baseType && e.structType !== undefined : coreTypes.has(e.structType ?? '')) continue;
+        add(e.function, fieldVia(callee.field, !callee.baseType || e.structType === undefined));
+      }
     }
     return out;
   }
@@ -158,8 +179,13 @@ export class CallGraph {
     const callee = site.callee;
     if (callee.kind === 'direct') {
       if (this.isDefined(callee.name) || fn.params.some((p) => p.name === callee.name)) return undefined;
-      const macro = this.macros.get(callee.name);
-      return macro && this.isDefined(macro.callee) ? undefined : callee.name;
+      return this.macroTargets(callee.name, site.args).length ? undefined : callee.name;
+    }
+    if (callee.kind === 'macro') {
+      if (this.macroTargets(callee.name, callee.macroArgs.map(textArg), site.args).length) return undefined;
+      // KVM_PGT_FN(kvm_pgtable_stage2_destroy)(pgt) with neither defined: named as the function it yields.
+      const first = this.macros.get(callee.name)?.values[0];
+      return (first && macroNameText(first, callee.macroArgs)) ?? callee.name;
     }
     if (callee.kind === 'variable') {
       const bound = bindings?.get(callee.name);
@@ -193,9 +219,62 @@ export class CallGraph {
     for (const [k, v] of outer ?? []) if (k.startsWith('.')) b.set(k, [...v]);
     for (const init of caller.fieldInits) {
       const r = resolve(init.value);
-      if (r) b.set(`.${init.field}`, r);
+      if (r) b.set(fieldKey(init.field, init.structType), r);
     }
     return b;
+  }
+
+  private macroTargets(name: string, args: readonly CallArg[], resultArgs?: readonly CallArg[]): MacroTarget[] {
+    return expandMacro(this.macros, (n) => this.isDefined(n), name, args, resultArgs);
+  }
+
+  /**
+   * What a configuration symbol is fixed to (the model's config: the model file, a kernel .config, the macros the
+   * tree's headers define); undefined: either way. The indexer folded these already; paths assume the others.
+   */
+  configValue(symbol: string): boolean | undefined {
+    return modelSymbol(this.model, symbol);
+  }
+
+  /**
+   * The config symbols a path through this call site assumes, given those it assumed before (`assumed`): one choice
+   * per symbol along a path. Undefined when the site is in a branch that the fixed symbols or `assumed` leave out.
+   */
+  siteConfig(fn: FunctionFacts, site: CallSiteFacts, assumed: ReadonlyMap<string, boolean>): ReadonlyMap<string, boolean> | undefined {
+    const constraints = this.configConstraints(fn).get(spanKey(site.at));
+    if (!constraints) return assumed;
+    let next: Map<string, boolean> | undefined;
+    for (const { cond, want } of constraints) {
+      const implied = impliedSymbols(foldConfig(cond, (x) => this.configValue(x) ?? (next ?? assumed).get(x)), want);
+      if (!implied) return undefined;
+      for (const [k, v] of implied) (next ??= new Map(assumed)).set(k, v);
+    }
+    return next ?? assumed;
+  }
+
+  private readonly constraints = new Map<FunctionFacts, Map<string, { cond: Cond; want: boolean }[]>>();
+
+  /** The config conditions around each call of `fn`, by the call's place (facts read from a cache share no objects). */
+  private configConstraints(fn: FunctionFacts): Map<string, { cond: Cond; want: boolean }[]> {
+    let m = this.constraints.get(fn);
+    if (m) return m;
+    const found = new Map<string, { cond: Cond; want: boolean }[]>();
+    const walk = (stmts: readonly Stmt[], around: { cond: Cond; want: boolean }[]): void => {
+      for (const st of stmts) {
+        if (st.k === 'call' && around.length) found.set(spanKey(st.at), around);
+        else if (st.k === 'if') {
+          const config = hasConfig(st.cond);
+          walk(st.then, config ? [...around, { cond: st.cond, want: true }] : around);
+          walk(st.else, config ? [...around, { cond: st.cond, want: false }] : around);
+        } else if (st.k === 'loop') {
+          walk(st.test, around);
+          walk(st.body, around);
+        } else if (st.k === 'switch') walk(st.body, around);
+      }
+    };
+    walk(fn.body, []);
+    this.constraints.set(fn, (m = found));
+    return m;
   }
 
   /** Can this function (through any callee) read the root? Over-approximate: prunes chain search and inlining. */
@@ -263,9 +342,37 @@ function hasLockOp(stmts: readonly Stmt[]): boolean {
     (s.k === 'switch' && hasLockOp(s.body)));
 }
 
-/** The arguments a macro's callee receives: the macro's own arguments where the expansion names its parameters. */
-function expandArgs(macro: MacroAlias, args: readonly CallArg[]): CallArg[] {
-  return macro.args.map((a) => (typeof a === 'number' ? (args[a] ?? { text: '' }) : { text: a, ...(/^[A-Za-z_]\w*$/.test(a) ? { functionName: a } : {}) }));
+const NO_SYMBOLS: ReadonlyMap<string, boolean> = new Map();
+
+function spanKey(at: Span): string {
+  return `${at.line}:${at.column}:${at.endLine}:${at.endColumn}`;
+}
+
+/** Bindings of struct fields are keyed by field and struct type: `.handler@kvm_gfn_range`, `.handler@` (type unknown). */
+function fieldKey(field: string, structType: string | undefined): string {
+  return `.${field}@${structType ?? ''}`;
+}
+
+/**
+ * What the caller stored into `field`: with the base's type, the stores into that type and those of unknown type
+ * (by name); without it, every store into a field of that name (by name). Undefined when nothing was stored.
+ */
+function boundField(bindings: Bindings | undefined, field: string, baseType: string | undefined): { name: string; byName: boolean }[] | undefined {
+  if (!bindings) return undefined;
+  const prefix = `.${field}@`;
+  let found: { name: string; byName: boolean }[] | undefined;
+  for (const [k, names] of bindings) {
+    if (!k.startsWith(prefix)) continue;
+    const type = k.slice(prefix.length);
+    if (baseType && type && type !== baseType) continue;
+    found ??= [];
+    for (const name of names) found.push({ name, byName: !baseType || !type });
+  }
+  return found;
+}
+
+function fieldVia(field: string, byName: boolean): string {
+  return byName ? `field .${field} (by name)` : `field .${field}`;
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {

@@ -28,6 +28,8 @@ export interface Chain {
   /** Guards of the resource that dominate a call on the path: function and line. */
   guards: { function: string; file: string; line: number }[];
   walker: FunctionFacts;
+  /** Config symbols the chain's call sites assume, where the configuration does not fix them: CONFIG_X true. */
+  config?: Record<string, boolean>;
 }
 
 export interface ChainLimits {
@@ -61,7 +63,7 @@ export function enumerateChains(graph: CallGraph, entries: readonly Entry[], mod
     const locks: string[][] = [entry.locksHeld];
     const guards: Chain['guards'][] = [[]];
 
-    const emit = (walker: FunctionFacts): void => {
+    const emit = (walker: FunctionFacts, config: ReadonlyMap<string, boolean>): void => {
       const path = stack.map((f) => f.name);
       const key = path.join('>');
       if (seenPaths.has(key)) return;
@@ -76,13 +78,17 @@ export function enumerateChains(graph: CallGraph, entries: readonly Entry[], mod
         locks: [...new Set(locks.flat())],
         guards: guards.flat(),
         walker,
+        ...(config.size ? { config: Object.fromEntries([...config].sort(([a], [b]) => a.localeCompare(b))) } : {}),
       });
       count++;
     };
 
-    const visit = (fn: FunctionFacts, bindings: Bindings | undefined): void => {
-      if (fn.touchesRoot) emit(fn);
+    // One choice per config symbol along a chain: a call under #ifdef X and one under #ifndef X do not meet.
+    const visit = (fn: FunctionFacts, bindings: Bindings | undefined, config: ReadonlyMap<string, boolean>): void => {
+      if (fn.touchesRoot) emit(fn, config);
       for (const site of fn.calls) {
+        const siteConfig = graph.siteConfig(fn, site, config);
+        if (!siteConfig) continue;
         for (const target of graph.targets(fn, site, bindings ?? new Map())) {
           if (cut || ++steps > limits.stepsPerEntry || count >= limits.perEntry) {
             if (!cut) truncated.push({ entry: `${entry.fn.name} (${entry.via})`, reason: `more than ${count >= limits.perEntry ? `${limits.perEntry} chains` : `${limits.stepsPerEntry} steps`}` });
@@ -95,7 +101,7 @@ export function enumerateChains(graph: CallGraph, entries: readonly Entry[], mod
           hops.push({ function: t.name, file: fn.file, line: site.at.line, column: site.at.column, via: target.via });
           locks.push(site.locksHeld);
           guards.push(site.guards.map((g) => ({ function: fn.name, file: fn.file, line: g.line })));
-          visit(t, graph.bindingsFor(fn, target.args, t, bindings));
+          visit(t, graph.bindingsFor(fn, target.args, t, bindings), siteConfig);
           stack.pop();
           hops.pop();
           locks.pop();
@@ -103,7 +109,7 @@ export function enumerateChains(graph: CallGraph, entries: readonly Entry[], mod
         }
       }
     };
-    visit(entry.fn, undefined);
+    visit(entry.fn, undefined, new Map());
   }
   chains.sort(compareChains);
   return { chains, truncated };

@@ -5,6 +5,7 @@ import type { SyntaxNode as Node } from '../parse/flat';
 import type { Model } from '../model/types';
 import type { CallArg, CalleeRef, Cond, Param, ScalarSource, Stmt, ValueRef } from './facts';
 import { spanOf } from './span';
+import { configCall, fixesSymbols, foldConfig, hasConfig, modelSymbol, preprocCondition, type Folded } from './config';
 
 /** Calls that only pass their argument through (for reads and conditions alike). */
 const TRANSPARENT = new Set(['READ_ONCE', 'ACCESS_ONCE', 'likely', 'unlikely', 'rcu_dereference', 'smp_load_acquire', 'WARN_ON', 'WARN_ON_ONCE', 'WARN', 'BUG_ON']);
@@ -23,8 +24,8 @@ export interface BodyContext {
   params: Set<string>;
   /** Locals set to true/false literals (bool locked = false): their tests are tracked, not guessed. */
   flags: Set<string>;
-  /** Struct fields filled in local initializers: .handler = kvm_age_gfn, .handler = handler. */
-  fieldInits: { field: string; value: string }[];
+  /** Struct fields filled in local initializers: .handler = kvm_age_gfn, .handler = handler (with the struct type). */
+  fieldInits: { field: string; value: string; structType?: string }[];
   /** Struct types of parameters and locals (ops -> kvm_device_ops), for calls through their fields. */
   structTypes: Map<string, string>;
   readonly lockOps: ReadonlyMap<string, Model['lockOps'][number]>;
@@ -205,14 +206,17 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
     case 'preproc_ifdef':
     case 'preproc_elif':
     case 'preproc_elifdef': {
-      const at = spanOf(node);
-      // #if A ... #else ... #endif: one branch or the other is compiled in, never both.
+      // #if A ... #else ... #endif: one branch or the other is compiled in, never both. The condition is over
+      // config symbols: those the model fixes decide the branch here, the others stay in the condition.
       const alt = node.childForFieldName('alternative');
       const head = node.childForFieldName('condition') ?? node.childForFieldName('name');
+      const cond = foldFixed(preprocCondition(node, head), cx.model);
       const inner = node.namedChildren.filter((c): c is Node => c !== null && !sameNode(c, alt) && !sameNode(c, head));
+      if (cond === true) return inner.flatMap((c) => lowerStmt(c, cx));
+      if (cond === false) return alt ? lowerStmt(alt, cx) : [];
+      const at = spanOf(node);
       const thenStmts = inner.flatMap((c) => lowerStmt(c, cx));
-      if (!alt) return [{ k: 'if', at, cond: { k: 'unknown' }, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: [] }];
-      return [{ k: 'if', at, cond: { k: 'unknown' }, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: lowerStmt(alt, cx) }];
+      return [{ k: 'if', at, cond, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: alt ? lowerStmt(alt, cx) : [] }];
     }
     case 'preproc_else':
       return node.namedChildren.filter((c): c is Node => c !== null).flatMap((c) => lowerStmt(c, cx));
@@ -249,7 +253,7 @@ function lowerDeclaration(node: Node, cx: BodyContext, out: Stmt[]): void {
     const value = d.childForFieldName('value');
     if (!value || !name) continue;
     if (value.type === 'initializer_list') {
-      recordFieldInits(value, cx);
+      recordFieldInits(value, cx, structName);
       lowerExpr(value, cx, out);
       assignInitializedFields(name, value, cx, out, spanOf(d));
       continue;
@@ -268,7 +272,7 @@ export function declaredName(node: Node): string | undefined {
   return undefined;
 }
 
-function recordFieldInits(list: Node, cx: BodyContext): void {
+function recordFieldInits(list: Node, cx: BodyContext, structType: string | undefined): void {
   for (const item of list.namedChildren) {
     if (!item || item.type !== 'initializer_pair') continue;
     const designator = item.childForFieldName('designator') ?? item.namedChild(0);
@@ -276,7 +280,7 @@ function recordFieldInits(list: Node, cx: BodyContext): void {
     while (v && (v.type === 'cast_expression' || v.type === 'parenthesized_expression')) v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1);
     if (v?.type === 'pointer_expression' && v.child(0)?.type === '&') v = v.childForFieldName('argument');
     // A field set to something that is not a function name (NULL, an expression) calls nothing we know.
-    if (designator?.type === 'field_designator') cx.fieldInits.push({ field: designator.text.replace(/^\./, ''), value: v?.type === 'identifier' ? v.text : '' });
+    if (designator?.type === 'field_designator') cx.fieldInits.push({ field: designator.text.replace(/^\./, ''), value: v?.type === 'identifier' ? v.text : '', ...(structType ? { structType } : {}) });
   }
 }
 
@@ -559,6 +563,9 @@ function calleeOf(fn: Node): CalleeRef | undefined {
   }
   if (f.type === 'identifier') return { kind: 'direct', name: f.text };
   if (f.type === 'field_expression') return { kind: 'field', field: f.childForFieldName('field')?.text ?? '' };
+  // KVM_PGT_FN(f)(args): a call of what a macro yields (the call graph expands it).
+  const macro = f.type === 'call_expression' ? f.childForFieldName('function') : null;
+  if (macro?.type === 'identifier') return { kind: 'macro', name: macro.text, macroArgs: (f.childForFieldName('arguments')?.namedChildren ?? []).flatMap((a) => (a && a.type !== 'comment' ? [a.text] : [])) };
   return undefined;
 }
 
@@ -725,6 +732,8 @@ export function lowerCond(node: Node, cx: BodyContext): Cond {
       // if (spin_trylock(&kvm->mmu_lock)), if (mmu_notifier_range_blockable(range)): the value the call's effect set.
       if (cx.lockOps.get(name)?.op === 'trylock') return { k: 'flag', name: tempName('$try', node) };
       if (cx.blockableQueries.has(name)) return { k: 'flag', name: tempName('$blk', node) };
+      const config = configCall(node);
+      if (config) return config;
       return { k: 'unknown' };
     }
   }
@@ -781,7 +790,10 @@ function lowerIf(condNode: Node, thenStmts: Stmt[], elseStmts: Stmt[], cx: BodyC
   }
   const out: Stmt[] = [];
   lowerExpr(c, cx, out);
-  out.push({ k: 'if', at, cond: lowerCond(c, cx), text: condText(c), then: thenStmts, else: elseStmts });
+  // if (IS_ENABLED(CONFIG_X)): a symbol the model fixes decides the branch.
+  const cond = foldFixed(lowerCond(c, cx), cx.model);
+  if (typeof cond === 'boolean') return [...out, ...(cond ? thenStmts : elseStmts)];
+  out.push({ k: 'if', at, cond, text: condText(c), then: thenStmts, else: elseStmts });
   return out;
 }
 
@@ -807,6 +819,11 @@ export function cleanReturnType(head: string): string {
     .filter((w) => w && !/^(static|inline|extern|noinline|notrace|__\w+|asmlinkage)$/.test(w));
   const type = words.join(' ').replace(/\s+\*/g, ' *').replace(/\* \*/g, '**').trim();
   return type || 'int';
+}
+
+/** A condition with the config symbols the model fixes folded (true/false when they decide it). */
+function foldFixed(c: Folded, model: Model): Folded {
+  return typeof c === 'boolean' || !fixesSymbols(model) || !hasConfig(c) ? c : foldConfig(c, (s) => modelSymbol(model, s));
 }
 
 /** Every access returns a new node object (as web-tree-sitter does): nodes are the same when their places are. */

@@ -33,6 +33,12 @@ export type Cond =
   | { k: 'not'; c: Cond }
   | { k: 'and'; a: Cond; b: Cond }
   | { k: 'or'; a: Cond; b: Cond }
+  /**
+   * A configuration symbol is defined (#ifdef X, defined(X), IS_ENABLED(CONFIG_X) as X or X_MODULE). Symbols the
+   * model fixes (its config, a kernel .config, macros the tree's headers define) are folded away when indexing;
+   * the rest take one value per path.
+   */
+  | { k: 'config'; symbol: string }
   | { k: 'unknown' };
 
 export interface CallArg {
@@ -54,7 +60,9 @@ export type CalleeRef =
   /** Through a parameter or local variable holding a function pointer. */
   | { kind: 'variable'; name: string }
   /** Through a struct field: ops->release(...), range->handler(...); the base's struct type when known. */
-  | { kind: 'field'; field: string; baseType?: string };
+  | { kind: 'field'; field: string; baseType?: string }
+  /** Through what a function-like macro yields: KVM_PGT_FN(f)(args); macroArgs are the macro's own arguments. */
+  | { kind: 'macro'; name: string; macroArgs: string[] };
 
 /**
  * One statement of a function body in program order. Only what the lifetime analysis needs survives:
@@ -136,8 +144,11 @@ export interface FunctionFacts {
   guards: GuardFacts[];
   /** Reads the root itself in order to dereference, write or free it (a "walker" or the free path). */
   touchesRoot: boolean;
-  /** Struct fields this function fills with functions in local initializers: .handler = handler / = f. */
-  fieldInits: { field: string; value: string }[];
+  /**
+   * Struct fields this function fills with functions: local initializers (.handler = handler / = f) and
+   * assignments (x->handler = f), with the struct's type when the declaration or the base's type says it.
+   */
+  fieldInits: { field: string; value: string; structType?: string }[];
   /** Where local function-pointer variables get their value (for calls through them). */
   varSources: { variable: string; from: { function?: string; call?: string; table?: string } }[];
   /** Hash of the function's text, for caches. */
@@ -155,12 +166,28 @@ export interface TableFacts {
   entries: { key: string; keyKind: 'field' | 'index'; function: string; at: Span }[];
 }
 
+/** A function name in a macro's expansion: fixed (param absent), or a parameter pasted in between (pkvm_##fn). */
+export interface MacroName {
+  prefix: string;
+  /** The index of the macro parameter pasted between prefix and suffix. */
+  param?: number;
+  suffix: string;
+}
+
+/**
+ * A function-like macro whose expansion calls or names functions. `KVM_PGT_FN(fn)` defined as
+ * `(is_protected_kvm_enabled() ? pkvm_##fn : fn)` calls is_protected_kvm_enabled and names pkvm_##fn and fn, so
+ * `KVM_PGT_FN(f)(args)` calls f (and pkvm_f) with args.
+ */
 export interface MacroAlias {
   name: string;
   params: string[];
-  callee: string;
-  /** Each argument of the expansion: the index of the macro parameter it is, or its text. */
-  args: (number | string)[];
+  /** The last parameter is `...`: argument index params.length stands for __VA_ARGS__, the rest of the arguments. */
+  variadic?: boolean;
+  /** The calls of the expansion, in order; each argument is the index of the macro parameter it is, or its text. */
+  calls: { callee: MacroName; args: (number | string)[] }[];
+  /** Functions the expansion names without calling them (its value, when the macro's result is called). */
+  values: MacroName[];
 }
 
 export interface Problem {
@@ -176,7 +203,7 @@ export interface FileFacts {
   tables: TableFacts[];
   /** Functions that return an element of a table: kvm_get_exit_handler returns arm_exit_handlers[ec]. */
   tableReturns: { function: string; table: string }[];
-  /** Function-like macros that are one call: #define stage2_apply_range_resched(kvm, a, e, fn) stage2_apply_range(kvm, a, e, fn, true). */
+  /** Function-like macros that call or name functions: #define stage2_apply_range_resched(kvm, a, e, fn) stage2_apply_range(kvm, a, e, fn, true). */
   macros: MacroAlias[];
   /** Parse problems that may hide code (ERROR regions), reported once per region. */
   problems: Problem[];

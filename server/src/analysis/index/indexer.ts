@@ -6,7 +6,7 @@ import { flatten, sourceText, walkNamed, type FlatTree, type SyntaxNode as Node 
 import type { Model } from '../model/types';
 import { cleanReturnType, declaredName, lowerBlock, newBodyContext } from './body';
 import { annotate } from './annotate';
-import type { FileFacts, FunctionFacts, MacroAlias, Param, Problem, TableFacts } from './facts';
+import type { FileFacts, FunctionFacts, MacroAlias, MacroName, Param, Problem, TableFacts } from './facts';
 import { hashText, spanOf } from './span';
 import { recoverFunctions } from './recover';
 
@@ -117,12 +117,53 @@ export function functionFacts(file: string, node: Node, model: Model, recovered:
     guards: [],
     touchesRoot: false,
     varSources: cx.varSources,
-    fieldInits: cx.fieldInits,
+    fieldInits: [...cx.fieldInits, ...fieldAssignments(body, params)],
     hash: hashText(node.text),
     recovered,
   };
   annotate(fn);
   return fn;
+}
+
+/**
+ * `x->handler = f` and `x.handler = &f`: a function stored into a struct field, with the struct type of x when a
+ * parameter or local declares it (for calls through that field elsewhere: resolved by type, not by name).
+ */
+function fieldAssignments(body: Node, params: readonly Param[]): FunctionFacts['fieldInits'] {
+  const types = new Map<string, string>();
+  for (const p of params) {
+    const m = /^(?:const\s+)?struct\s+(\w+)/.exec(p.type);
+    if (m) types.set(p.name, m[1]);
+  }
+  const out: FunctionFacts['fieldInits'] = [];
+  walkNamed(body, (type, index) => {
+    if (type === 'declaration') {
+      const decl = body.tree.nodeAt(index);
+      const t = decl.childForFieldName('type');
+      const name = t?.type === 'struct_specifier' ? t.childForFieldName('name')?.text : undefined;
+      if (name) for (const d of decl.childrenForFieldName('declarator')) if (d) types.set(declaredName(d) ?? '', name);
+      return true;
+    }
+    if (type !== 'assignment_expression') return true;
+    const a = body.tree.nodeAt(index);
+    const left = a.childForFieldName('left');
+    const value = functionNameIn(a.childForFieldName('right'));
+    if (left?.type !== 'field_expression' || a.childForFieldName('operator')?.text !== '=' || !value) return true;
+    const field = left.childForFieldName('field')?.text;
+    const base = left.childForFieldName('argument');
+    const structType = base?.type === 'identifier' ? types.get(base.text) : undefined;
+    if (field) out.push({ field, value, ...(structType ? { structType } : {}) });
+    return true;
+  });
+  return out;
+}
+
+/** f, &f, (cast)f: the name a function-pointer value is taken from. */
+function functionNameIn(node: Node | null): string | undefined {
+  let v = node;
+  while (v && (v.type === 'cast_expression' || v.type === 'parenthesized_expression')) v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1);
+  if (v?.type === 'pointer_expression' && v.child(0)?.type === '&') v = v.childForFieldName('argument');
+  return v?.type === 'identifier' ? v.text : undefined;
 }
 
 function findFunctionDeclarator(node: Node): Node | undefined {
@@ -166,35 +207,92 @@ function containsType(node: Node, type: string): boolean {
   return false;
 }
 
-/** `#define name(a, b) callee(a, b, true)`: a macro that is one call, so calls through it reach the callee. */
+/**
+ * `#define name(a, b) callee(a, b, true)`, `#define KVM_PGT_FN(fn) (is_protected_kvm_enabled() ? pkvm_##fn : fn)`:
+ * the functions a macro's expansion calls (with their arguments) and names (token pasting included). Read from
+ * the expansion's tokens: the parser does not parse macro bodies.
+ */
 function macroAlias(node: Node): MacroAlias | undefined {
   const name = node.childForFieldName('name')?.text;
-  const params = (node.childForFieldName('parameters')?.namedChildren ?? []).filter((p): p is Node => p !== null).map((p) => p.text);
-  const value = (node.childForFieldName('value')?.text ?? '').replace(/\\\n/g, ' ').trim();
-  const m = /^\(?\s*([A-Za-z_]\w*)\s*\(([\s\S]*)\)\s*\)?\s*;?$/.exec(value);
-  if (!name || !m || m[1] === name) return undefined;
-  const args = splitTopLevel(m[2]).map((a) => {
-    const bare = a.trim().replace(/^\((\w+)\)$/, '$1');
-    const i = params.indexOf(bare);
-    return i >= 0 ? i : a.trim();
-  });
-  return { name, params, callee: m[1], args };
+  const paramsNode = node.childForFieldName('parameters');
+  const params = (paramsNode?.namedChildren ?? []).filter((p): p is Node => p !== null).map((p) => p.text);
+  const value = (node.childForFieldName('value')?.text ?? '').replace(/\\\n/g, ' ');
+  if (!name) return undefined;
+  const variadic = /\.\.\.\s*\)\s*$/.test(paramsNode?.text ?? '');
+  const tokens = value.match(MACRO_TOKEN) ?? [];
+  const alias: MacroAlias = { name, params, ...(variadic ? { variadic } : {}), calls: [], values: [] };
+  scanExpansion(tokens, 0, tokens.length, alias, true);
+  alias.calls = alias.calls.filter((c) => c.callee.param !== undefined || c.callee.prefix !== name);
+  return alias.calls.length || alias.values.length ? alias : undefined;
 }
 
-function splitTopLevel(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of text) {
-    if (ch === '(' || ch === '[' || ch === '{') depth++;
-    if (ch === ')' || ch === ']' || ch === '}') depth--;
-    if (ch === ',' && depth === 0) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
+const MACRO_TOKEN = /[A-Za-z_]\w*|##|->|\.\.\.|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|\d[\w.]*|\S/g;
+const NOT_FUNCTIONS = new Set(['if', 'else', 'while', 'for', 'do', 'switch', 'case', 'return', 'sizeof', 'typeof', '__typeof__', 'typeof_unqual', 'defined', 'void', 'int', 'char', 'long', 'unsigned', 'signed', 'short', 'bool', 'const', 'volatile', 'struct', 'union', 'enum', 'break', 'continue', 'goto', 'NULL', 'true', 'false', '__VA_ARGS__', '__builtin_expect', '_Generic', 'asm', '__asm__']);
+
+/** Scans tokens [from, to): calls anywhere, values only where `values` (outside any call's arguments). */
+function scanExpansion(tokens: readonly string[], from: number, to: number, alias: MacroAlias, values: boolean): void {
+  for (let i = from; i < to; i++) {
+    if (!/^[A-Za-z_]/.test(tokens[i])) continue;
+    // One name: identifiers glued with ##.
+    const pieces = [tokens[i]];
+    while (tokens[i + 1] === '##' && /^[A-Za-z_]/.test(tokens[i + 2] ?? '')) {
+      pieces.push(tokens[i + 2]);
+      i += 2;
+    }
+    const before = tokens[i - pieces.length * 2 + 1];
+    const next = tokens[i + 1];
+    const member = before === '.' || before === '->';
+    const named = macroName(pieces, alias.params);
+    if (next === '(') {
+      const close = matchingParen(tokens, i + 1, to);
+      if (named && !member && !NOT_FUNCTIONS.has(pieces[0])) alias.calls.push({ callee: named, args: macroArgs(tokens, i + 2, close, alias) });
+      scanExpansion(tokens, i + 2, close, alias, false);
+      i = close;
+      continue;
+    }
+    if (values && named && !member && next !== '->' && next !== '.' && next !== '[' && !NOT_FUNCTIONS.has(pieces[0])) alias.values.push(named);
   }
-  if (cur.trim()) out.push(cur);
-  return out;
+}
+
+function macroName(pieces: readonly string[], params: readonly string[]): MacroName | undefined {
+  const at = pieces.map((p) => params.indexOf(p));
+  const paramPieces = at.filter((x) => x >= 0);
+  if (paramPieces.length > 1) return undefined;
+  const k = at.findIndex((x) => x >= 0);
+  if (k < 0) return { prefix: pieces.join(''), suffix: '' };
+  return { prefix: pieces.slice(0, k).join(''), param: at[k], suffix: pieces.slice(k + 1).join('') };
+}
+
+function matchingParen(tokens: readonly string[], open: number, to: number): number {
+  let depth = 0;
+  for (let j = open; j < to; j++) {
+    if (tokens[j] === '(') depth++;
+    else if (tokens[j] === ')' && --depth === 0) return j;
+  }
+  return to;
+}
+
+/** The arguments of a call in the expansion: a macro parameter by index (__VA_ARGS__: params.length), else text. */
+function macroArgs(tokens: readonly string[], from: number, to: number, alias: MacroAlias): (number | string)[] {
+  const args: string[][] = [];
+  let cur: string[] = [];
+  let depth = 0;
+  for (let j = from; j < to; j++) {
+    const t = tokens[j];
+    if (t === '(' || t === '[' || t === '{') depth++;
+    if (t === ')' || t === ']' || t === '}') depth--;
+    if (t === ',' && depth === 0) {
+      args.push(cur);
+      cur = [];
+    } else if (t !== '##') cur.push(t);
+  }
+  if (cur.length) args.push(cur);
+  return args.map((a) => {
+    const bare = a.length === 3 && a[0] === '(' && a[2] === ')' ? a[1] : a.length === 1 ? a[0] : undefined;
+    if (bare === '__VA_ARGS__' && alias.variadic) return alias.params.length;
+    const i = bare === undefined ? -1 : alias.params.indexOf(bare);
+    return i >= 0 ? i : a.reduce((text, t) => text + (/\w$/.test(text) && /^\w/.test(t) ? ' ' : '') + t, '');
+  });
 }
 
 /**

@@ -20,6 +20,10 @@ export interface ModelFile {
   entryTables?: Model['entryTables'];
   teardownPaths?: (Omit<Model['teardownPaths'][number], 'label'> & { label?: string })[];
   index?: { include?: string[]; exclude?: string[] };
+  /** Configuration symbols fixed defined or not: {"CONFIG_MMU_NOTIFIER": true}. */
+  config?: Record<string, boolean>;
+  /** Not in the file's schema: a kernel .config the command line gave (--config), complete for CONFIG_ symbols. */
+  kernelConfig?: { source: string; symbols: Record<string, boolean> };
 }
 
 export interface LoadedModel {
@@ -99,6 +103,11 @@ export function applyModelFile(base: Model, file: ModelFile, source: string, rep
     m.teardownPaths = m.teardownPaths.filter((x) => x.id !== p.id);
     m.teardownPaths.push({ label: p.id, ...p });
   });
+  if (file.config) m.config = { ...m.config, ...file.config };
+  if (file.kernelConfig) {
+    m.config = { ...m.config, ...file.kernelConfig.symbols };
+    m.kernelConfig = file.kernelConfig.source;
+  }
   for (const [id, enabled] of Object.entries(file.assumptions ?? {})) {
     const a = m.assumptions.find((x) => x.id === id);
     if (!a) {

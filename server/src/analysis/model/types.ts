@@ -112,6 +112,10 @@ export interface Model {
   externalInvokes: ExternalInvoke[];
   teardownPaths: TeardownPathSpec[];
   assumptions: AssumptionSpec[];
+  /** Configuration symbols fixed defined (true) or not (false): the model file's "config", a kernel .config. */
+  config?: Record<string, boolean>;
+  /** The kernel .config the symbols came from (--config): a CONFIG_ symbol it does not set is not set. */
+  kernelConfig?: string;
 }
 
 export function assumptionEnabled(model: Model, id: string): boolean {

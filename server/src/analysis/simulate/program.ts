@@ -148,6 +148,9 @@ class Compiler {
       case 'and':
       case 'or':
         return { k: c.k, a: this.cond(frame, c.a), b: this.cond(frame, c.b) };
+      case 'config':
+        // One choice per config symbol along a thread: a thread-wide flag, refined the first time it is tested.
+        return { k: 'flag', slot: this.slot(0, `$config:${c.symbol}`) };
       default:
         return { k: 'unknown' };
     }
