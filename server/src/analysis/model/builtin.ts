@@ -112,6 +112,8 @@ export const kvmArmV4: Model = {
   lockOps,
   freeCalls: ['free_pages_exact', 'free_pages', 'kfree', 'kvfree', 'free_page', '__free_pages', 'kvm_free_hwpgd'],
   addressOnlyCalls: ['virt_to_phys', '__pa', '__virt_to_phys', 'virt_to_page', 'page_to_phys', 'offset_in_page', 'kvm_phys_to_vttbr', 'IS_ERR', 'IS_ERR_OR_NULL', 'PTR_ERR', 'assert_spin_locked', 'lockdep_assert_held'],
+  // Every KVM architecture modelled here selects the mmu notifier (arch/*/kvm/Kconfig).
+  config: { CONFIG_MMU_NOTIFIER: true, CONFIG_KVM_GENERIC_MMU_NOTIFIER: true },
   sleepCalls,
   blockability: { queries: ['mmu_notifier_range_blockable'], flags: ['MMU_NOTIFIER_RANGE_BLOCKABLE'] },
   viaMayBlock,
