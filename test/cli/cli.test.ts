@@ -39,7 +39,7 @@ describe('lockpath check', () => {
     const r = lockpath(['--json', exampleDir]);
     assert.equal(r.code, 1);
     const j = JSON.parse(r.out);
-    assert.equal(j.lockpath.shape, 1);
+    assert.equal(j.lockpath.shape, 2);
     assert.equal(j.model.id, 'kvm-arm-v4');
     assert.ok(j.model.assumptions.some((a: { id: string; enabled: boolean }) => a.id === 'vcpu-thread-pins-mm' && a.enabled));
     assert.equal(j.findings.length, 3);

@@ -7,6 +7,7 @@ import { loadParser, Workspace, type CParser, type Model, type TextChange } from
 import { fixesFor } from '../analysis/fixes';
 import { hashText } from '../analysis/index/span';
 import type { ModelFile } from '../analysis/model/loader';
+import { applySuppressions } from '../analysis/findings/suppress';
 import { collectSources, globToRegExp } from '../files/collect';
 import { Paths, type Root } from './paths';
 import { buildDiagnosticsPart, buildSnapshot, type DiagnosticsPart, type Snapshot } from './snapshot';
@@ -143,6 +144,7 @@ export class Engine {
   private async analyze(ws: Workspace, seq: number): Promise<void> {
     const started = performance.now();
     const a = ws.analyze();
+    applySuppressions(a, (file) => ws.text(file) ?? '', this.config?.overlay && { source: this.config.overlay.source, entries: this.config.overlay.file.reviewed ?? [] });
     const hashes = Object.fromEntries(ws.paths().map((p) => [p, textHash(ws.text(p) ?? '')]));
     const versions = Object.fromEntries(this.open);
     const part = buildDiagnosticsPart(a, seq, versions, hashes);

@@ -20,6 +20,8 @@ export interface ModelFile {
   entryTables?: Model['entryTables'];
   teardownPaths?: (Omit<Model['teardownPaths'][number], 'label'> & { label?: string })[];
   index?: { include?: string[]; exclude?: string[] };
+  /** Findings people reviewed and accepted, by id, with why (suppressed in reports, see findings/suppress.ts). */
+  reviewed?: { id: string; reason: string }[];
 }
 
 export interface LoadedModel {
