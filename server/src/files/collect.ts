@@ -47,6 +47,17 @@ export function globToRegExp(glob: string): RegExp {
   return picomatch.makeRe(glob, { dot: true, flags: 's' });
 }
 
+/** The globs that compile, for the language server's incremental checks (collectSources reports the others). */
+export function usableGlobs(globs: readonly string[]): RegExp[] {
+  return globs.flatMap((g) => {
+    try {
+      return [globToRegExp(g)];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** A folder that looks like the top of a kernel tree (then only the KVM folders are read by default). */
 export function isKernelRoot(dir: string): boolean {
   try {

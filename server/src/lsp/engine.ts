@@ -8,7 +8,7 @@ import { fixesFor } from '../analysis/fixes';
 import { hashText } from '../analysis/index/span';
 import type { ModelFile } from '../analysis/model/loader';
 import { applySuppressions } from '../analysis/findings/suppress';
-import { collectSources, globToRegExp } from '../files/collect';
+import { collectSources, usableGlobs } from '../files/collect';
 import { Paths, type Root } from './paths';
 import { buildDiagnosticsPart, buildSnapshot, type DiagnosticsPart, type Snapshot } from './snapshot';
 
@@ -183,8 +183,8 @@ export class Engine {
     this.open.clear();
     this.paths = new Paths(roots);
     this.config = config;
-    this.include = config.include.map(globToRegExp);
-    this.exclude = config.exclude.map(globToRegExp);
+    this.include = usableGlobs(config.include);
+    this.exclude = usableGlobs(config.exclude);
     const ws = new Workspace(this.parser!, { model: config.model, overlay: config.overlay, maxFileBytes: config.maxFileBytes });
     this.ws = ws;
     const skipped: { file: string; reason: string }[] = [];

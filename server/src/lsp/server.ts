@@ -23,7 +23,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { builtinModels, loadModelFile, type LoadedModel, type TextChange } from '../analysis';
 import { applyModelFile } from '../analysis/model/loader';
-import { globToRegExp } from '../files/collect';
+import { usableGlobs } from '../files/collect';
 import { codeActions } from './actions';
 import { incomingCalls, outgoingCalls, prepareCallHierarchy } from './calls';
 import { chainsResult, explainResult, raceTimelineResult } from './commands';
@@ -512,7 +512,7 @@ export class LockpathServer {
     if (this.publishedUris.delete(uri)) this.connection.sendDiagnostics({ uri, diagnostics: [] });
     // Back to the disk text (or out of the analysis): unless that is the same text, the analysis must rerun.
     const config = this.engineConfig;
-    const wanted = config && indexWants(this.paths, config.include.map(globToRegExp), config.exclude.map(globToRegExp), d.key);
+    const wanted = config && indexWants(this.paths, usableGlobs(config.include), usableGlobs(config.exclude), d.key);
     const path = this.paths.fsPathOfKey(d.key);
     let same = false;
     if (wanted && path && this.paths.mayRead(path)) {
