@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import { exampleDir, fixturesDir, repoRoot, scratchDir } from '../helpers';
-import { KEPT_OTHER_BUILDS } from '../../server/src/files/index-cache';
+import { CACHE_MARKER, KEPT_OTHER_BUILDS } from '../../server/src/files/index-cache';
 
 const bin = join(repoRoot, 'bin', 'lockpath.js');
 
@@ -232,6 +232,7 @@ describe('the index cache', () => {
       const dir = join(cache, `index-old-${i}`);
       mkdirSync(dir);
       writeFileSync(join(dir, 'x.json'), '{}');
+      writeFileSync(join(dir, CACHE_MARKER), 'lockpath cache folder\n');
       const when = new Date(Date.now() - (i + 1) * 86_400_000);
       utimesSync(dir, when, when);
     }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { loadParser, Workspace, type CParser, type Model, type TextChange } from '../analysis';
 import { fixesFor } from '../analysis/fixes';
-import { hashText } from '../analysis/index/span';
+import { contentHash } from '../analysis/content-hash';
 import type { ModelFile } from '../analysis/model/loader';
 import { applySuppressions } from '../analysis/findings/suppress';
 import { collectSources, usableGlobs } from '../files/collect';
@@ -49,7 +49,7 @@ export const SNAPSHOT_QUIET_MS = 15;
 
 /** Same hash on both sides of the worker boundary: the editor's text and the analysis's text agree. */
 export function textHash(text: string): string {
-  return `${text.length}:${hashText(text)}`;
+  return contentHash(text);
 }
 
 /** Does the index want this file (a C source or header under a folder, matching the globs)? */
