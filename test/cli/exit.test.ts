@@ -6,6 +6,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020';
 import { exampleDir, fixturesDir, repoRoot, scratchDir } from '../helpers';
 
 const bin = join(repoRoot, 'bin', 'lockpath.js');
@@ -72,6 +73,9 @@ describe('exit statuses of check', () => {
 
   it('SARIF of an incomplete run is not successful and lists what was not checked', () => {
     const sarif = JSON.parse(lockpath(['--sarif', noResourceDir()]).out);
+    const tool = join(repoRoot, 'node_modules', '@microsoft', 'sarif-multitool-linux');
+    const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(tool, 'sarif-2.1.0.json'), 'utf8')));
+    assert.ok(validate(structuredClone(sarif)), JSON.stringify(validate.errors?.slice(0, 5)));
     const inv = sarif.runs[0].invocations[0];
     assert.equal(inv.executionSuccessful, false);
     const ids = inv.toolExecutionNotifications.map((n: { descriptor?: { id: string } }) => n.descriptor?.id);
