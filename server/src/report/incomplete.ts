@@ -43,8 +43,10 @@ export function incompleteness(a: Analysis): Incomplete[] {
   for (const s of a.simulations) {
     const stopped = s.runs.filter((r) => !r.result.complete);
     if (!stopped.length && !s.program.truncated) continue;
-    const why = s.program.truncated ? 'its program was cut off at the inlining limit' : `the interleaving search stopped at its bound against ${stopped.map((r) => r.actor.path.label).join(' and ')}`;
-    out.push({ kind: 'search-bound', entry: `${s.entry.fn.name} (${s.entry.via})`, reason: `${why}; raise --max-states to decide` });
+    const why = s.program.truncated
+      ? 'its program was cut off at the inlining limit (calls nested too deep or too many steps)'
+      : `the interleaving search stopped at its bound against ${stopped.map((r) => r.actor.path.label).join(' and ')}; raise --max-states to decide`;
+    out.push({ kind: 'search-bound', entry: `${s.entry.fn.name} (${s.entry.via})`, reason: why });
   }
   for (const { chain, verdict } of a.chains) {
     if (verdict.verdict === 'inconclusive') out.push({ kind: 'inconclusive-chain', chain: chain.id, hook: entryName(a.model, chain), reason: verdict.reason });
