@@ -13,7 +13,7 @@ import { chooseModel } from './model/choose';
 import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
 import { applyChange, type CParser, type TextChange, type Tree } from './parse/parser';
-import { hashText } from './index/span';
+import { contentHash } from './content-hash';
 import { spliceFacts } from './splice';
 import { headerDefines, treeDefines } from './index/config';
 import { buildActors, type TeardownActor } from './simulate/actors';
@@ -199,7 +199,7 @@ export class Workspace {
     for (const [path, state] of files) {
       if (state.skipped || (state.facts && state.factsModel === modelKey)) continue;
       // Without an index cache there is nothing to key: the text is not hashed.
-      const key = cache ? `${INDEX_FORMAT}|${modelKey}|${path}|${hashText(state.text)}:${state.text.length}` : '';
+      const key = cache ? `${INDEX_FORMAT}|${modelKey}|${path}|${contentHash(state.text)}` : '';
       const cached = cache?.get(key);
       if (cached) {
         state.facts = cached;
@@ -343,7 +343,7 @@ let modelCount = 0;
 
 /** What of the model the indexer reads: facts indexed under one key are valid under the same key. */
 function indexingKey(model: Model): string {
-  return hashText(JSON.stringify([model.resource, model.lockOps, model.freeCalls, model.sleepCalls, model.blockability, model.config ?? {}, model.kernelConfig ?? '']));
+  return contentHash(JSON.stringify([model.resource, model.lockOps, model.freeCalls, model.sleepCalls, model.blockability, model.config ?? {}, model.kernelConfig ?? '']));
 }
 
 /** A note that a file was not analysed at all. Unlike parse notes (also info) it is always shown: the user must

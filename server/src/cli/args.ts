@@ -17,6 +17,8 @@ export interface CliArgs {
   maxStates?: number;
   maxFileBytes?: number;
   verbose: boolean;
+  /** Which outcomes of check make the exit status non-zero (default incomplete: races 1, incomplete 3). */
+  failOn: 'race' | 'incomplete' | 'none';
   /** Keep indexed facts in the on-disk cache (default on). */
   cache: boolean;
   help: boolean;
@@ -45,14 +47,19 @@ options:
   --max-states N         bound of the interleaving search per entry and teardown path
   --max-file-size BYTES  skip larger files
   --verbose              also print notes about macro regions the parser could not read
+  --fail-on WHAT         race: exit 1 on races only; incomplete (default): also 3 when not everything was
+                         checked; none: 0 unless the input is bad
   --no-cache             do not read or write the caches of facts and explorations ($LOCKPATH_CACHE, default ~/.cache/lockpath)
   --version, --help
 
-exit status: check: 1 when races are found, 0 when none; 2 on bad input.
+exit status of check: 0 every chain got a verdict, nothing in scope was skipped, and no race was found;
+  1 races found (even when the run is also incomplete); 2 bad input or usage; 3 no race found, but not everything
+  was checked (an inconclusive chain, the search bound hit, a file or folder skipped, no resource or no chain
+  found; the report lists what and why). --fail-on changes which of these fail.
 `;
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const a: CliArgs = { command: 'check', paths: [], json: false, noModelFile: false, assume: [], verbose: false, cache: true, help: false, version: false, stdio: false };
+  const a: CliArgs = { command: 'check', paths: [], json: false, noModelFile: false, assume: [], verbose: false, failOn: 'incomplete', cache: true, help: false, version: false, stdio: false };
   const rest = [...argv];
   if (rest[0] && ['check', 'chains', 'explain', 'serve'].includes(rest[0])) a.command = rest.shift() as CliArgs['command'];
   const value = (flag: string, inline: string | undefined): string => {
@@ -94,6 +101,12 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--max-states': a.maxStates = positive(flag, value(flag, inline)); break;
       case '--max-file-size': a.maxFileBytes = positive(flag, value(flag, inline)); break;
       case '--verbose': a.verbose = true; break;
+      case '--fail-on': {
+        const v = value(flag, inline);
+        if (v !== 'race' && v !== 'incomplete' && v !== 'none') throw new Error(`--fail-on takes race, incomplete or none, not "${v}"`);
+        a.failOn = v;
+        break;
+      }
       case '--no-cache': a.cache = false; break;
       case '--stdio': a.stdio = true; break;
       case '--help': a.help = true; break;

@@ -1,5 +1,5 @@
 // The `lockpath` command: a thin adapter that reads files, runs the analysis library and prints its results.
-//   lockpath [check] [paths...]      findings (exit 1 when races are found, 0 when none, 2 on bad input)
+//   lockpath [check] [paths...]      findings (exit 0 all checked and no race, 1 races, 2 bad input, 3 incomplete)
 //   lockpath chains [paths...]       every stage-2 chain per walker, with context, locks, guards, verdict
 //   lockpath explain FUNCTION [paths...]
 //   lockpath serve --stdio           the language server, for editors other than VS Code
@@ -9,12 +9,14 @@ import { pathToFileURL } from 'node:url';
 import { loadParser, Workspace, type Analysis } from '../analysis';
 import { applyModelFile } from '../analysis/model/loader';
 import { parseKernelConfig } from '../analysis/index/config';
-import { collectSources } from '../files/collect';
+import { suppressFindings } from '../analysis/findings/suppress';
+import { collectSources, GlobError } from '../files/collect';
 import { DiskExploreStore, DiskIndexCache, defaultCacheDir } from '../files/index-cache';
 import { resolveModel } from '../files/model-config';
 import { reportHtml } from '../report/html';
 import { reportJson } from '../report/json';
 import { reportSarif } from '../report/sarif';
+import { incompleteness, type CheckOutcome } from '../report/incomplete';
 import { chainsText, explainText, findingsText } from '../report/text';
 import { parseArgs, usage, type CliArgs } from './args';
 
@@ -68,7 +70,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
 }
 
-async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }> {
+type Checked = Analysis & { root: string; outcome: CheckOutcome };
+
+async function analyzePaths(args: CliArgs): Promise<Checked> {
   const paths = args.paths.length ? args.paths : [join(packageRoot(), 'examples', 'v4.12')];
   const files: { abs: string; rel: string }[] = [];
   const notes: Analysis['problems'] = [];
@@ -76,7 +80,13 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
   for (const p of roots) {
     if (!existsSync(p)) throw new BadInput(`no such file or directory: ${p}`);
     if (statSync(p).isDirectory()) {
-      const c = collectSources(p, { include: args.include, exclude: args.exclude, maxBytes: args.maxFileBytes });
+      let c: ReturnType<typeof collectSources>;
+      try {
+        c = collectSources(p, { include: args.include, exclude: args.exclude, maxBytes: args.maxFileBytes });
+      } catch (e) {
+        if (e instanceof GlobError) throw new BadInput(e.message);
+        throw e;
+      }
       if (!c.files.length) throw new BadInput(`no C files (*.c, *.h) under ${p}`);
       for (const f of c.files) files.push({ abs: join(p, f), rel: roots.length === 1 ? f : join(basename(p), f) });
       for (const s of c.skipped) notes.push({ file: roots.length === 1 ? s.file : join(basename(p), s.file), at: { line: 0, column: 0, endLine: 0, endColumn: 0 }, severity: 'info', message: `lockpath: skipped: ${s.reason}` });
@@ -104,10 +114,12 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
     if (fixed) fixed = applyModelFile(fixed, { kernelConfig }, fixed.source);
     else overlay = { file: { ...overlay?.file, kernelConfig }, source: overlay?.source ?? 'command line' };
   }
+  const reviewed = resolved.reviewed && modelFile ? { source: relative(root, modelFile) || modelFile, entries: resolved.reviewed } : undefined;
   const cacheDir = args.cache ? defaultCacheDir(VERSION) : undefined;
   const indexCache = cacheDir ? new DiskIndexCache(cacheDir) : undefined;
   const exploreStore = cacheDir ? new DiskExploreStore(cacheDir) : undefined;
   const ws = new Workspace(parser, { model: fixed, overlay, maxStates: args.maxStates, maxFileBytes: args.maxFileBytes, indexCache, exploreStore });
+  const texts = new Map<string, string>();
   for (const f of files) {
     let text: string;
     try {
@@ -116,11 +128,15 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
       throw new BadInput(`cannot read ${f.abs}: ${(e as Error).message}`);
     }
     ws.setFile(f.rel, text);
+    texts.set(f.rel, text);
   }
   const a = ws.analyze();
   ws.dispose();
   a.problems.unshift(...problems, ...notes);
-  return Object.assign(a, { root });
+  const s = suppressFindings(a.findings, a.files.map((f) => ({ file: f.file, text: texts.get(f.file) ?? '', functions: f.functions })), reviewed);
+  a.findings = s.kept;
+  a.problems.push(...s.problems);
+  return Object.assign(a, { root, outcome: { incomplete: incompleteness(a), suppressed: s.suppressed } });
 }
 
 /** --config FILE: a kernel .config, or a clear message with the line it could not read. */
@@ -136,30 +152,37 @@ function readKernelConfig(path: string): { source: string; symbols: Record<strin
   return { source: path, symbols: parsed.symbols };
 }
 
-function report(args: CliArgs, a: Analysis & { root: string }, out: (s: string) => void): number {
+/** The exit status of check: races 1, else incomplete 3, else 0; --fail-on lets CI choose which fail. */
+export function exitStatus(races: number, incomplete: number, failOn: CliArgs['failOn']): number {
+  if (failOn === 'none') return 0;
+  if (races) return 1;
+  return incomplete && failOn === 'incomplete' ? 3 : 0;
+}
+
+function report(args: CliArgs, a: Checked, out: (s: string) => void): number {
   const races = a.findings.length;
   if (args.command === 'explain') {
     out(`${explainText(a, args.function!, VERSION)}\n`);
     return a.graph.lookup(args.function!) ? 0 : 2;
   }
   if (args.sarif) {
-    const sarif = `${JSON.stringify(reportSarif(a, VERSION, a.root), null, 2)}\n`;
+    const sarif = `${JSON.stringify(reportSarif(a, VERSION, a.root, a.outcome), null, 2)}\n`;
     if (args.sarif === '-') out(sarif);
     else writeFileSync(args.sarif, sarif);
   }
   if (args.html) {
     // Steps link to the source file on this machine; the report itself fetches nothing.
     const linkFor = (file: string): string => pathToFileURL(resolve(a.root, file)).href;
-    writeFileSync(args.html, reportHtml(reportJson(a, VERSION), { linkFor }));
+    writeFileSync(args.html, reportHtml(reportJson(a, VERSION, a.outcome), { linkFor }));
   }
   if (args.json) {
-    const json = reportJson(a, VERSION);
-    out(`${JSON.stringify(args.command === 'chains' ? { lockpath: json.lockpath, model: json.model, summary: json.summary, chains: json.chains, contextChecks: json.contextChecks, problems: json.problems } : json, null, 2)}\n`);
+    const json = reportJson(a, VERSION, a.outcome);
+    out(`${JSON.stringify(args.command === 'chains' ? { lockpath: json.lockpath, model: json.model, summary: json.summary, chains: json.chains, contextChecks: json.contextChecks, incomplete: json.incomplete, problems: json.problems } : json, null, 2)}\n`);
   } else if (args.sarif !== '-') {
-    out(`${args.command === 'chains' ? chainsText(a, VERSION) : findingsText(a, VERSION, args.verbose)}\n`);
+    out(`${args.command === 'chains' ? chainsText(a, VERSION) : findingsText(a, VERSION, args.verbose, a.outcome)}\n`);
   }
   if (args.command === 'chains') return 0;
-  return races ? 1 : 0;
+  return exitStatus(races, a.outcome.incomplete.length, args.failOn);
 }
 
 /** Runs as the command: bin/lockpath.js calls this. */

@@ -2,7 +2,8 @@
 // an unchanged tree skips parsing and indexing, and one per exploration (by program structure), so it skips the
 // interleaving search for programs it has explored before. Best effort: a cache that cannot be read or written is
 // simply not used. Every build has its own folder; when one is first written, all but the most recently written
-// few of the other builds' folders are removed, so upgrades do not pile up old facts.
+// few of the other builds' folders are removed, so upgrades do not pile up old facts. Only folders holding lockpath's
+// own marker file are ever removed: $LOCKPATH_CACHE may point at a folder that holds the user's things too.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -20,17 +21,35 @@ export function defaultCacheDir(version: string): string {
   } catch {
     // running unbundled: the version alone
   }
-  return join(process.env.LOCKPATH_CACHE ?? join(homedir(), '.cache', 'lockpath'), `index-${version}-${build}`);
+  // Set but empty (LOCKPATH_CACHE= in a CI file) means the default, not the current folder.
+  return join(process.env.LOCKPATH_CACHE || join(homedir(), '.cache', 'lockpath'), `index-${version}-${build}`);
 }
+
+/** Written into every build folder lockpath creates: only folders holding it are ever pruned. */
+export const CACHE_MARKER = 'lockpath-cache-folder';
+
+function markAsOurs(dir: string): void {
+  writeFileSync(join(dir, CACHE_MARKER), 'lockpath cache folder: lockpath removes it when a newer build takes over\n');
+}
+
+const isOurs = (dir: string): boolean => {
+  try {
+    return readFileSync(join(dir, CACHE_MARKER), 'utf8').startsWith('lockpath');
+  } catch {
+    return false;
+  }
+};
 
 /** Other builds' folders kept beside the current one (the most recently written): a few lockpaths in use at once. */
 export const KEPT_OTHER_BUILDS = 3;
 
-/** Removes all but the KEPT_OTHER_BUILDS most recently written `index-*` folders beside `dir` (never `dir`). */
+/** Marks `dir` as lockpath's, then removes all but the KEPT_OTHER_BUILDS most recently written other build folders
+ *  beside it: `index-*` folders holding the marker (never `dir`, never a folder lockpath did not create). */
 export function pruneOtherBuilds(dir: string): void {
+  markAsOurs(dir);
   const parent = dirname(dir);
   const others = readdirSync(parent, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name.startsWith('index-') && e.name !== basename(dir))
+    .filter((e) => e.isDirectory() && e.name.startsWith('index-') && e.name !== basename(dir) && isOurs(join(parent, e.name)))
     .map((e) => ({ path: join(parent, e.name), written: statSync(join(parent, e.name)).mtimeMs }))
     .sort((a, b) => b.written - a.written);
   for (const old of others.slice(KEPT_OTHER_BUILDS)) rmSync(old.path, { recursive: true, force: true });
@@ -100,7 +119,7 @@ export class DiskIndexCache extends DiskStore<FileFacts> implements IndexCache {
 /** Explorations, in the build folder's `explore/`, keyed by program structure (see ExploreCache). */
 export class DiskExploreStore extends DiskStore<ExploreResult> implements ExploreStore {
   constructor(dir: string) {
-    super(join(dir, 'explore'), isExploreResult);
+    super(join(dir, 'explore'), isExploreResult, () => markAsOurs(dir));
   }
 }
 

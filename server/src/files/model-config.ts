@@ -32,6 +32,8 @@ export interface ResolvedModel {
   /** Overrides naming no assumption of the model (left out), and the ids it does know. */
   unknownAssumptions: string[];
   knownAssumptions: string[];
+  /** Finding ids the model file lists as reviewed, with their reasons. */
+  reviewed?: { id: string; reason: string }[];
 }
 
 export function resolveModel(input: ModelInput): ResolvedModel {
@@ -56,6 +58,7 @@ export function resolveModel(input: ModelInput): ResolvedModel {
     ...(unreadable ? { unreadable } : {}),
     unknownAssumptions,
     knownAssumptions,
+    ...(usable && file?.reviewed ? { reviewed: file.reviewed } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 // related information walking each chain hop by hop and naming the free-side step it races with.
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver/node';
 import { isSkipNote, type Problem } from '../analysis';
+import { isSuppressedNote } from '../analysis/findings/suppress';
 import { pointRange, rangeOf, type Env } from './format';
 import type { DiagnosticsPart, FindingView } from './snapshot';
 
@@ -64,14 +65,15 @@ export function findingDiagnostics(env: Pick<Env, 'uriOf'> & { snap: Pick<Diagno
 export function problemDiagnostic(p: Problem): Diagnostic {
   return {
     range: rangeOf(p.at),
-    severity: p.severity === 'error' ? DiagnosticSeverity.Error : p.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+    // A suppressed finding stays visible, faintly, with the reason it was let go.
+    severity: p.severity === 'error' ? DiagnosticSeverity.Error : p.severity === 'warning' ? DiagnosticSeverity.Warning : isSuppressedNote(p) ? DiagnosticSeverity.Hint : DiagnosticSeverity.Information,
     source: SOURCE,
     message: p.message.replace(/^lockpath:\s*/, ''),
   };
 }
 
 /** Problems the analysis reported on a file; parse notes (info) only when asked for, a note that the file was
- *  skipped (too large, binary, generated) always. */
+ *  skipped (too large, binary, generated) and a suppressed finding (as a hint) always. */
 export function problemDiagnostics(problems: readonly Problem[], key: string, showParseProblems: boolean): Diagnostic[] {
-  return problems.filter((p) => p.file === key && (showParseProblems || p.severity !== 'info' || isSkipNote(p))).map(problemDiagnostic);
+  return problems.filter((p) => p.file === key && (showParseProblems || p.severity !== 'info' || isSkipNote(p) || isSuppressedNote(p))).map(problemDiagnostic);
 }

@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { loadParser, Workspace, type CParser, type Model, type TextChange } from '../analysis';
 import { fixesFor } from '../analysis/fixes';
-import { hashText } from '../analysis/index/span';
+import { contentHash } from '../analysis/content-hash';
 import type { ModelFile } from '../analysis/model/loader';
-import { collectSources, globToRegExp } from '../files/collect';
+import { applySuppressions } from '../analysis/findings/suppress';
+import { collectSources, usableGlobs } from '../files/collect';
 import { Paths, type Root } from './paths';
 import { buildDiagnosticsPart, buildSnapshot, type DiagnosticsPart, type Snapshot } from './snapshot';
 
@@ -48,7 +49,7 @@ export const SNAPSHOT_QUIET_MS = 15;
 
 /** Same hash on both sides of the worker boundary: the editor's text and the analysis's text agree. */
 export function textHash(text: string): string {
-  return `${text.length}:${hashText(text)}`;
+  return contentHash(text);
 }
 
 /** Does the index want this file (a C source or header under a folder, matching the globs)? */
@@ -143,6 +144,7 @@ export class Engine {
   private async analyze(ws: Workspace, seq: number): Promise<void> {
     const started = performance.now();
     const a = ws.analyze();
+    applySuppressions(a, (file) => ws.text(file) ?? '', this.config?.overlay && { source: this.config.overlay.source, entries: this.config.overlay.file.reviewed ?? [] });
     const hashes = Object.fromEntries(ws.paths().map((p) => [p, textHash(ws.text(p) ?? '')]));
     const versions = Object.fromEntries(this.open);
     const part = buildDiagnosticsPart(a, seq, versions, hashes);
@@ -181,8 +183,8 @@ export class Engine {
     this.open.clear();
     this.paths = new Paths(roots);
     this.config = config;
-    this.include = config.include.map(globToRegExp);
-    this.exclude = config.exclude.map(globToRegExp);
+    this.include = usableGlobs(config.include);
+    this.exclude = usableGlobs(config.exclude);
     const ws = new Workspace(this.parser!, { model: config.model, overlay: config.overlay, maxFileBytes: config.maxFileBytes });
     this.ws = ws;
     const skipped: { file: string; reason: string }[] = [];

@@ -19,7 +19,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TextChange } from '../analysis';
-import { globToRegExp } from '../files/collect';
+import { usableGlobs } from '../files/collect';
 import { codeActions } from './actions';
 import { incomingCalls, outgoingCalls, prepareCallHierarchy } from './calls';
 import { chainsResult, explainResult, raceTimelineResult } from './commands';
@@ -430,7 +430,7 @@ export class LockpathServer {
 
   private sameOnDisk(d: OpenDoc): boolean {
     const config = this.model.config;
-    const wanted = config && indexWants(this.paths, config.include.map(globToRegExp), config.exclude.map(globToRegExp), d.key);
+    const wanted = config && indexWants(this.paths, usableGlobs(config.include), usableGlobs(config.exclude), d.key);
     const path = this.paths.fsPathOfKey(d.key);
     if (!wanted || !path || !this.paths.mayRead(path)) return false;
     try {

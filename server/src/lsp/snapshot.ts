@@ -104,7 +104,7 @@ export interface Snapshot {
   versions: Record<string, number>;
   /** Every file key it analysed. */
   files: string[];
-  /** The text of every file it analysed, as textHash (length and FNV): the editor side checks currency with it. */
+  /** The text of every file it analysed, as textHash (SHA-256): the editor side checks currency with it. */
   hashes: Record<string, string>;
   model: ModelView;
   functions: FnView[];

@@ -5,8 +5,10 @@ import type { Finding, WitnessStep } from '../analysis/findings/findings';
 import { entryName, viaName } from '../analysis/findings/findings';
 import type { Chain } from '../analysis/chains/chains';
 import { contextLabel } from '../analysis/model/types';
+import { noOutcome, type CheckOutcome, type Incomplete } from './incomplete';
 
-export const JSON_SHAPE_VERSION = 1;
+/** 2: `findings` leaves out suppressed findings (listed in `suppressed`); `incomplete` and `complete` added. */
+export const JSON_SHAPE_VERSION = 2;
 
 export interface HopJson {
   function: string;
@@ -80,9 +82,13 @@ export interface ReportJson {
     assumptions: { id: string; enabled: boolean; description: string }[];
   };
   files: string[];
-  summary: { files: number; functions: number; chains: number; races: number; safe: number; inconclusive: number; findings: number; statesExplored: number; chainsPerContext: Record<string, number> };
+  summary: { files: number; functions: number; chains: number; races: number; safe: number; inconclusive: number; findings: number; suppressed: number; complete: boolean; statesExplored: number; chainsPerContext: Record<string, number> };
   chains: ChainJson[];
   findings: FindingJson[];
+  /** Findings an ignore comment or the model file's reviewed list suppressed: not counted as races. */
+  suppressed: (FindingJson & { reason: string; by: 'comment' | 'reviewed'; commentFile?: string; commentLine?: number })[];
+  /** Everything the run did not check, and why; empty when it checked everything. */
+  incomplete: Incomplete[];
   contextChecks: { hook: string; builtin: string; derived: string[]; agrees: boolean }[];
   problems: { file: string; line: number; column: number; severity: string; message: string }[];
 }
@@ -121,7 +127,7 @@ export function findingJson(a: Pick<Analysis, 'model'>, f: Finding): FindingJson
   };
 }
 
-export function reportJson(a: Analysis, version: string): ReportJson {
+export function reportJson(a: Analysis, version: string, outcome: CheckOutcome = noOutcome): ReportJson {
   const chains: ChainJson[] = a.chains.map(({ chain, verdict }) => ({
     id: chain.id,
     entry: chain.entry.fn.name,
@@ -158,11 +164,20 @@ export function reportJson(a: Analysis, version: string): ReportJson {
       safe: chains.filter((c) => c.verdict === 'safe').length,
       inconclusive: chains.filter((c) => c.verdict === 'inconclusive').length,
       findings: a.findings.length,
+      suppressed: outcome.suppressed.length,
+      complete: outcome.incomplete.length === 0,
       statesExplored: a.stats.states,
       chainsPerContext: perContext,
     },
     chains,
     findings: a.findings.map((f) => findingJson(a, f)),
+    suppressed: outcome.suppressed.map((s) => ({
+      ...findingJson(a, s.finding),
+      reason: s.reason,
+      by: s.by,
+      ...(s.comment ? { commentFile: s.comment.file, commentLine: s.comment.line + 1 } : {}),
+    })),
+    incomplete: outcome.incomplete,
     contextChecks: a.contextChecks,
     problems: a.problems.map((p) => ({ file: p.file, line: p.at.line + 1, column: p.at.column + 1, severity: p.severity, message: p.message })),
   };

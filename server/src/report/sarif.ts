@@ -1,8 +1,9 @@
 // SARIF 2.1.0 for code-scanning UIs: one result per finding, the chain as related locations, and the witness as
 // a codeFlow with one threadFlow per thread (executionOrder gives the interleaving).
 import type { Analysis } from '../analysis/workspace';
-import type { WitnessStep } from '../analysis/findings/findings';
+import type { Finding, WitnessStep } from '../analysis/findings/findings';
 import { classTitles, type FindingClass } from '../analysis/findings/classify';
+import { noOutcome, incompleteLine, type CheckOutcome } from './incomplete';
 
 const help: Record<FindingClass, string> = {
   'teardown-without-lock': 'The free path unmaps the stage-2 tables without kvm->mmu_lock, so walkers that hold the lock are not serialized with it (fixed upstream in v4.11, "kvm: arm/arm64: Fix locking for kvm_free_stage2_pgd").',
@@ -27,7 +28,7 @@ function location(file: string, at: Parameters<typeof region>[0], text?: string)
   };
 }
 
-export function reportSarif(a: Analysis, version: string, srcRoot: string): object {
+export function reportSarif(a: Analysis, version: string, srcRoot: string, outcome: CheckOutcome = noOutcome): object {
   const classes = Object.keys(classTitles) as FindingClass[];
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -52,32 +53,52 @@ export function reportSarif(a: Analysis, version: string, srcRoot: string): obje
         },
         originalUriBaseIds: { '%SRCROOT%': { uri: pathToFileUri(srcRoot) } },
         artifacts: a.files.map((f) => ({ location: { uri: encodeURI(f.file), uriBaseId: '%SRCROOT%' } })),
-        results: a.findings.map((f) => ({
-          ruleId: f.class,
-          ruleIndex: classes.indexOf(f.class),
-          level: f.severity,
-          message: { text: f.message },
-          locations: [location(f.file, f.at)],
-          partialFingerprints: { lockpathId: f.id },
-          relatedLocations: f.chain.hops.map((h, i) => ({
-            id: i,
-            ...location(h.file, { line: h.line, column: h.column, endLine: h.line, endColumn: h.column + h.function.length }, i === 0 ? `entry ${h.function} (${h.via})` : `calls ${h.function}`),
+        results: [
+          ...a.findings.map((f) => result(f, classes)),
+          ...outcome.suppressed.map((x) => ({
+            ...result(x.finding, classes),
+            suppressions: [{ kind: x.by === 'comment' ? 'inSource' : 'external', status: 'accepted', justification: x.reason }],
           })),
-          codeFlows: [
-            {
-              message: { text: `witness: ${f.witness.length} steps` },
-              threadFlows: [...new Set(f.witness.map((s) => s.lane))].sort().map((lane) => ({
-                id: String(lane),
-                message: { text: f.witness.find((s) => s.lane === lane)?.thread ?? '' },
-                locations: f.witness
-                  .map((s, order) => ({ s, order }))
-                  .filter(({ s }) => s.lane === lane)
-                  .map(({ s, order }) => threadFlowLocation(s, order)),
-              })),
-            },
-          ],
+        ],
+        invocations: [
+          {
+            // Incomplete is not a tool failure in SARIF's sense, but a consumer reading only this flag must not take
+            // an incomplete run for a clean one; the notifications say what was not checked.
+            executionSuccessful: outcome.incomplete.length === 0,
+            toolExecutionNotifications: [
+              ...a.problems.filter((p) => p.severity !== 'info').map((p) => ({ level: p.severity === 'error' ? 'error' : 'warning', message: { text: p.message }, ...(p.file ? { locations: [location(p.file, p.at)] } : {}) })),
+              ...outcome.incomplete.map((x) => ({ level: 'warning', descriptor: { id: `incomplete/${x.kind}` }, message: { text: `not checked: ${incompleteLine(x)}` }, ...(x.file ? { locations: [location(x.file, { line: 0, column: 0, endLine: 0, endColumn: 0 })] } : {}) })),
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function result(f: Finding, classes: FindingClass[]) {
+  return {
+    ruleId: f.class,
+    ruleIndex: classes.indexOf(f.class),
+    level: f.severity,
+    message: { text: f.message },
+    locations: [location(f.file, f.at)],
+    partialFingerprints: { lockpathId: f.id },
+    relatedLocations: f.chain.hops.map((h, i) => ({
+      id: i,
+      ...location(h.file, { line: h.line, column: h.column, endLine: h.line, endColumn: h.column + h.function.length }, i === 0 ? `entry ${h.function} (${h.via})` : `calls ${h.function}`),
+    })),
+    codeFlows: [
+      {
+        message: { text: `witness: ${f.witness.length} steps` },
+        threadFlows: [...new Set(f.witness.map((s) => s.lane))].sort().map((lane) => ({
+          id: String(lane),
+          message: { text: f.witness.find((s) => s.lane === lane)?.thread ?? '' },
+          locations: f.witness
+            .map((s, order) => ({ s, order }))
+            .filter(({ s }) => s.lane === lane)
+            .map(({ s, order }) => threadFlowLocation(s, order)),
         })),
-        invocations: [{ executionSuccessful: true, toolExecutionNotifications: a.problems.filter((p) => p.severity !== 'info').map((p) => ({ level: p.severity === 'error' ? 'error' : 'warning', message: { text: p.message }, ...(p.file ? { locations: [location(p.file, p.at)] } : {}) })) }],
       },
     ],
   };

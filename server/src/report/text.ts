@@ -4,6 +4,7 @@ import { isSkipNote, type Analysis, type ChainResult } from '../analysis/workspa
 import type { Finding, WitnessStep } from '../analysis/findings/findings';
 import { entryName } from '../analysis/findings/findings';
 import { contextLabel } from '../analysis/model/types';
+import { incompleteLine, noOutcome, type CheckOutcome } from './incomplete';
 
 const base = (file: string): string => file.slice(file.lastIndexOf('/') + 1);
 
@@ -49,20 +50,36 @@ export function chainsText(a: Analysis, version: string): string {
   return out.join('\n');
 }
 
-export function summary(a: Analysis): string {
+export function summary(a: Analysis, outcome?: CheckOutcome): string {
   const count = (v: string): number => a.chains.filter((c) => c.verdict.verdict === v).length;
   const perContext = new Map<string, number>();
   for (const c of a.chains) perContext.set(c.chain.context, (perContext.get(c.chain.context) ?? 0) + 1);
   const contexts = [...perContext].map(([k, n]) => `${contextLabel(a.model, k)} ${n}`).join(', ');
   return [
     `${a.chains.length} chains (${contexts || 'none'}): ${count('race')} race, ${count('safe')} safe, ${count('inconclusive')} inconclusive`,
-    `${a.findings.length} finding${a.findings.length === 1 ? '' : 's'}; ${a.stats.files} files, ${a.stats.functions} functions, ${a.stats.states} states explored${a.stats.searchesStored ? ` (${a.stats.searchesStored} of ${a.stats.searches} searches read from the cache)` : ''} in ${Math.round(a.stats.ms)} ms`,
+    `${a.findings.length} finding${a.findings.length === 1 ? '' : 's'}${outcome?.suppressed.length ? ` (${outcome.suppressed.length} suppressed)` : ''}; ${a.stats.files} files, ${a.stats.functions} functions, ${a.stats.states} states explored${a.stats.searchesStored ? ` (${a.stats.searchesStored} of ${a.stats.searches} searches read from the cache)` : ''} in ${Math.round(a.stats.ms)} ms`,
+    ...(outcome ? completeness(outcome) : []),
   ].join('\n');
 }
 
-export function findingsText(a: Analysis, version: string, verbose = false): string {
+/** Says whether everything was checked, and if not, exactly what was not and why. */
+function completeness(outcome: CheckOutcome): string[] {
+  if (!outcome.incomplete.length) return ['complete: every chain got a verdict and nothing in scope was skipped'];
+  const n = outcome.incomplete.length;
+  return [`INCOMPLETE: ${n} thing${n === 1 ? '' : 's'} not checked:`, ...outcome.incomplete.map((x) => `  ${incompleteLine(x)}`)];
+}
+
+export function findingsText(a: Analysis, version: string, verbose = false, outcome: CheckOutcome = noOutcome): string {
   const out = [header(a, version), ''];
   for (const f of a.findings) out.push(findingText(f), '');
+  if (outcome.suppressed.length) {
+    out.push(`suppressed (${outcome.suppressed.length}, not counted as races):`);
+    for (const s of outcome.suppressed) {
+      const where = s.comment ? `ignore comment at ${s.comment.file}:${s.comment.line + 1}` : 'reviewed in the model file';
+      out.push(`  ${s.finding.file}:${s.finding.at.line + 1}:${s.finding.at.column + 1}: [${s.finding.class}] ${s.finding.id} (${where}): ${s.reason}`);
+    }
+    out.push('');
+  }
   const problems = a.problems.filter((p) => verbose || p.severity !== 'info' || isSkipNote(p));
   for (const p of problems) out.push(`${p.file || '<model>'}:${p.at.line + 1}:${p.at.column + 1}: ${p.severity === 'error' ? 'error' : 'note'}: ${p.message}`);
   if (problems.length) out.push('');
@@ -70,7 +87,7 @@ export function findingsText(a: Analysis, version: string, verbose = false): str
     const hidden = a.problems.length - problems.length;
     if (hidden) out.push(`(${hidden} parse note${hidden === 1 ? '' : 's'} about unparsed macro regions hidden; --verbose shows them)`);
   }
-  out.push(summary(a));
+  out.push(summary(a, outcome));
   return out.join('\n');
 }
 

@@ -8,8 +8,9 @@
 import type { Finding } from '../findings/findings';
 import type { Analysis } from '../workspace';
 import { freeUnderLock } from './freeUnderLock';
+import { honestTitle, leftByGuard, leftOnChain } from './honest';
 import { lockDrop, lockDropRecheck } from './lockDropRecheck';
-import { hookGuard, walkerGuard } from './notifierGuard';
+import { hookGuard, notifierHook, walkerGuard } from './notifierGuard';
 import type { Draft, Fix } from './types';
 
 export type { Fix, TextEdit } from './types';
@@ -27,6 +28,11 @@ export function fixesFor(analysis: Analysis, finding: Finding, textOf: (file: st
 
 type Make = () => Draft | undefined;
 
+/** What each fix removes from a chain (what else is on the chain stays, and its title says so). A double free is
+ *  the free function's to fix whatever story it was told as. */
+const FREE_SIDE_FIXES = (g: Finding): boolean => g.class === 'cleared-outside-lock' || g.class === 'teardown-without-lock' || g.kind === 'double-free';
+const RECHECK_FIXES = (g: Finding): boolean => (g.class === 'stale-after-lock-drop' || g.class === 'may-be-freed') && g.kind !== 'double-free';
+
 /** Runs the strategies in order, dropping the ones with nothing to offer and repeats of an earlier one. */
 function made(makes: readonly Make[]): Draft[] {
   const drafts: Draft[] = [];
@@ -43,9 +49,18 @@ function made(makes: readonly Make[]): Draft[] {
 
 /** The fixes worth trying for a finding, best first; the fallback only when none of those has anything to offer. */
 function strategies(analysis: Analysis, finding: Finding, textOf: (file: string) => string | undefined): { own: Make[]; fallback: Make[] } {
-  const recheck: Make = () => lockDropRecheck(analysis, finding, textOf);
-  const freeSide: Make = () => freeUnderLock(analysis, finding, textOf);
-  const guards: Make[] = [() => hookGuard(analysis, finding, textOf), () => walkerGuard(analysis, finding, textOf)];
+  // Each title says what the fix leaves of the chain, if anything.
+  const honest = (make: () => Draft | undefined, remains: () => string | undefined): Make => () => {
+    const d = make();
+    return d && { ...d, title: honestTitle(d.title, remains()) };
+  };
+  const recheck: Make = honest(() => lockDropRecheck(analysis, finding, textOf), () => leftOnChain(analysis, finding, RECHECK_FIXES));
+  const freeSide: Make = honest(() => freeUnderLock(analysis, finding, textOf), () => leftOnChain(analysis, finding, FREE_SIDE_FIXES));
+  const guardIn = (fn: string | undefined) => (): string | undefined => (fn ? leftByGuard(analysis, finding, fn) : undefined);
+  const guards: Make[] = [
+    honest(() => hookGuard(analysis, finding, textOf), guardIn(notifierHook(analysis, finding)?.name)),
+    honest(() => walkerGuard(analysis, finding, textOf), guardIn(finding.chain.walker?.name)),
+  ];
   const dropped = !!lockDrop(finding);
   // When the class's own fix is already in the code, a lock drop in the witness is the next suspect.
   const fallback = dropped ? [recheck] : [];

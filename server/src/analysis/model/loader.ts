@@ -24,6 +24,8 @@ export interface ModelFile {
   config?: Record<string, boolean>;
   /** Not in the file's schema: a kernel .config the command line gave (--config), complete for CONFIG_ symbols. */
   kernelConfig?: { source: string; symbols: Record<string, boolean> };
+  /** Findings people reviewed and accepted, by id, with why (suppressed in reports, see findings/suppress.ts). */
+  reviewed?: { id: string; reason: string }[];
 }
 
 export interface LoadedModel {
