@@ -1,6 +1,12 @@
-// Command-line words to options. Hand-written: a dozen flags do not need a library.
+// Command-line words to options, through node's util.parseArgs; this file adds the commands, the checks of values
+// and error messages that name the flag.
+import { parseArgs as parseWords } from 'node:util';
+
+export const COMMANDS = ['check', 'chains', 'explain', 'serve', 'demo', 'review', 'history'] as const;
+export type Command = (typeof COMMANDS)[number];
+
 export interface CliArgs {
-  command: 'check' | 'chains' | 'explain' | 'serve';
+  command: Command;
   function?: string;
   paths: string[];
   json: boolean;
@@ -20,15 +26,40 @@ export interface CliArgs {
   help: boolean;
   version: boolean;
   stdio: boolean;
+  /** What makes the exit status non-zero: races, races or an incomplete search, or nothing. */
+  failOn: 'race' | 'incomplete' | 'none';
+  /** review, history: BASE..HEAD (or A..B). */
+  range?: string;
+  /** review --patch FILE: a mailed patch or series applied to the tree. */
+  patch?: string;
+  /** check --baseline OLD.json: an earlier `check --json`; findings are then reported as new, fixed, unchanged. */
+  baseline?: string;
+  /** review: text (default) or email (a plain-text reply body). */
+  format: 'text' | 'email';
+  /** history --shard i/n: the i-th of n slices of the commits (1-based). */
+  shard?: { index: number; count: number };
+  /** history --merge FILE...: join shard outputs. */
+  merge: boolean;
 }
 
 export const usage = `usage: lockpath [check] [PATH...] [--json | --sarif[=FILE]] [options]
+       lockpath check --baseline OLD.json [PATH...] [--json] [options]
+       lockpath review BASE..HEAD [PATH] [--json | --format=email] [options]
+       lockpath review --patch FILE [TREE] [--json | --format=email] [options]
+       lockpath history A..B [PATH] [--shard i/n] [options]
+       lockpath history --merge FILE...
        lockpath chains [PATH...] [--json] [options]
        lockpath explain FUNCTION [PATH...] [options]
+       lockpath demo [options]
        lockpath serve --stdio
 
-With no PATH, analyses the bundled v4.12 example. A PATH is a C file or a folder (a kernel tree's root reads only
-its KVM folders). A .lockpath.json at the folder's root is used as the model file.
+With no PATH, analyses the kernel tree the current folder is in (lockpath demo: the bundled v4.12 example). A PATH
+is a C file or a folder (a kernel tree, known by virt/kvm beside arch/*/kvm, reads only its KVM folders). A
+.lockpath.json at the folder's root is used as the model file.
+
+review reads both revisions from git objects (nothing is checked out) or applies a patch (mbox or git
+format-patch) in memory to TREE, and prints the findings new, fixed and unchanged by id. history analyses each
+commit of A..B that touches the analysed folders and says which commit introduced and which removed each finding.
 
 options:
   --json                 machine-readable output (docs/json-shape.md)
@@ -43,62 +74,134 @@ options:
   --max-file-size BYTES  skip larger files
   --verbose              also print notes about macro regions the parser could not read
   --no-cache             do not read or write the caches of facts and explorations ($LOCKPATH_CACHE, default ~/.cache/lockpath)
+  --fail-on race|incomplete|none  what makes the exit status non-zero (default race)
+  --patch FILE           review: the patch or series to apply to TREE (default: the current folder)
+  --baseline OLD.json    check: compare with an earlier check --json
+  --format text|email    review: email prints a plain-text reply body (at most 80 columns)
+  --shard i/n            history: run the i-th of n slices of the commits (join them with --merge)
+  --merge                history: join the shard outputs named as FILE...
   --version, --help
 
-exit status: check: 1 when races are found, 0 when none; 2 on bad input.
+exit status: check: 1 when races are found, 0 when none; review and check --baseline: 1 when a finding is new,
+0 otherwise; 3 when the search was incomplete; 2 on bad input.
 `;
 
-export function parseArgs(argv: readonly string[]): CliArgs {
-  const a: CliArgs = { command: 'check', paths: [], json: false, noModelFile: false, assume: [], verbose: false, cache: true, help: false, version: false, stdio: false };
-  const rest = [...argv];
-  if (rest[0] && ['check', 'chains', 'explain', 'serve'].includes(rest[0])) a.command = rest.shift() as CliArgs['command'];
-  const value = (flag: string, inline: string | undefined): string => {
-    const v = inline ?? rest.shift();
-    if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new Error(`${flag} needs a value`);
-    return v;
-  };
-  const positive = (flag: string, v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} takes a positive whole number, not "${v}"`);
-    return n;
-  };
-  while (rest.length) {
-    const word = rest.shift()!;
-    if (!word.startsWith('--')) {
-      if (a.command === 'explain' && !a.function) a.function = word;
-      else a.paths.push(word);
-      continue;
-    }
-    const eq = word.indexOf('=');
-    const flag = eq > 0 ? word.slice(0, eq) : word;
-    const inline = eq > 0 ? word.slice(eq + 1) : undefined;
-    switch (flag) {
-      case '--json': a.json = true; break;
-      case '--sarif': a.sarif = inline ?? '-'; break;
-      case '--html': a.html = value(flag, inline); break;
-      case '--model': a.model = value(flag, inline); break;
-      case '--no-model-file': a.noModelFile = true; break;
-      case '--assume': {
-        const v = value(flag, inline);
-        const m = /^([\w-]+)=(on|off|true|false)$/.exec(v);
-        if (!m) throw new Error(`--assume takes ID=on or ID=off, not "${v}"`);
-        a.assume.push([m[1], m[2] === 'on' || m[2] === 'true']);
-        break;
-      }
-      case '--include': (a.include ??= []).push(value(flag, inline)); break;
-      case '--exclude': (a.exclude ??= []).push(value(flag, inline)); break;
-      case '--max-states': a.maxStates = positive(flag, value(flag, inline)); break;
-      case '--max-file-size': a.maxFileBytes = positive(flag, value(flag, inline)); break;
-      case '--verbose': a.verbose = true; break;
-      case '--no-cache': a.cache = false; break;
-      case '--stdio': a.stdio = true; break;
-      case '--help': a.help = true; break;
-      case '--version': a.version = true; break;
-      default: throw new Error(`unknown option ${flag}`);
-    }
+const OPTIONS = {
+  json: { type: 'boolean' },
+  sarif: { type: 'string' },
+  html: { type: 'string' },
+  model: { type: 'string' },
+  'no-model-file': { type: 'boolean' },
+  assume: { type: 'string', multiple: true },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  'max-states': { type: 'string' },
+  'max-file-size': { type: 'string' },
+  verbose: { type: 'boolean' },
+  'no-cache': { type: 'boolean' },
+  stdio: { type: 'boolean' },
+  help: { type: 'boolean' },
+  version: { type: 'boolean' },
+  'fail-on': { type: 'string', default: 'race' },
+  patch: { type: 'string' },
+  baseline: { type: 'string' },
+  format: { type: 'string', default: 'text' },
+  shard: { type: 'string' },
+  merge: { type: 'boolean' },
+} as const;
+
+/** Turns util.parseArgs' messages into ours, which name the flag as the user typed it. */
+function ourMessage(e: Error & { code?: string }): string {
+  const flag = /'(-[-\w]+)/.exec(e.message)?.[1] ?? '';
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${flag}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /does not take an argument/.test(e.message) ? `${flag} takes no value` : `${flag} needs a value`;
+    default:
+      return e.message;
   }
-  if (a.command === 'explain' && !a.function && !a.help) throw new Error('explain needs a FUNCTION');
-  if (a.command === 'serve' && !a.stdio && !a.help) throw new Error('serve speaks LSP over standard input and output: lockpath serve --stdio');
+}
+
+const positive = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} takes a positive whole number, not "${v}"`);
+  return n;
+};
+
+function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new Error(`${flag} takes ${allowed.join(', ')}, not "${v}"`);
+  return v as T;
+}
+
+export function parseArgs(argv: readonly string[]): CliArgs {
+  const words = [...argv];
+  const command: Command = words[0] && (COMMANDS as readonly string[]).includes(words[0]) ? (words.shift() as Command) : 'check';
+  // A bare --sarif means standard output: util.parseArgs has no optional values, so it is spelled out here.
+  const normalized = words.map((w) => (w === '--sarif' ? '--sarif=-' : w));
+  let parsed: ReturnType<typeof parseWords<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseWords({ args: normalized, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new Error(ourMessage(e as Error & { code?: string }));
+  }
+  const v = parsed.values;
+  const positionals = [...parsed.positionals];
+  const a: CliArgs = {
+    command,
+    paths: [],
+    json: !!v.json,
+    sarif: v.sarif,
+    html: v.html,
+    model: v.model,
+    noModelFile: !!v['no-model-file'],
+    assume: (v.assume ?? []).map((s) => {
+      const m = /^([\w-]+)=(on|off|true|false)$/.exec(s);
+      if (!m) throw new Error(`--assume takes ID=on or ID=off, not "${s}"`);
+      return [m[1], m[2] === 'on' || m[2] === 'true'] as [string, boolean];
+    }),
+    include: v.include,
+    exclude: v.exclude,
+    maxStates: positive('--max-states', v['max-states']),
+    maxFileBytes: positive('--max-file-size', v['max-file-size']),
+    verbose: !!v.verbose,
+    cache: !v['no-cache'],
+    help: !!v.help,
+    version: !!v.version,
+    stdio: !!v.stdio,
+    failOn: oneOf('--fail-on', v['fail-on'], ['race', 'incomplete', 'none'] as const),
+    patch: v.patch,
+    baseline: v.baseline,
+    format: oneOf('--format', v.format, ['text', 'email'] as const),
+    merge: !!v.merge,
+  };
+  if (v.shard !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(v.shard);
+    const index = m ? Number(m[1]) : 0;
+    const count = m ? Number(m[2]) : 0;
+    if (!m || index < 1 || count < 1 || index > count) throw new Error(`--shard takes i/n with 1 <= i <= n, not "${v.shard}"`);
+    a.shard = { index, count };
+  }
+  if (command === 'explain' && positionals.length) a.function = positionals.shift();
+  if ((command === 'review' && !a.patch) || (command === 'history' && !a.merge)) {
+    const range = positionals.shift();
+    if (!range && !a.help) throw new Error(`${command} needs a revision range, e.g. lockpath ${command} ${command === 'review' ? 'origin/master..HEAD' : 'v4.10..v4.13'}`);
+    const dots = range?.indexOf('..') ?? -1;
+    if (range && (dots <= 0 || dots + 2 >= range.length || range.includes('...')) && !a.help) throw new Error(`${command} takes a range BASE..HEAD, not "${range}"`);
+    a.range = range;
+  }
+  a.paths = positionals;
+  if (command === 'explain' && !a.function && !a.help) throw new Error('explain needs a FUNCTION');
+  if (command === 'serve' && !a.stdio && !a.help) throw new Error('serve speaks LSP over standard input and output: lockpath serve --stdio');
   if (a.json && a.sarif === '-') throw new Error('--json and --sarif both write to standard output; give --sarif=FILE');
+  if (a.format === 'email' && a.json) throw new Error('--json and --format=email both write to standard output; give one');
+  if (a.format === 'email' && command !== 'review') throw new Error('--format=email is for lockpath review');
+  if (a.patch !== undefined && command !== 'review') throw new Error('--patch is for lockpath review');
+  if (a.baseline !== undefined && command !== 'check') throw new Error('--baseline is for lockpath check');
+  if ((a.shard || a.merge) && command !== 'history') throw new Error(`--${a.shard ? 'shard' : 'merge'} is for lockpath history`);
+  if (a.merge && a.shard) throw new Error('--merge joins shard outputs; it takes no --shard');
+  if (a.merge && !a.paths.length && !a.help) throw new Error('history --merge needs the shard outputs: lockpath history --merge FILE...');
+  if (command === 'review' && a.patch !== undefined && a.paths.length > 1) throw new Error('review --patch takes one TREE');
   return a;
 }

@@ -1,38 +1,25 @@
 // The `lockpath` command: a thin adapter that reads files, runs the analysis library and prints its results.
 //   lockpath [check] [paths...]      findings (exit 1 when races are found, 0 when none, 2 on bad input)
+//   lockpath demo                    check on the bundled v4.12 example
+//   lockpath review BASE..HEAD | --patch FILE [TREE];  lockpath check --baseline OLD.json;  lockpath history A..B
 //   lockpath chains [paths...]       every stage-2 chain per walker, with context, locks, guards, verdict
 //   lockpath explain FUNCTION [paths...]
 //   lockpath serve --stdio           the language server, for editors other than VS Code
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { builtinModels, loadModelFile, loadParser, Workspace, type Analysis } from '../analysis';
-import { applyModelFile, type ModelFile } from '../analysis/model/loader';
-import type { Model } from '../analysis/model/types';
+import type { Analysis } from '../analysis';
 import { collectSources } from '../files/collect';
-import { DiskExploreStore, DiskIndexCache, defaultCacheDir } from '../files/index-cache';
+import { describeScope, findKernelRoot } from '../files/scope';
 import { reportHtml } from '../report/html';
 import { reportJson } from '../report/json';
 import { reportSarif } from '../report/sarif';
 import { chainsText, explainText, findingsText } from '../report/text';
+import { analyzeTexts, BadInput, modelTextOnDisk, packageRoot, VERSION } from './analyze';
 import { parseArgs, usage, type CliArgs } from './args';
-
-const VERSION: string = (() => {
-  try {
-    return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
-
-function packageRoot(): string {
-  for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'examples'))) return dir;
-  }
-  return resolve(__dirname, '..', '..');
-}
-
-class BadInput extends Error {}
+import { checkAgainstBaseline } from './baseline';
+import { historyCommand } from './history';
+import { reviewCommand } from './review';
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   let args: CliArgs;
@@ -57,7 +44,11 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return -1; // keeps running
   }
   try {
+    if (args.command === 'review') return await reviewCommand(args, out);
+    if (args.command === 'history') return await historyCommand(args, out);
     const analysis = await analyzePaths(args);
+    if (args.baseline !== undefined) return checkAgainstBaseline(args, analysis, out);
+    if (!args.json && args.sarif !== '-') out(`lockpath: ${analysis.scopeLine}\n`);
     return report(args, analysis, out);
   } catch (e) {
     if (e instanceof BadInput) {
@@ -68,16 +59,27 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
 }
 
-async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }> {
-  const paths = args.paths.length ? args.paths : [join(packageRoot(), 'examples', 'v4.12')];
+/** The folders to analyse: the PATHs; for demo the bundled example; else the kernel tree the current folder is in. */
+function pathsToAnalyse(args: CliArgs): string[] {
+  if (args.command === 'demo') return [join(packageRoot(), 'examples', 'v4.12')];
+  if (args.paths.length) return args.paths;
+  const kernel = findKernelRoot(process.cwd());
+  if (kernel) return [kernel];
+  throw new BadInput(`${process.cwd()} is not inside a kernel tree (virt/kvm beside arch/*/kvm): give a PATH, e.g. lockpath check /path/to/linux, or run lockpath demo for the bundled example`);
+}
+
+async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string; scopeLine: string }> {
+  const paths = pathsToAnalyse(args);
   const files: { abs: string; rel: string }[] = [];
   const notes: Analysis['problems'] = [];
+  const scopeLines: string[] = [];
   const roots = paths.map((p) => resolve(p));
   for (const p of roots) {
     if (!existsSync(p)) throw new BadInput(`no such file or directory: ${p}`);
     if (statSync(p).isDirectory()) {
       const c = collectSources(p, { include: args.include, exclude: args.exclude, maxBytes: args.maxFileBytes });
       if (!c.files.length) throw new BadInput(`no C files (*.c, *.h) under ${p}`);
+      scopeLines.push(`${roots.length === 1 ? '' : `${p}: `}${describeScope(c.scope, c.files, c.excluded)}`);
       for (const f of c.files) files.push({ abs: join(p, f), rel: roots.length === 1 ? f : join(basename(p), f) });
       for (const s of c.skipped) notes.push({ file: roots.length === 1 ? s.file : join(basename(p), s.file), at: { line: 0, column: 0, endLine: 0, endColumn: 0 }, severity: 'info', message: `lockpath: skipped: ${s.reason}` });
     } else {
@@ -85,53 +87,16 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
     }
   }
   const root = roots.length === 1 && statSync(roots[0]).isDirectory() ? roots[0] : process.cwd();
-  const modelFile = args.model ?? (existsSync(join(root, '.lockpath.json')) && !args.noModelFile ? join(root, '.lockpath.json') : undefined);
-
-  const parser = await loadParser();
-  const problems: Analysis['problems'] = [];
-  let overlay: { file: ModelFile; source: string } | undefined;
-  let fixed: Model | undefined;
-  if (modelFile) {
-    let text: string;
+  if (!scopeLines.length) scopeLines.push(`read ${files.length} file${files.length === 1 ? '' : 's'}`);
+  const texts = files.map((f): [string, string] => {
     try {
-      text = readFileSync(modelFile, 'utf8');
-    } catch (e) {
-      throw new BadInput(`cannot read the model file ${modelFile}: ${(e as Error).message}`);
-    }
-    const loaded = loadModelFile(relative(root, modelFile) || modelFile, text);
-    const errors = loaded.problems.filter((p) => p.severity === 'error');
-    if (errors.length) {
-      throw new BadInput(errors.map((p) => `${modelFile}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`).join('\n'));
-    }
-    problems.push(...loaded.problems);
-    if (loaded.auto && loaded.file) overlay = { file: loaded.file, source: modelFile };
-    else fixed = loaded.model;
-  }
-  if (args.assume.length) {
-    const known = builtinModels[0].assumptions.map((a) => a.id);
-    const unknown = args.assume.filter(([id]) => !known.includes(id)).map(([id]) => id);
-    if (unknown.length) throw new BadInput(`unknown assumption ${unknown.join(', ')} (known: ${known.join(', ')})`);
-    const assumptions = Object.fromEntries(args.assume);
-    if (fixed) fixed = applyModelFile(fixed, { assumptions }, fixed.source);
-    else overlay = { file: { ...overlay?.file, assumptions: { ...overlay?.file.assumptions, ...assumptions } }, source: overlay?.source ?? 'command line' };
-  }
-  const cacheDir = args.cache ? defaultCacheDir(VERSION) : undefined;
-  const indexCache = cacheDir ? new DiskIndexCache(cacheDir) : undefined;
-  const exploreStore = cacheDir ? new DiskExploreStore(cacheDir) : undefined;
-  const ws = new Workspace(parser, { model: fixed, overlay, maxStates: args.maxStates, maxFileBytes: args.maxFileBytes, indexCache, exploreStore });
-  for (const f of files) {
-    let text: string;
-    try {
-      text = readFileSync(f.abs, 'utf8');
+      return [f.rel, readFileSync(f.abs, 'utf8')];
     } catch (e) {
       throw new BadInput(`cannot read ${f.abs}: ${(e as Error).message}`);
     }
-    ws.setFile(f.rel, text);
-  }
-  const a = ws.analyze();
-  ws.dispose();
-  a.problems.unshift(...problems, ...notes);
-  return Object.assign(a, { root });
+  });
+  const a = await analyzeTexts(args, texts, modelTextOnDisk(args, root), notes);
+  return Object.assign(a, { root, scopeLine: scopeLines.join('; ') });
 }
 
 function report(args: CliArgs, a: Analysis & { root: string }, out: (s: string) => void): number {

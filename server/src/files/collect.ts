@@ -2,58 +2,26 @@
 // KVM folders that matter), never following a link out of the folder, skipping what is too big to be source.
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { globToRegExp, isKernelRoot, scopeOf, type Scope } from './scope';
 
-/** Where KVM arm/arm64 lives in a kernel tree, across generations. */
-export const KERNEL_GLOBS = [
-  'virt/kvm/**',
-  'arch/arm64/kvm/**',
-  'arch/arm/kvm/**',
-  'include/kvm/**',
-  'include/linux/kvm_host.h',
-  'arch/arm64/include/asm/kvm_*.h',
-  'arch/arm/include/asm/kvm_*.h',
-];
-
-/** EL2 code builds and walks its own tables (and the host's): not the guest stage-2 root this tool follows. */
-export const KERNEL_EXCLUDES = ['arch/arm64/kvm/hyp/**', 'arch/arm/kvm/hyp/**'];
+// The scope rules (kernel layout, KVM folders, what is left out and why) live in scope.ts.
+export { KERNEL_EXCLUDES, KERNEL_GLOBS, globToRegExp, isKernelRoot } from './scope';
 
 export interface Collected {
   /** Paths relative to the root, with forward slashes, sorted. */
   files: string[];
   skipped: { file: string; reason: string }[];
-}
-
-/** Turns a glob (**, *, ?) into a RegExp over forward-slash paths. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-      if (glob[i + 1] === '/') i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-/** A folder that looks like the top of a kernel tree (then only the KVM folders are read by default). */
-export function isKernelRoot(dir: string): boolean {
-  try {
-    return statSync(join(dir, 'virt', 'kvm')).isDirectory() && statSync(join(dir, 'Makefile')).isFile();
-  } catch {
-    return false;
-  }
+  /** The globs used (a kernel tree's KVM folders unless given), and the C files the excludes left out. */
+  scope: Scope;
+  excluded: string[];
 }
 
 export function collectSources(root: string, opts: { include?: string[]; exclude?: string[]; maxBytes?: number } = {}): Collected {
-  const kernel = isKernelRoot(root);
-  const include = (opts.include ?? (kernel ? KERNEL_GLOBS : ['**'])).map(globToRegExp);
-  const exclude = (opts.exclude ?? (kernel ? KERNEL_EXCLUDES : [])).map(globToRegExp);
+  const scope = scopeOf(isKernelRoot(root), opts);
+  const include = scope.include.map(globToRegExp);
+  const exclude = scope.exclude.map(globToRegExp);
   const realRoot = realpathSync(root);
-  const out: Collected = { files: [], skipped: [] };
+  const out: Collected = { files: [], skipped: [], scope, excluded: [] };
   const walk = (dir: string): void => {
     let names: string[];
     try {
@@ -85,7 +53,11 @@ export function collectSources(root: string, opts: { include?: string[]; exclude
         walk(full);
         continue;
       }
-      if (!/\.[ch]$/.test(name) || !include.some((r) => r.test(rel)) || exclude.some((r) => r.test(rel))) continue;
+      if (!/\.[ch]$/.test(name) || !include.some((r) => r.test(rel))) continue;
+      if (exclude.some((r) => r.test(rel))) {
+        out.excluded.push(rel);
+        continue;
+      }
       if (opts.maxBytes !== undefined && st.size > opts.maxBytes) {
         out.skipped.push({ file: rel, reason: `${st.size} bytes is over the ${opts.maxBytes} limit` });
         continue;
