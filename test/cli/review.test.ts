@@ -106,6 +106,9 @@ describe('lockpath review --patch', () => {
     assert.match(r.out, /^ {2}mmu notifier: kvm_set_spte_hva +\| exit_mmap: kvm_free_stage2_pgd$/m);
     assert.match(r.out, /!! dereferences \*pgd: NULL/);
     assert.match(r.out, /Still racing after this change \(3\)/);
+    const quoted = lines.filter((l) => l.startsWith('>'));
+    assert.ok(quoted.length >= 4 && quoted.every((l) => l === '>' || l.startsWith('> ')), 'quoted lines start with "> "');
+    assert.ok(lines.indexOf(quoted.at(-1)!) < lines.findIndex((l) => l.startsWith('This adds a race')), 'nothing but the hunk is quoted');
   });
 });
 

@@ -1,6 +1,6 @@
 // `lockpath review --format=email`: a plain-text reply body for a mailing list, as a reviewer writes one: the hunk
 // in question quoted with "> ", then what it does to each race (the chain, and the witness in two lanes). Tabs are
-// expanded and every line is at most 80 columns.
+// expanded and every line is at most 80 columns; only quoted lines start with ">" (chains are joined by "->").
 import type { Analysis } from '../analysis';
 import type { FindingJson } from '../report/json';
 import { VERSION } from './analyze';
@@ -82,7 +82,7 @@ export function emailBody(r: ReviewResult): string {
   };
   for (const f of d.new) out.push(...quoteOnce(hunksFor(f, r.head, r.patches, 'new')), ...findingStory(f, 'This adds a race:'), '');
   if (d.fixed.length) {
-    for (const f of d.fixed) out.push(...quoteOnce(hunksFor(f, r.base, r.patches, 'old')), ...wrap(`This fixes ${f.hook} (${f.context}, via ${f.via}) reaching ${f.function} [${f.class}, ${f.id}]: ${chainText(f.chain)}`), '');
+    for (const f of d.fixed) out.push(...quoteOnce(hunksFor(f, r.base, r.patches, 'old')), ...wrap(`This fixes ${f.hook} (${f.context}, via ${f.via}) reaching ${f.function} [${f.class}, ${f.id}]: ${f.chain.map((h) => chainText([h])).join(' -> ')}`), '');
   }
   if (d.unchanged.length) {
     out.push(...wrap(`Still racing after this change (${d.unchanged.length}):`));
