@@ -84,13 +84,17 @@ async function runPart(args: CliArgs): Promise<HistoryPart> {
   const mine = all.slice(Math.floor(((shard.index - 1) * all.length) / shard.count), Math.floor((shard.index * all.length) / shard.count));
   const firstIndex = Math.floor(((shard.index - 1) * all.length) / shard.count);
 
+  // Every blob the slice's commits bring in, read up front in a few git processes rather than one per commit.
+  const blobs = new BlobReader(top);
+  blobs.prefetch(mine.flatMap((c) => [...c.changes].filter(([p, oid]) => oid && inScope(relOf(p) ?? '/')).map(([, oid]) => oid)));
+
   const modelText: ModelText | undefined = args.model || args.noModelFile ? modelTextOnDisk(args, top) : modelAt(top, to, lead);
   const { ws } = await openWorkspace(args, modelText);
   const part: HistoryPart = { lockpath: { version: VERSION, shape: 1 }, kind: 'lockpath-history-part', range, touching: all.length, shard, start: { commit: '', findings: [] }, commits: [], findings: {}, incomplete: false };
   try {
     const state = new Map<string, string>(); // rel -> blob id, in scope
     const startRev = mine.length ? mine[0].parent || undefined : to;
-    if (startRev) syncTo(ws, state, top, treeOf(top, startRev, prefix), inScope);
+    if (startRev) syncTo(ws, state, blobs, treeOf(top, startRev, prefix), inScope);
     part.start = { commit: startRev ?? '', findings: analyse(ws, part) };
     let at = startRev;
     for (const [k, c] of mine.entries()) {
@@ -100,9 +104,9 @@ async function runPart(args: CliArgs): Promise<HistoryPart> {
           const rel = relOf(p);
           if (rel !== undefined && inScope(rel)) changed.set(rel, oid);
         }
-        applyChanges(ws, state, top, changed);
+        applyChanges(ws, state, blobs, changed);
       } else {
-        syncTo(ws, state, top, treeOf(top, c.id, prefix), inScope);
+        syncTo(ws, state, blobs, treeOf(top, c.id, prefix), inScope);
       }
       at = c.id;
       part.commits.push({ index: firstIndex + k, commit: c.id, subject: c.subject, findings: analyse(ws, part) });
@@ -119,16 +123,16 @@ function modelAt(top: string, rev: string, lead: string): ModelText | undefined 
 }
 
 /** Makes the Workspace hold exactly the tree's files in scope. */
-function syncTo(ws: Workspace, state: Map<string, string>, top: string, tree: Map<string, string>, inScope: (rel: string) => boolean): void {
+function syncTo(ws: Workspace, state: Map<string, string>, blobs: BlobReader, tree: Map<string, string>, inScope: (rel: string) => boolean): void {
   const changed = new Map<string, string>();
   for (const [rel, oid] of tree) if (inScope(rel) && state.get(rel) !== oid) changed.set(rel, oid);
   for (const rel of state.keys()) if (!tree.has(rel)) changed.set(rel, '');
-  applyChanges(ws, state, top, changed);
+  applyChanges(ws, state, blobs, changed);
 }
 
 /** rel -> new blob id ('' for deleted). */
-function applyChanges(ws: Workspace, state: Map<string, string>, top: string, changed: Map<string, string>): void {
-  const texts = readBlobs(top, [...changed.values()].filter(Boolean));
+function applyChanges(ws: Workspace, state: Map<string, string>, blobs: BlobReader, changed: Map<string, string>): void {
+  const texts = blobs.read([...changed.values()].filter(Boolean));
   for (const [rel, oid] of changed) {
     if (!oid) {
       ws.removeFile(rel);
@@ -139,6 +143,31 @@ function applyChanges(ws: Workspace, state: Map<string, string>, top: string, ch
     }
   }
 }
+
+/** Blob texts by id: those prefetched in batches, the rest read when asked for (and then forgotten). */
+class BlobReader {
+  private readonly kept = new Map<string, string>();
+  constructor(private readonly top: string) {}
+
+  prefetch(oids: string[]): void {
+    const wanted = [...new Set(oids)];
+    for (let i = 0; i < wanted.length; i += PREFETCH_BATCH) for (const [oid, text] of readBlobs(this.top, wanted.slice(i, i + PREFETCH_BATCH))) this.kept.set(oid, text);
+  }
+
+  read(oids: string[]): Map<string, string> {
+    const out = readBlobs(this.top, oids.filter((o) => !this.kept.has(o)));
+    for (const o of oids) {
+      const text = this.kept.get(o);
+      if (text !== undefined) {
+        out.set(o, text);
+        this.kept.delete(o); // a blob comes in once along a linear history
+      }
+    }
+    return out;
+  }
+}
+
+const PREFETCH_BATCH = 2000;
 
 function analyse(ws: Workspace, part: HistoryPart): string[] {
   if (!ws.paths().length) return [];
