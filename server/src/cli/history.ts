@@ -92,6 +92,8 @@ async function runPart(args: CliArgs): Promise<HistoryPart> {
   const { ws } = await openWorkspace(args, modelText);
   const part: HistoryPart = { lockpath: { version: VERSION, shape: 1 }, kind: 'lockpath-history-part', range, touching: all.length, shard, start: { commit: '', findings: [] }, commits: [], findings: {}, incomplete: false };
   try {
+    // A shard left without commits (more shards than commits) has nothing to say: merging skips it.
+    if (!mine.length && all.length) return part;
     const state = new Map<string, string>(); // rel -> blob id, in scope
     const startRev = mine.length ? mine[0].parent || undefined : to;
     if (startRev) syncTo(ws, state, blobs, treeOf(top, startRev, prefix), inScope);
@@ -202,7 +204,8 @@ export function mergeParts(parts: HistoryPart[]): History {
   const seen: Record<string, FindingJson> = {};
   for (const p of sorted) for (const [id, f] of Object.entries(p.findings)) seen[id] ??= f;
 
-  const start = sorted[0].start;
+  // The range starts where its first commit's shard started (shards without commits start nowhere).
+  const start = (sorted.find((p) => p.commits.length) ?? sorted[0]).start;
   let before = new Set(start.findings);
   const introduced = new Map<string, string | null>(start.findings.map((id) => [id, null]));
   const removed = new Map<string, string | null>();
