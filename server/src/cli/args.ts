@@ -199,6 +199,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (a.format === 'email' && command !== 'review') throw new Error('--format=email is for lockpath review');
   if (a.patch !== undefined && command !== 'review') throw new Error('--patch is for lockpath review');
   if (a.baseline !== undefined && command !== 'check') throw new Error('--baseline is for lockpath check');
+  if ((a.sarif !== undefined || a.html !== undefined) && (command === 'review' || command === 'history')) throw new Error(`--${a.sarif !== undefined ? 'sarif' : 'html'} is not for lockpath ${command}: it reports one tree (lockpath check)`);
+  if (a.baseline !== undefined && (a.sarif !== undefined || a.html !== undefined)) throw new Error('--baseline prints new, fixed and unchanged findings; run check without it for --sarif or --html');
   if ((a.shard || a.merge) && command !== 'history') throw new Error(`--${a.shard ? 'shard' : 'merge'} is for lockpath history`);
   if (a.merge && a.shard) throw new Error('--merge joins shard outputs; it takes no --shard');
   if (a.merge && !a.paths.length && !a.help) throw new Error('history --merge needs the shard outputs: lockpath history --merge FILE...');
