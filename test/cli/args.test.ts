@@ -53,6 +53,7 @@ describe('parseArgs', () => {
     fails(['check', '--format=email'], /--format=email is for lockpath review/);
     fails(['review', 'a..b', '--format=html'], /--format takes text, email, not "html"/);
     fails(['--fail-on', 'always'], /--fail-on takes race, incomplete, none, not "always"/);
+    fails(['demo', 'linux'], /demo analyses the bundled example and takes no PATH; for your tree: lockpath check linux/);
     fails(['check', '--patch', 'x'], /--patch is for lockpath review/);
     fails(['review', 'a..b', '--baseline', 'x'], /--baseline is for lockpath check/);
   });

@@ -192,6 +192,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     a.range = range;
   }
   a.paths = positionals;
+  if (command === 'demo' && a.paths.length) throw new Error(`demo analyses the bundled example and takes no PATH; for your tree: lockpath check ${a.paths[0]}`);
   if (command === 'explain' && !a.function && !a.help) throw new Error('explain needs a FUNCTION');
   if (command === 'serve' && !a.stdio && !a.help) throw new Error('serve speaks LSP over standard input and output: lockpath serve --stdio');
   if (a.json && a.sarif === '-') throw new Error('--json and --sarif both write to standard output; give --sarif=FILE');
