@@ -42,6 +42,13 @@ describe('patch', () => {
     assert.ok(out.has('gone.c') && out.get('gone.c') === undefined);
   });
 
+  it('reads a message sent quoted-printable', () => {
+    const mail = ['From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001', 'Subject: [PATCH] qp', 'Content-Transfer-Encoding: quoted-printable', '',
+      '--- a/f.c', '+++ b/f.c', '@@ -1,2 +1,2 @@', '-line 1', '+int x =3D 1; /* caf=C3=A9, a long line that the mailer wrapped with a soft=', ' break */', ' line 2', ''].join('\n');
+    const out = applyPatch(parsePatch(mail, 'qp.eml'), read({ 'f.c': file }), 'qp.eml').get('f.c')!;
+    assert.match(out, /^int x = 1; \/\* café, a long line that the mailer wrapped with a soft break \*\/\nline 2\n/);
+  });
+
   it('a hunk whose context is not in the file is an error naming the patch line, file and hunk', () => {
     const patch = ['--- a/f.c', '+++ b/f.c', '@@ -5,2 +5,2 @@', ' line 5', '-line six', '+line 6', ''].join('\n');
     assert.throws(() => applyPatch(parsePatch(patch, 'bad.patch'), read({ 'f.c': file }), 'bad.patch'), (e: Error) => e instanceof PatchError && /^bad\.patch:3: f\.c: hunk #1 \(@@ -5,2 \+5,2 @@\) does not apply/.test(e.message));

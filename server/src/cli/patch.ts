@@ -41,9 +41,21 @@ function stripPath(raw: string): string {
   return path.replace(/^[ab]\//, '');
 }
 
+/** Decodes the bodies of messages sent quoted-printable (some mailers do; git send-email does not). */
+export function decodeQuotedPrintable(text: string): string {
+  // An mbox: messages start at "From " lines; each one's headers end at its first empty line.
+  return text.split(/^(?=From \S+ )/m).map((message) => {
+    const end = message.indexOf('\n\n');
+    if (end < 0 || !/^Content-Transfer-Encoding:\s*quoted-printable\s*$/im.test(message.slice(0, end))) return message;
+    const body = message.slice(end + 2).replace(/=\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    // The escapes were bytes of UTF-8: read them back as such.
+    return `${message.slice(0, end + 2)}${Buffer.from(body, 'latin1').toString('utf8')}`;
+  }).join('');
+}
+
 /** Every file patch in the text, in order. A text without any is an error. */
 export function parsePatch(text: string, name: string): FilePatch[] {
-  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  const lines = decodeQuotedPrintable(text.replace(/\r\n/g, '\n')).split('\n');
   const out: FilePatch[] = [];
   let subject: string | undefined;
   let binary: string | undefined;
