@@ -47,6 +47,20 @@ describe('lockpath review BASE..HEAD', () => {
     assert.deepEqual(json.fixed.map((f) => f.id), added.new.map((f) => f.id));
   });
 
+  it('from a subfolder of a kernel tree inside a larger repository, reviews that kernel tree', () => {
+    const outer = scratchDir('lockpath-outer-');
+    git(outer, 'init', '-q');
+    cpSync(exampleDir, join(outer, 'linux'), { recursive: true });
+    writeFileSync(join(outer, 'tool.c'), 'int tool(void) { return 0; }\n');
+    git(outer, 'add', '-A');
+    git(outer, 'commit', '-q', '-m', 'a kernel tree in a bigger repository');
+    commitEdit(outer, join('linux', MMU), dropGuard, 'drop the guard');
+    const r = lockpath(['review', 'HEAD~1..HEAD'], join(outer, 'linux', 'virt', 'kvm'));
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, /read 6 files: arch\/arm64\/kvm, virt\/kvm/);
+    assert.match(r.out, /1 new, 0 fixed, 3 unchanged/);
+  });
+
   it('an unknown revision or a malformed range is bad input (exit 2)', () => {
     const r = lockpath(['review', 'nosuchrev..HEAD'], repo);
     assert.equal(r.code, 2);

@@ -5,7 +5,7 @@
 // part; `--merge FILE...` joins parts into the same answer as one run over the whole range.
 import { readFileSync } from 'node:fs';
 import type { Workspace } from '../analysis';
-import { isKernelLayout, scopeFilter, scopeOf, type Scope } from '../files/scope';
+import { findKernelRoot, isKernelLayout, scopeFilter, scopeOf, type Scope } from '../files/scope';
 import { findingJson, type FindingJson } from '../report/json';
 import { BadInput, incomplete, modelTextOnDisk, openWorkspace, VERSION, type ModelText } from './analyze';
 import type { CliArgs } from './args';
@@ -65,7 +65,7 @@ function print(args: CliArgs, h: History, out: (s: string) => void): number {
 
 async function runPart(args: CliArgs): Promise<HistoryPart> {
   const range = args.range!;
-  const { top, prefix } = repositoryOf(args.paths[0] ?? process.cwd());
+  const { top, prefix } = repositoryOf(args.paths[0] ?? findKernelRoot(process.cwd()) ?? process.cwd());
   const [fromRev, toRev] = splitRange(range);
   commitOf(top, fromRev);
   const to = commitOf(top, toRev);
@@ -225,7 +225,7 @@ export function mergeParts(parts: HistoryPart[]): History {
 
 export function historyText(h: History): string {
   const short = (c: string | null): string => (c ? c.slice(0, 12) : '-');
-  const out = [`lockpath ${VERSION}: history ${h.range}: ${h.commits.length} commit${h.commits.length === 1 ? '' : 's'} touch the analysed files`, ''];
+  const out = [`lockpath ${VERSION}: history ${h.range}: ${h.commits.length} commit${h.commits.length === 1 ? ' touches' : 's touch'} the analysed files`, ''];
   out.push(`${short(h.start.commit)} (start)  ${h.start.findings.length} finding${h.start.findings.length === 1 ? '' : 's'}`);
   for (const c of h.commits) {
     const delta = [...c.introduced.map((id) => `+${id}`), ...c.removed.map((id) => `-${id}`)].join(' ');

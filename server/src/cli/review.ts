@@ -61,7 +61,8 @@ async function compare(args: CliArgs, before: Map<string, string>, changes: Map<
 
 async function reviewRange(args: CliArgs): Promise<ReviewResult> {
   const [baseRev, headRev] = splitRange(args.range!);
-  const { top, prefix } = repositoryOf(args.paths[0] ?? process.cwd());
+  // Without a PATH: the kernel tree the current folder is in (its top, not the subfolder), else the folder itself.
+  const { top, prefix } = repositoryOf(args.paths[0] ?? findKernelRoot(process.cwd()) ?? process.cwd());
   const baseId = commitOf(top, baseRev);
   const headId = commitOf(top, headRev);
   const baseTree = treeOf(top, baseId, prefix);
