@@ -86,7 +86,7 @@ export function emailBody(r: ReviewResult): string {
   }
   if (d.unchanged.length) {
     out.push(...wrap(`Still racing after this change (${d.unchanged.length}):`));
-    for (const f of d.unchanged) out.push(...findingStory(f, '- Still:'), '');
+    for (const f of d.unchanged) out.push(...findingStory(f, '-'), '');
   }
   if (!d.new.length && !d.fixed.length && !d.unchanged.length) out.push('No race on the stage-2 root in the analysed files, before or after.', '');
   return `${out.join('\n').trimEnd()}\n`;
