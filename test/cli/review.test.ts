@@ -61,6 +61,13 @@ describe('lockpath review BASE..HEAD', () => {
     assert.match(r.out, /1 new, 0 fixed, 3 unchanged/);
   });
 
+  it('exits 3 when nothing is new but the search did not finish (a bound too small), 0 with --fail-on none', () => {
+    const r = lockpath(['review', `${removal}..HEAD`, '--max-states', '5'], repo);
+    assert.equal(r.code, 3, r.out + r.err);
+    assert.match(r.out, /did not finish on some chains/);
+    assert.equal(lockpath(['review', `${removal}..HEAD`, '--max-states', '5', '--fail-on', 'none'], repo).code, 0);
+  });
+
   it('an unknown revision or a malformed range is bad input (exit 2)', () => {
     const r = lockpath(['review', 'nosuchrev..HEAD'], repo);
     assert.equal(r.code, 2);
