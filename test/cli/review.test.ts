@@ -27,7 +27,8 @@ describe('lockpath review BASE..HEAD', () => {
   it('a commit that removes a guard has a new finding, with its chain and witness, and exits 1', () => {
     const r = lockpath(['review', `${base}..${removal}`, '--json'], repo);
     assert.equal(r.code, 1, r.err);
-    const d: Diff = JSON.parse(r.out);
+    const d: Diff & { base: string; head: string } = JSON.parse(r.out);
+    assert.deepEqual([d.base, d.head], [base, removal]);
     assert.equal(d.new.length, 1);
     assert.equal(d.new[0].hook, 'kvm_set_spte_hva');
     assert.deepEqual(d.new[0].chain.map((h) => h.function).slice(0, 2), ['kvm_mmu_notifier_change_pte', 'kvm_set_spte_hva']);

@@ -17,6 +17,8 @@ import { applyPatch, parsePatch, PatchError, type FilePatch } from './patch';
 export interface ReviewResult {
   /** What was compared, for the first line of the report. */
   title: string;
+  /** The two sides: commit ids, or the tree and the patch applied to it. */
+  sides: { base: string; head: string };
   scopeLine: string;
   base: Analysis;
   head: Analysis;
@@ -30,7 +32,7 @@ export async function reviewCommand(args: CliArgs, out: (s: string) => void): Pr
   const r = args.patch !== undefined ? await reviewPatch(args) : await reviewRange(args);
   const unfinished = incomplete(r.head);
   if (args.json) {
-    out(`${JSON.stringify({ lockpath: { version: VERSION, shape: 1 }, review: r.title, incomplete: unfinished, ...r.diff }, null, 2)}\n`);
+    out(`${JSON.stringify({ lockpath: { version: VERSION, shape: 1 }, review: r.title, ...r.sides, incomplete: unfinished, ...r.diff }, null, 2)}\n`);
   } else if (args.format === 'email') {
     out(emailBody(r));
   } else {
@@ -82,7 +84,7 @@ async function reviewRange(args: CliArgs): Promise<ReviewResult> {
   const patches = changed.length ? parsePatch(gitDiff(top, baseId, headId, changed.map(full)), 'git diff') : [];
   if (prefix) for (const fp of patches) Object.assign(fp, { oldPath: unprefix(fp.oldPath, prefix), newPath: unprefix(fp.newPath, prefix) });
   const present = [...headTree.keys()];
-  return { ...r, title: `${args.range} (${baseId.slice(0, 12)}..${headId.slice(0, 12)}, ${changed.length} file${changed.length === 1 ? '' : 's'} in scope changed)`, scopeLine: describeScope(scope, headFiles, present), patches };
+  return { ...r, sides: { base: baseId, head: headId }, title: `${args.range} (${baseId.slice(0, 12)}..${headId.slice(0, 12)}, ${changed.length} file${changed.length === 1 ? '' : 's'} in scope changed)`, scopeLine: describeScope(scope, headFiles, present), patches };
 }
 
 const unprefix = (p: string, prefix: string): string => (p.startsWith(`${prefix}/`) ? p.slice(prefix.length + 1) : p);
@@ -133,6 +135,7 @@ async function reviewPatch(args: CliArgs): Promise<ReviewResult> {
   const touched = [...applied.keys()];
   return {
     ...r,
+    sides: { base: tree, head: `${tree} with ${patchFile}` },
     title: `${patchFile} on ${tree} (${patches.length} file patch${patches.length === 1 ? '' : 'es'}: ${touched.join(', ')}; ${changes.size} in scope)`,
     scopeLine: describeScope(c.scope, c.files, c.excluded),
     patches,
