@@ -69,7 +69,7 @@ export function readBlobs(top: string, oids: Iterable<string>): Map<string, stri
   return out;
 }
 
-/** The files one file revision read as text: texts by relative path (blobs read in one batch). */
+/** The texts of some of a tree's files, by relative path (their blobs read in one batch). */
 export function textsOf(top: string, tree: Map<string, string>, paths: Iterable<string>): Map<string, string> {
   const list = [...paths];
   const blobs = readBlobs(top, list.map((p) => tree.get(p)!));
