@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { dist, kernelFiles, linuxTree, root, runChild, timeCli, walkSources } from './bench/common.mjs';
+import { benchHistory, historyLines } from './bench/history.mjs';
 import { spatchVersion, timeSpatch } from './bench/spatch.mjs';
 import { writeSynthetic } from './gen-synthetic.mjs';
 
@@ -169,6 +170,18 @@ for (const r of rows.filter((x) => x.threads)) {
 }
 if (k61) target('6.1 tree: peak RSS <= 150 MB', `${k61.peakRssMb.toFixed(0)} MB`, k61.peakRssMb <= 150);
 
+// ---- history sweep (lockpath history over a generated 200-commit range) -------------------------------------------
+
+progress('history sweep ...');
+let history;
+try {
+  history = benchHistory();
+  target('history sweep >= 5 commits/s', `${history.cold.perSecond.toFixed(1)} commits/s (--no-cache), ${history.cached.perSecond.toFixed(1)} with caches filled`, history.cold.perSecond >= 5);
+} catch (e) {
+  history = { error: e.message };
+  notes.push(`history sweep: ${e.message}`);
+}
+
 // ---- print ------------------------------------------------------------------------------------------------------
 
 const f1 = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -201,6 +214,7 @@ else {
   console.log(`incremental edit via the language server (${lsp.edits} didChange -> publishDiagnostics, ${EXAMPLE_MMU} of the example): p50 ${lsp.p50.toFixed(1)} ms, p99 ${lsp.p99.toFixed(1)} ms (min ${lsp.min.toFixed(1)}, max ${lsp.max.toFixed(1)}); first diagnostics ${lsp.openToDiagnosticsMs.toFixed(0)} ms after initialize${debounceMs ? `; includes the server's ${debounceMs} ms debounce (DEBOUNCE_MS)` : ''}`);
 }
 if (ex?.incremental) console.log(`incremental edit in process (Workspace.applyChanges + analyze, ${ex.incremental.edits} edits, no LSP): p50 ${ex.incremental.p50.toFixed(1)} ms, p99 ${ex.incremental.p99.toFixed(1)} ms`);
+if (!history.error) for (const l of historyLines(history)) console.log(l);
 if (spatch.length) {
   console.log('');
   console.log(`peer: ${sv}, bench/unguarded-root.cocci (--no-includes, one process over all files), ${runs} runs`);
@@ -222,5 +236,5 @@ machine.loadavgAtEnd = loadavg()[0];
 console.log(`bench took ${totalS.toFixed(0)} s; 1-minute load average ${machine.loadavgAtStart.toFixed(2)} at the start, ${machine.loadavgAtEnd.toFixed(2)} at the end (the bench alone keeps about one of the cores busy; more means other work shared the machine)`);
 
 mkdirSync(join(root, 'dist'), { recursive: true });
-writeFileSync(join(root, 'dist', 'bench.json'), `${JSON.stringify({ machine, runs, budgetS: budgetMs / 1000, rows, growth, lsp: { ...lsp, debounceMs }, spatch: { version: sv, results: spatch }, targets, notes, totalS }, null, 2)}\n`);
+writeFileSync(join(root, 'dist', 'bench.json'), `${JSON.stringify({ machine, runs, budgetS: budgetMs / 1000, rows, growth, lsp: { ...lsp, debounceMs }, history, spatch: { version: sv, results: spatch }, targets, notes, totalS }, null, 2)}\n`);
 rmSync(tmp, { recursive: true, force: true });

@@ -18,8 +18,8 @@ function lockpath(args: string[], cwd = tmpdir()): { code: number; out: string; 
 }
 
 describe('lockpath check', () => {
-  it('with no arguments analyses the bundled example, prints the races with timelines, and exits 1', () => {
-    const r = lockpath([]);
+  it('demo analyses the bundled example, prints the races with timelines, and exits 1', () => {
+    const r = lockpath(['demo']);
     assert.equal(r.code, 1, r.err);
     assert.match(r.out, /model kvm-arm-v4/);
     assert.equal((r.out.match(/: error: kvm->arch\.pgd may be NULL here/g) ?? []).length, 3);
@@ -73,7 +73,7 @@ describe('lockpath check', () => {
 
 describe('lockpath chains and explain', () => {
   it('chains prints the table per walker and exits 0', () => {
-    const r = lockpath(['chains']);
+    const r = lockpath(['chains', exampleDir]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^stage2_get_pud \(virt\/kvm\/arm\/mmu\.c:\d+\): 9 chains$/m);
     assert.match(r.out, /CONTEXT +ENTRY \(VIA\) +LOCKS +GUARDS +VERDICT +PATH/);
@@ -82,18 +82,18 @@ describe('lockpath chains and explain', () => {
   });
 
   it('chains --json has the chains part of the shape only', () => {
-    const j = JSON.parse(lockpath(['chains', '--json']).out);
+    const j = JSON.parse(lockpath(['chains', '--json', exampleDir]).out);
     assert.equal(j.chains.length, 26);
     assert.equal(j.findings, undefined);
   });
 
   it('explain lists every chain through a function with verdicts and reasons', () => {
-    const r = lockpath(['explain', 'stage2_get_pmd']);
+    const r = lockpath(['explain', 'stage2_get_pmd', exampleDir]);
     assert.equal(r.code, 0);
     assert.match(r.out, /9 chains pass through it/);
     assert.match(r.out, /\[race\] mmu notifier via kvm_mmu_notifier_ops\.test_young/);
     assert.match(r.out, /reason: pinned: exit_mmap cannot start \(vcpu-thread-pins-mm\)/);
-    assert.equal(lockpath(['explain', 'no_such_function']).code, 2);
+    assert.equal(lockpath(['explain', 'no_such_function', exampleDir]).code, 2);
   });
 });
 
@@ -141,7 +141,8 @@ describe('generated files', () => {
     writeFileSync(join(dir, 'include', 'generated', 'asm-offsets.h'), hook);
     writeFileSync(join(dir, 'virt', 'kvm', 'arm', 'tables.c'), `/*\n * Automatically generated file; DO NOT EDIT.\n */\n${hook}`);
     const plain = lockpath([exampleDir]);
-    const r = lockpath([dir]);
+    // The copy is a kernel tree by its layout: read all of it, include/generated/ too.
+    const r = lockpath([dir, '--include', '**']);
     assert.equal(r.code, 1, r.err);
     assert.equal(r.err, '');
     assert.match(r.out, /^include\/generated\/asm-offsets\.h:1:1: note: lockpath: skipped: generated file \(under include\/generated\/\)$/m);

@@ -1,41 +1,25 @@
 // The `lockpath` command: a thin adapter that reads files, runs the analysis library and prints its results.
 //   lockpath [check] [paths...]      findings (exit 0 all checked and no race, 1 races, 2 bad input, 3 incomplete)
+//   lockpath demo                    check on the bundled v4.12 example
+//   lockpath review BASE..HEAD | --patch FILE [TREE];  lockpath check --baseline OLD.json;  lockpath history A..B
 //   lockpath chains [paths...]       every stage-2 chain per walker, with context, locks, guards, verdict
 //   lockpath explain FUNCTION [paths...]
 //   lockpath serve --stdio           the language server, for editors other than VS Code
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadParser, Workspace, type Analysis } from '../analysis';
-import { applyModelFile } from '../analysis/model/loader';
-import { parseKernelConfig } from '../analysis/index/config';
-import { suppressFindings } from '../analysis/findings/suppress';
+import type { Analysis } from '../analysis';
 import { collectSources, GlobError } from '../files/collect';
-import { DiskExploreStore, DiskIndexCache, defaultCacheDir } from '../files/index-cache';
-import { resolveModel } from '../files/model-config';
+import { describeScope, findKernelRoot } from '../files/scope';
 import { reportHtml } from '../report/html';
 import { reportJson } from '../report/json';
 import { reportSarif } from '../report/sarif';
-import { incompleteness, type CheckOutcome } from '../report/incomplete';
 import { chainsText, explainText, findingsText } from '../report/text';
+import { analyzeTexts, BadInput, modelTextOnDisk, packageRoot, VERSION, type Checked } from './analyze';
 import { parseArgs, usage, type CliArgs } from './args';
-
-const VERSION: string = (() => {
-  try {
-    return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
-
-function packageRoot(): string {
-  for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'examples'))) return dir;
-  }
-  return resolve(__dirname, '..', '..');
-}
-
-class BadInput extends Error {}
+import { checkAgainstBaseline } from './baseline';
+import { historyCommand } from './history';
+import { reviewCommand } from './review';
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   let args: CliArgs;
@@ -59,7 +43,11 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return -1; // keeps running
   }
   try {
+    if (args.command === 'review') return await reviewCommand(args, out);
+    if (args.command === 'history') return await historyCommand(args, out);
     const analysis = await analyzePaths(args);
+    if (args.baseline !== undefined) return checkAgainstBaseline(args, analysis, out);
+    if (!args.json && args.sarif !== '-') out(`lockpath: ${analysis.scopeLine}\n`);
     return report(args, analysis, out);
   } catch (e) {
     if (e instanceof BadInput) {
@@ -70,12 +58,20 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
 }
 
-type Checked = Analysis & { root: string; outcome: CheckOutcome };
+/** The folders to analyse: the PATHs; for demo the bundled example; else the kernel tree the current folder is in. */
+function pathsToAnalyse(args: CliArgs): string[] {
+  if (args.command === 'demo') return [join(packageRoot(), 'examples', 'v4.12')];
+  if (args.paths.length) return args.paths;
+  const kernel = findKernelRoot(process.cwd());
+  if (kernel) return [kernel];
+  throw new BadInput(`${process.cwd()} is not inside a kernel tree (virt/kvm beside arch/*/kvm): give a PATH, e.g. lockpath check /path/to/linux, or run lockpath demo for the bundled example`);
+}
 
-async function analyzePaths(args: CliArgs): Promise<Checked> {
-  const paths = args.paths.length ? args.paths : [join(packageRoot(), 'examples', 'v4.12')];
+async function analyzePaths(args: CliArgs): Promise<Checked & { root: string; scopeLine: string }> {
+  const paths = pathsToAnalyse(args);
   const files: { abs: string; rel: string }[] = [];
   const notes: Analysis['problems'] = [];
+  const scopeLines: string[] = [];
   const roots = paths.map((p) => resolve(p));
   for (const p of roots) {
     if (!existsSync(p)) throw new BadInput(`no such file or directory: ${p}`);
@@ -88,6 +84,7 @@ async function analyzePaths(args: CliArgs): Promise<Checked> {
         throw e;
       }
       if (!c.files.length) throw new BadInput(`no C files (*.c, *.h) under ${p}`);
+      scopeLines.push(`${roots.length === 1 ? '' : `${p}: `}${describeScope(c.scope, c.files, c.excluded)}`);
       for (const f of c.files) files.push({ abs: join(p, f), rel: roots.length === 1 ? f : join(basename(p), f) });
       for (const s of c.skipped) notes.push({ file: roots.length === 1 ? s.file : join(basename(p), s.file), at: { line: 0, column: 0, endLine: 0, endColumn: 0 }, severity: 'info', message: `lockpath: skipped: ${s.reason}` });
     } else {
@@ -95,61 +92,16 @@ async function analyzePaths(args: CliArgs): Promise<Checked> {
     }
   }
   const root = roots.length === 1 && statSync(roots[0]).isDirectory() ? roots[0] : process.cwd();
-  const modelFile = args.model ?? (existsSync(join(root, '.lockpath.json')) && !args.noModelFile ? join(root, '.lockpath.json') : undefined);
-
-  const parser = await loadParser();
-  const resolved = resolveModel({
-    file: modelFile ? { name: relative(root, modelFile) || modelFile, source: modelFile, fsPath: modelFile } : undefined,
-    assumptions: Object.fromEntries(args.assume),
-    assumptionsSource: 'command line',
-  });
-  if (resolved.unreadable) throw new BadInput(`cannot read the model file ${modelFile}: ${resolved.unreadable}`);
-  const errors = resolved.problems.filter((p) => p.severity === 'error');
-  if (errors.length) throw new BadInput(errors.map((p) => `${modelFile}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`).join('\n'));
-  if (resolved.unknownAssumptions.length) throw new BadInput(`unknown assumption ${resolved.unknownAssumptions.join(', ')} (known: ${resolved.knownAssumptions.join(', ')})`);
-  const { problems } = resolved;
-  let { model: fixed, overlay } = resolved;
-  if (args.config) {
-    const kernelConfig = readKernelConfig(args.config);
-    if (fixed) fixed = applyModelFile(fixed, { kernelConfig }, fixed.source);
-    else overlay = { file: { ...overlay?.file, kernelConfig }, source: overlay?.source ?? 'command line' };
-  }
-  const reviewed = resolved.reviewed && modelFile ? { source: relative(root, modelFile) || modelFile, entries: resolved.reviewed } : undefined;
-  const cacheDir = args.cache ? defaultCacheDir(VERSION) : undefined;
-  const indexCache = cacheDir ? new DiskIndexCache(cacheDir) : undefined;
-  const exploreStore = cacheDir ? new DiskExploreStore(cacheDir) : undefined;
-  const ws = new Workspace(parser, { model: fixed, overlay, maxStates: args.maxStates, maxFileBytes: args.maxFileBytes, indexCache, exploreStore });
-  const texts = new Map<string, string>();
-  for (const f of files) {
-    let text: string;
+  if (!scopeLines.length) scopeLines.push(`read ${files.length} file${files.length === 1 ? '' : 's'}`);
+  const texts = files.map((f): [string, string] => {
     try {
-      text = readFileSync(f.abs, 'utf8');
+      return [f.rel, readFileSync(f.abs, 'utf8')];
     } catch (e) {
       throw new BadInput(`cannot read ${f.abs}: ${(e as Error).message}`);
     }
-    ws.setFile(f.rel, text);
-    texts.set(f.rel, text);
-  }
-  const a = ws.analyze();
-  ws.dispose();
-  a.problems.unshift(...problems, ...notes);
-  const s = suppressFindings(a.findings, a.files.map((f) => ({ file: f.file, text: texts.get(f.file) ?? '', functions: f.functions })), reviewed);
-  a.findings = s.kept;
-  a.problems.push(...s.problems);
-  return Object.assign(a, { root, outcome: { incomplete: incompleteness(a), suppressed: s.suppressed } });
-}
-
-/** --config FILE: a kernel .config, or a clear message with the line it could not read. */
-function readKernelConfig(path: string): { source: string; symbols: Record<string, boolean> } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new BadInput(`cannot read the kernel config ${path}: ${(e as Error).message}`);
-  }
-  const parsed = parseKernelConfig(text);
-  if ('error' in parsed) throw new BadInput(`${path}:${parsed.line + 1}: ${parsed.error}`);
-  return { source: path, symbols: parsed.symbols };
+  });
+  const a = await analyzeTexts(args, texts, modelTextOnDisk(args, root), notes);
+  return Object.assign(a, { root, scopeLine: scopeLines.join('; ') });
 }
 
 /** The exit status of check: races 1, else incomplete 3, else 0; --fail-on lets CI choose which fail. */
@@ -159,7 +111,7 @@ export function exitStatus(races: number, incomplete: number, failOn: CliArgs['f
   return incomplete && failOn === 'incomplete' ? 3 : 0;
 }
 
-function report(args: CliArgs, a: Checked, out: (s: string) => void): number {
+function report(args: CliArgs, a: Checked & { root: string }, out: (s: string) => void): number {
   const races = a.findings.length;
   if (args.command === 'explain') {
     out(`${explainText(a, args.function!, VERSION)}\n`);

@@ -4,6 +4,7 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findKernelRoot } from '../files/scope';
 
 export interface Root {
   /** Unique among the roots; the key prefix when there are several. */
@@ -25,6 +26,11 @@ export function fsPathOfUri(uri: string): string | undefined {
 
 export function uriOfFsPath(path: string): string {
   return pathToFileURL(path).href;
+}
+
+/** The kernel tree a folder lies in, known by its layout as the CLI knows it (files/scope.ts), if any. */
+export function kernelRootOf(fsPath: string): string | undefined {
+  return findKernelRoot(fsPath);
 }
 
 export function makeRoots(folders: readonly { uri: string; name?: string }[]): Root[] {

@@ -1,5 +1,5 @@
 // The `lockpath.*` settings as the server uses them, with defaults and a tolerant reader (clients send anything).
-import { KERNEL_EXCLUDES, KERNEL_GLOBS } from '../files/collect';
+import { KERNEL_EXCLUDES, KERNEL_GLOBS } from '../files/scope';
 
 export interface Settings {
   /** The model file, relative to the (first) workspace folder. */
@@ -13,7 +13,7 @@ export interface Settings {
   maxFileSize: number;
 }
 
-// The same KVM folders the CLI reads in a kernel tree (EL2 hyp/ code left out): see files/collect.ts.
+// The same KVM folders the CLI reads in a kernel tree (EL2 hyp/ code left out): see files/scope.ts.
 export const DEFAULT_INCLUDE = KERNEL_GLOBS;
 
 export const defaultSettings: Settings = {
