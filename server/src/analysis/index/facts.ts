@@ -144,6 +144,12 @@ export interface Problem {
   at: Span;
   severity: 'error' | 'warning' | 'info';
   message: string;
+  /**
+   * What kind of problem it is, for programs (the message is for people): `too-deep` (a function nested past the
+   * bound, not analysed), `too-long-line` (a file skipped for its line structure), `model-limit` (a model file
+   * over a size or nesting limit). A problem with a code other than a parse note means the run was incomplete.
+   */
+  code?: string;
 }
 
 export interface FileFacts {
