@@ -146,8 +146,8 @@ export interface Problem {
   message: string;
   /**
    * What kind of problem it is, for programs (the message is for people): `too-deep` (a function nested past the
-   * bound, not analysed), `too-long-line` (a file skipped for its line structure), `model-limit` (a model file
-   * over a size or nesting limit). A problem with a code other than a parse note means the run was incomplete.
+   * bound was left out: the run did not check everything), `too-long-line` (a file skipped before parsing for a
+   * line over the bound), `model-limit` (a model file over a size, nesting or entry limit: it is not used).
    */
   code?: string;
 }
