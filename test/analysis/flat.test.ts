@@ -7,8 +7,9 @@ import type { Node, Tree } from 'web-tree-sitter';
 import { loadParser, type CParser } from '../../server/src/analysis';
 import { flatten, sourceText, type SyntaxNode } from '../../server/src/analysis/parse/flat';
 import { cursorPort, publicPort } from '../../server/src/analysis/parse/cursor';
-import { readTree } from '../../server/src/analysis/parse/memory';
-import { cFiles, exampleDir, fixturesDir } from '../helpers';
+import { acceptWasmBuildForTest, memoryReaderUsable, readTree, WRITTEN_FOR } from '../../server/src/analysis/parse/memory';
+import { join } from 'node:path';
+import { cFiles, exampleDir, fixturesDir, repoRoot } from '../helpers';
 
 let parser: CParser;
 before(async () => {
@@ -104,6 +105,29 @@ describe('flat syntax tree', () => {
         for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const) assert.deepEqual(fromMemory[key], viaCursor[key], `${name}: ${key}`);
       });
     }
+  });
+
+  it('reads wasm memory only with the web-tree-sitter build it was written for, which is the one installed', () => {
+    const installed = JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'web-tree-sitter', 'package.json'), 'utf8')).version;
+    assert.equal(installed, WRITTEN_FOR.webTreeSitter, 'web-tree-sitter was upgraded: follow "Upgrading web-tree-sitter" in ARCHITECTURE.md');
+    assert.ok(memoryReaderUsable());
+  });
+
+  it('falls back to the cursor walk, with the same arrays, on any other build', () => {
+    const [name, text] = inputs().find(([n]) => n.endsWith('mmu.c'))!;
+    withTree(text, (tree) => {
+      const fromMemory = flatten(tree, text);
+      acceptWasmBuildForTest('0'.repeat(64));
+      try {
+        assert.equal(memoryReaderUsable(), false);
+        assert.equal(readTree(tree), undefined);
+        const fallback = flatten(tree, text);
+        for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const) assert.deepEqual(fallback[key], fromMemory[key], `${name}: ${key}`);
+      } finally {
+        acceptWasmBuildForTest();
+      }
+      assert.ok(readTree(tree));
+    });
   });
 
   it('reads the source back from a tree whose text starts with blank lines', () => {

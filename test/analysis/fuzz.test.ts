@@ -3,9 +3,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Analysis } from '../../server/src/analysis';
+import { loadParser, type Analysis, type CParser } from '../../server/src/analysis';
+import { MAX_NESTING } from '../../server/src/analysis/index/nesting';
+import { cursorPort } from '../../server/src/analysis/parse/cursor';
+import { flatten } from '../../server/src/analysis/parse/flat';
+import { readTree } from '../../server/src/analysis/parse/memory';
 import { analyzeTexts, exampleDir, fixturesDir } from '../helpers';
 
 const runs = Number(process.env.LOCKPATH_FUZZ_RUNS ?? 25);
@@ -13,8 +17,40 @@ const BUDGET_MS = 20_000;
 const example = readFileSync(join(exampleDir, 'virt/kvm/arm/mmu.c'), 'utf8');
 const small = readFileSync(join(fixturesDir, 'classes', 'unguarded-notifier-path', 'before', 'mmu.c'), 'utf8');
 
+let parser: CParser;
+before(async () => {
+  parser = await loadParser();
+});
+
+const bytesOf = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * The tree read straight from wasm memory (parse/memory.ts, fixed struct offsets) must be the cursor walk's, array
+ * for array, on every tree: the reader checks itself in full only on the first trees it reads.
+ */
+function compareWalks(text: string, what: string): void {
+  let tree;
+  try {
+    tree = parser.parse(text);
+  } catch {
+    return; // a parse over its time budget: the analysis skips the file with a note
+  }
+  try {
+    assert.ok(readTree(tree), `${what}: the memory reader refused the tree`);
+    const fromMemory = flatten(tree, text);
+    const viaCursor = flatten(tree, text, cursorPort);
+    assert.equal(fromMemory.count, viaCursor.count, `${what}: node count`);
+    for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const) {
+      assert.ok(bytesOf(fromMemory[key]).equals(bytesOf(viaCursor[key])), `${what}: memory and cursor walks differ in ${key}`);
+    }
+  } finally {
+    tree.delete();
+  }
+}
+
 /** Analyses one file and checks what must hold for any input. */
 async function check(text: string, what: string): Promise<Analysis> {
+  compareWalks(text, what);
   const started = performance.now();
   const a = await analyzeTexts({ 'mmu.c': text }, { maxStates: 20_000 });
   const ms = performance.now() - started;
@@ -40,7 +76,7 @@ const regressions: [string, string][] = [
 ];
 
 describe('hostile C', () => {
-  console.log(`# fuzz: ${runs} cases for each of 3 generated properties, ${regressions.length} regression seeds, 4 fixed shapes`);
+  console.log(`# fuzz: ${runs} cases for each of 5 generated properties, ${regressions.length} regression seeds, 4 fixed shapes; memory and cursor walks compared on every tree`);
   for (const [name, text] of regressions) {
     it(`regression: ${name}`, async () => {
       await check(text, name);
@@ -70,6 +106,46 @@ describe('hostile C', () => {
         await check(small.slice(0, at) + noise + small.slice(at), `bytes at ${at}`);
       }),
       { numRuns: runs, seed: 13 },
+    );
+  });
+
+  it('with a function nested deep (if, else if, parentheses, braces, calls, loops): left out past the bound, the rest kept', async () => {
+    const baseline = (await check(small, 'baseline')).findings.map((f) => f.id).sort();
+    const shapes: Record<string, (n: number) => string> = {
+      'if': (n) => `${'\tif (a) {\n'.repeat(n)}\t*kvm->arch.pgd;\n${'\t}\n'.repeat(n)}`,
+      'else if': (n) => `\tif (a) f();\n${'\telse if (a) g(kvm);\n'.repeat(n)}`,
+      'parentheses': (n) => `\treturn *${'('.repeat(n)}kvm->arch.pgd${')'.repeat(n)};\n`,
+      'braces': (n) => `${'{'.repeat(n)}stage2_get_pud(kvm, 0, 0);${'}'.repeat(n)}\n`,
+      'calls': (n) => `\t${'f('.repeat(n)}kvm->arch.pgd${')'.repeat(n)};\n`,
+      'loops': (n) => `${'\twhile (a) {\n'.repeat(n)}\tspin_lock(&kvm->mmu_lock);\n${'\t}\n'.repeat(n)}`,
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.keys(shapes)), fc.integer({ min: 1, max: 4000 }), async (shape, n) => {
+        const what = `${n} deep ${shape}`;
+        const a = await check(`${small}\nint deep_fn(struct kvm *kvm, int a)\n{\n${shapes[shape](n)}\treturn 0;\n}\n`, what);
+        const deep = a.problems.filter((p) => p.code === 'too-deep');
+        assert.ok(deep.length <= 1, what);
+        if (deep.length) assert.match(deep[0].message, new RegExp(`^lockpath: function deep_fn nests (\\d+) levels deep \\(limit ${MAX_NESTING}\\): not analysed$`), what);
+        assert.equal(!!deep.length, !a.graph.lookup('deep_fn'), `${what}: either analysed or reported`);
+        assert.ok(!a.problems.some((p) => /internal error/.test(p.message)), what);
+        const ids = new Set(a.findings.map((f) => f.id));
+        for (const id of baseline) assert.ok(ids.has(id), `${what}: race ${id} of the file lost`);
+      }),
+      { numRuns: runs, seed: 14 },
+    );
+  });
+
+  it('with hostile names: JavaScript property names, long and odd identifiers', async () => {
+    const baseline = (await check(small, 'baseline')).findings.map((f) => `${f.class} ${f.at.line}`).sort();
+    const valid = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'then', `x${'y'.repeat(10_000)}`, 'kvm_age_hva_handler'];
+    const odd = ['$ret@1:2', 'stage2_\u00fcn\u00efcode', 'a\\\nb', '0bad', 'if', '`x`', '\u202etxt'];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...valid, ...odd), async (name) => {
+        const renamed = small.replace(/\bstage2_get_pmd\b/g, name);
+        const a = await check(renamed, `stage2_get_pmd renamed ${JSON.stringify(name.slice(0, 20))}`);
+        if (valid.includes(name) && name !== 'kvm_age_hva_handler') assert.deepEqual(a.findings.map((f) => `${f.class} ${f.at.line}`).sort(), baseline, name.slice(0, 20));
+      }),
+      { numRuns: Math.max(runs, valid.length + odd.length), seed: 15 },
     );
   });
 

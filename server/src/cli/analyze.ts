@@ -40,7 +40,8 @@ export function modelTextOnDisk(args: CliArgs, root: string): ModelText | undefi
   const modelFile = args.model ?? (existsSync(join(root, '.lockpath.json')) && !args.noModelFile ? join(root, '.lockpath.json') : undefined);
   if (!modelFile) return undefined;
   try {
-    return { name: relative(root, modelFile) || modelFile, text: readFileSync(modelFile, 'utf8') };
+    // Named as the user gave it (--model), else relative to the tree (.lockpath.json).
+    return { name: args.model ?? (relative(root, modelFile) || modelFile), text: readFileSync(modelFile, 'utf8') };
   } catch (e) {
     throw new BadInput(`cannot read the model file ${modelFile}: ${(e as Error).message}`);
   }

@@ -83,8 +83,17 @@ export function annotate(fn: FunctionFacts): void {
 export function guardTest(c: Cond): { whenNull: 'then' | 'else'; onField: boolean } | undefined {
   if (c.k === 'isnull') return { whenNull: 'then', onField: c.value.kind === 'field' };
   if (c.k === 'not' && c.c.k === 'isnull') return { whenNull: 'else', onField: c.c.value.kind === 'field' };
-  if (c.k === 'or') return guardTest(c.a)?.whenNull === 'then' ? guardTest(c.a) : guardTest(c.b)?.whenNull === 'then' ? guardTest(c.b) : undefined;
-  if (c.k === 'and') return guardTest(c.a)?.whenNull === 'else' ? guardTest(c.a) : undefined;
+  // Each side is tested once: a chain of n `||` is n calls deep, not 2^n calls wide.
+  if (c.k === 'or') {
+    const a = guardTest(c.a);
+    if (a?.whenNull === 'then') return a;
+    const b = guardTest(c.b);
+    return b?.whenNull === 'then' ? b : undefined;
+  }
+  if (c.k === 'and') {
+    const a = guardTest(c.a);
+    return a?.whenNull === 'else' ? a : undefined;
+  }
   return undefined;
 }
 

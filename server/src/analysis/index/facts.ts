@@ -195,6 +195,12 @@ export interface Problem {
   at: Span;
   severity: 'error' | 'warning' | 'info';
   message: string;
+  /**
+   * What kind of problem it is, for programs (the message is for people): `too-deep` (a function nested past the
+   * bound was left out: the run did not check everything), `too-long-line` (a file skipped before parsing for a
+   * line over the bound), `model-limit` (a model file over a size, nesting or entry limit: it is not used).
+   */
+  code?: string;
 }
 
 export interface FileFacts {

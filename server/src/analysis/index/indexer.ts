@@ -9,6 +9,7 @@ import { annotate } from './annotate';
 import type { FileFacts, FunctionFacts, MacroAlias, MacroName, Param, Problem, TableFacts } from './facts';
 import { hashText, spanOf } from './span';
 import { recoverFunctions } from './recover';
+import { excessNesting, tooDeepProblem } from './nesting';
 
 /** Parses a piece of the file again (positions as in the whole file): see swallowsDefinitions. */
 export type Reparse = (text: string) => Tree | undefined;
@@ -18,75 +19,108 @@ export function indexTree(file: string, tree: Tree, model: Model, reparse?: Repa
   return indexFlat(file, flatten(tree, text ?? sourceText(tree)), model, reparse);
 }
 
+/** One step of the indexer's walk: a node to index, or (`nested`) a block to search for definitions. */
+interface Visit {
+  t: FlatTree;
+  i: number;
+  depth: number;
+  nested: boolean;
+}
+
 function indexFlat(file: string, tree: FlatTree, model: Model, reparse?: Reparse): FileFacts {
   const facts: FileFacts = { file, functions: [], tables: [], tableReturns: [], macros: [], problems: [] };
   const seen = new Set<string>();
-  // Walked by index: a node object is made only for the types that are read; the others only hold them.
-  const visit = (t: FlatTree, i: number, depth: number): void => {
-    if (depth > 400) return; // pathological nesting: the parser's own limit is far below what matters here
+  const addFunction = (fn: FunctionFacts): boolean => {
+    if (seen.has(`${fn.name}@${fn.span.line}`)) return false;
+    seen.add(`${fn.name}@${fn.span.line}`);
+    facts.functions.push(fn);
+    return true;
+  };
+  // Walked by index, in pre-order, with a stack of its own rather than recursion: any nesting is walked. A node
+  // object is made only for the types that are read; the others only hold them.
+  const work: Visit[] = [{ t: tree, i: 0, depth: 0, nested: false }];
+  const later: Visit[] = [];
+  /** Queues the named children of `i` that `pick` keeps, to be walked in order before anything queued earlier. */
+  const push = (t: FlatTree, i: number, pick: (c: number) => Visit | undefined): void => {
+    later.length = 0;
+    for (let c = i + 1, end = t.after[i]; c < end; c = t.after[c]) {
+      const v = t.isNamedAt(c) ? pick(c) : undefined;
+      if (v) later.push(v);
+    }
+    for (let k = later.length - 1; k >= 0; k--) work.push(later[k]);
+  };
+  // After a typo, tree-sitter may nest every following definition inside a function's body: blocks and
+  // preprocessor branches are searched for definitions (which are indexed), nothing else.
+  const nestedIn = (t: FlatTree, i: number, depth: number): void =>
+    push(t, i, (c) => {
+      const type = t.typeAt(c);
+      if (type === 'function_definition' || type === 'ERROR') return { t, i: c, depth, nested: false };
+      if (type === 'compound_statement' || type.startsWith('preproc_')) return { t, i: c, depth: depth + 1, nested: true };
+      return undefined;
+    });
+  const allIn = (t: FlatTree, i: number, depth: number): void => push(t, i, (c) => ({ t, i: c, depth, nested: false }));
+
+  for (let v = work.pop(); v; v = work.pop()) {
+    const { t, i, depth } = v;
+    if (v.nested) {
+      nestedIn(t, i, depth);
+      continue;
+    }
     const type = t.typeAt(i);
     if (type !== 'function_definition' && type !== 'declaration' && type !== 'preproc_function_def' && type !== 'ERROR') {
-      for (let c = i + 1, end = t.after[i]; c < end; c = t.after[c]) if (t.isNamedAt(c)) visit(t, c, depth + 1);
-      return;
+      allIn(t, i, depth + 1);
+      continue;
     }
     const node = t.nodeAt(i);
     if (depth <= 1 && reparse && swallowsDefinitions(node)) {
+      const parts: Visit[] = [];
       for (const piece of pieces(tree.rootNode.text, node)) {
         const parsed = reparse(piece);
         if (!parsed) continue;
         const p = flatten(parsed, piece);
         parsed.delete();
-        for (const c of p.rootNode.namedChildren) if (c && c.startPosition.row >= node.startPosition.row) visit(p, c.index, 2);
+        for (const c of p.rootNode.namedChildren) if (c && c.startPosition.row >= node.startPosition.row) parts.push({ t: p, i: c.index, depth: 2, nested: false });
       }
-      return;
+      for (let k = parts.length - 1; k >= 0; k--) work.push(parts[k]);
+      continue;
     }
     switch (type) {
       case 'function_definition': {
-        const fn = functionFacts(file, node, model, false);
-        if (fn && !seen.has(`${fn.name}@${fn.span.line}`)) {
-          seen.add(`${fn.name}@${fn.span.line}`);
-          facts.functions.push(fn);
-          const ret = tableReturn(node);
-          if (ret) facts.tableReturns.push({ function: fn.name, table: ret });
+        const tooDeep = excessNesting(node);
+        if (tooDeep !== undefined) {
+          facts.problems.push(tooDeepProblem(file, functionName(node)?.text, functionName(node) ?? node, tooDeep));
+        } else {
+          const fn = functionFacts(file, node, model, false);
+          if (fn && addFunction(fn)) {
+            const ret = tableReturn(node);
+            if (ret) facts.tableReturns.push({ function: fn.name, table: ret });
+          }
+          // Local initializers name handlers too: const struct kvm_hva_range range = { .handler = kvm_age_gfn };
+          collectLocalTables(file, node, facts.tables);
         }
-        // Local initializers name handlers too: const struct kvm_hva_range range = { .handler = kvm_age_gfn };
-        collectLocalTables(file, node, facts.tables);
-        // After a typo, tree-sitter may nest every following definition inside this one's body: keep them all.
         const body = node.childForFieldName('body');
-        if (body) visitNested(t, body.index, depth + 1);
-        return;
+        if (body) work.push({ t, i: body.index, depth: depth + 1, nested: true });
+        continue;
       }
       case 'declaration': {
         const table = tableFacts(file, node);
         if (table) facts.tables.push(table);
-        return;
+        continue;
       }
       case 'preproc_function_def': {
         const alias = macroAlias(node);
         if (alias) facts.macros.push(alias);
-        return;
+        continue;
       }
       case 'ERROR': {
-        for (const fn of recoverFunctions(file, node, model)) {
-          if (!seen.has(`${fn.name}@${fn.span.line}`)) {
-            seen.add(`${fn.name}@${fn.span.line}`);
-            facts.functions.push(fn);
-          }
-        }
-        for (let c = i + 1, end = t.after[i]; c < end; c = t.after[c]) if (t.isNamedAt(c)) visit(t, c, depth + 1);
-        return;
+        const recovered = recoverFunctions(file, node, model);
+        for (const fn of recovered.functions) addFunction(fn);
+        facts.problems.push(...recovered.problems);
+        allIn(t, i, depth + 1);
+        continue;
       }
     }
-  };
-  const visitNested = (t: FlatTree, i: number, depth: number): void => {
-    for (let c = i + 1, end = t.after[i]; c < end; c = t.after[c]) {
-      if (!t.isNamedAt(c)) continue;
-      const type = t.typeAt(c);
-      if (type === 'function_definition' || type === 'ERROR') visit(t, c, depth);
-      else if (type === 'compound_statement' || type.startsWith('preproc_')) visitNested(t, c, depth + 1);
-    }
-  };
-  visit(tree, 0, 0);
+  }
   facts.problems.push(...errorProblems(file, tree));
   return facts;
 }
@@ -96,10 +130,8 @@ export function functionFacts(file: string, node: Node, model: Model, recovered:
   const declarator = node.childForFieldName('declarator');
   const body = bodyNode ?? node.childForFieldName('body');
   const fnDecl = declarator ? findFunctionDeclarator(declarator) : undefined;
-  const nameNode = fnDecl?.childForFieldName('declarator');
-  if (!fnDecl || !nameNode || !body) return undefined;
-  const name = innermostIdentifier(nameNode);
-  if (!name) return undefined;
+  const name = functionName(node);
+  if (!fnDecl || !name || !body) return undefined;
   const params = paramsOf(fnDecl, model);
   const cx = newBodyContext(model, params);
   const stmts = lowerBlock(body, cx);
@@ -166,6 +198,13 @@ function functionNameIn(node: Node | null): string | undefined {
   return v?.type === 'identifier' ? v.text : undefined;
 }
 
+/** The identifier a function definition declares, if it has one. */
+function functionName(node: Node): Node | undefined {
+  const declarator = node.childForFieldName('declarator');
+  const nameNode = declarator ? findFunctionDeclarator(declarator)?.childForFieldName('declarator') : undefined;
+  return nameNode ? innermostIdentifier(nameNode) : undefined;
+}
+
 function findFunctionDeclarator(node: Node): Node | undefined {
   let cur: Node | null = node;
   while (cur) {
@@ -202,9 +241,9 @@ function paramsOf(fnDecl: Node, model: Model): Param[] {
 }
 
 function containsType(node: Node, type: string): boolean {
-  if (node.type === type) return true;
-  for (const c of node.namedChildren) if (c && containsType(c, type)) return true;
-  return false;
+  let found = node.type === type;
+  walkNamed(node, (t) => !(found ||= t === type));
+  return found;
 }
 
 /**
@@ -381,19 +420,15 @@ function tableFacts(file: string, decl: Node): TableFacts | undefined {
 function errorProblems(file: string, tree: FlatTree): Problem[] {
   const problems: Problem[] = [];
   if (!tree.rootNode.hasError) return problems;
-  // By index, over the nodes with errors in them: a node object is made only for a problem's place.
-  const visit = (i: number): void => {
-    if (problems.length >= 50) return;
-    const type = tree.typeAt(i);
-    const n = type === 'ERROR' || tree.isMissingAt(i) ? tree.nodeAt(i) : undefined;
-    if (n) {
+  // In pre-order over the nodes with errors in them, skipping the inside of an error and of error-free nodes: a
+  // node object is made only for a problem's place.
+  for (let i = 0; i < tree.count && problems.length < 50; ) {
+    if (tree.typeAt(i) === 'ERROR' || tree.isMissingAt(i)) {
+      const n = tree.nodeAt(i);
       const what = n.isMissing ? `missing ${n.type}` : `cannot parse \`${n.text.split('\n')[0].slice(0, 40)}\``;
       problems.push({ file, at: spanOf(n), severity: 'info', message: `lockpath: ${what}; analysis continues around it` });
-      return;
-    }
-    if (!tree.hasErrorAt(i)) return;
-    for (let c = i + 1, end = tree.after[i]; c < end; c = tree.after[c]) visit(c);
-  };
-  visit(0);
+      i = tree.after[i];
+    } else i = tree.hasErrorAt(i) ? i + 1 : tree.after[i];
+  }
   return problems;
 }

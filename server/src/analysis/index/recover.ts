@@ -3,17 +3,20 @@
 // enough to get it back.
 import type { SyntaxNode as Node } from '../parse/flat';
 import type { Model } from '../model/types';
-import type { FunctionFacts } from './facts';
+import type { FunctionFacts, Problem } from './facts';
+import { excessNesting, MAX_NESTING, tooDeepProblem } from './nesting';
 import { cleanReturnType, lowerBlock, lowerList, newBodyContext } from './body';
 import { annotate } from './annotate';
 import { hashText, spanOf } from './span';
 
 const NOT_NAMES = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'do', 'else']);
 
-export function recoverFunctions(file: string, error: Node, model: Model): FunctionFacts[] {
+/** The functions found in an ERROR node, and a problem for each found too deeply nested to analyse. */
+export function recoverFunctions(file: string, error: Node, model: Model): { functions: FunctionFacts[]; problems: Problem[] } {
   const found: FunctionFacts[] = [];
+  const problems: Problem[] = [];
   const kids = error.children.filter((c): c is Node => c !== null);
-  found.push(...unterminated(file, kids, model));
+  found.push(...unterminated(file, kids, model, problems));
   for (let i = 1; i < kids.length; i++) {
     const body = kids[i];
     if (body.type !== 'compound_statement') continue;
@@ -29,6 +32,11 @@ export function recoverFunctions(file: string, error: Node, model: Model): Funct
     const tail = prefix.slice(Math.max(...[';', '}', '{', ')', '(', ',', '"'].map((c) => prefix.lastIndexOf(c))) + 1);
     if (!/^[\s\w*]*\b[A-Za-z_]\w*[\s*]*$/.test(tail)) continue;
     const nameNode = findIdentifier(head, m[1]);
+    const tooDeep = excessNesting(body);
+    if (tooDeep !== undefined) {
+      problems.push(tooDeepProblem(file, m[1], nameNode ?? body, tooDeep));
+      continue;
+    }
     const cx = newBodyContext(model);
     const params = m[2].split(',').map((p) => p.trim()).filter((p) => p && p !== 'void').map((p) => {
       const pm = /^(.*?)([A-Za-z_]\w*)\s*$/.exec(p.replace(/\(\s*\*\s*([A-Za-z_]\w*)\s*\)\s*\(.*\)$/, ' $1'));
@@ -66,14 +74,14 @@ export function recoverFunctions(file: string, error: Node, model: Model): Funct
     annotate(fn);
     found.push(fn);
   }
-  return found;
+  return { functions: found, problems };
 }
 
 /**
  * A definition still being typed at the end of the file: `int f(...) {` and statements, no closing brace. The
  * parser leaves the `{` as a bare token in an ERROR node; what follows it is the body so far.
  */
-function unterminated(file: string, kids: readonly Node[], model: Model): FunctionFacts[] {
+function unterminated(file: string, kids: readonly Node[], model: Model, problems: Problem[]): FunctionFacts[] {
   const out: FunctionFacts[] = [];
   for (let i = 0; i + 1 < kids.length; i++) {
     const decl = kids[i];
@@ -83,6 +91,12 @@ function unterminated(file: string, kids: readonly Node[], model: Model): Functi
     let end = i + 2;
     while (end < kids.length && kids[end].type !== '}') end++;
     const bodyNodes = kids.slice(i + 2, end).filter((n) => n.isNamed);
+    let tooDeep = 0;
+    for (const n of bodyNodes) tooDeep = Math.max(tooDeep, n.tree.depthBelow(n.index) + 1);
+    if (tooDeep > MAX_NESTING) {
+      problems.push(tooDeepProblem(file, name.text, name, tooDeep));
+      continue;
+    }
     const cx = newBodyContext(model);
     const stmts = lowerList(bodyNodes, cx);
     const last = bodyNodes[bodyNodes.length - 1] ?? kids[i + 1];
@@ -111,11 +125,15 @@ function unterminated(file: string, kids: readonly Node[], model: Model): Functi
   return out;
 }
 
+/** The first identifier (in pre-order) spelled `name` in the nodes or below them. */
 function findIdentifier(nodes: Node[], name: string): Node | undefined {
   for (const n of nodes) {
-    if ((n.type === 'identifier' || n.type === 'type_identifier') && n.text === name) return n;
-    const inner = findIdentifier(n.children.filter((c): c is Node => c !== null), name);
-    if (inner) return inner;
+    const t = n.tree;
+    // Identifiers are leaves: the subtree's nodes in index order are its pre-order.
+    for (let i = n.index, end = t.after[n.index]; i < end; i++) {
+      const type = t.typeAt(i);
+      if ((type === 'identifier' || type === 'type_identifier') && t.text.slice(t.starts[i], t.ends[i]) === name) return t.nodeAt(i);
+    }
   }
   return undefined;
 }

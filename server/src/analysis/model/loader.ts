@@ -2,7 +2,7 @@
 // onto a built-in model. Never throws: every problem comes back with the line and column it is about, and a file
 // that cannot be used leaves the built-in model in force.
 import Ajv, { type ValidateFunction } from 'ajv';
-import { findNodeAtLocation, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
+import { createScanner, findNodeAtLocation, parseTree, printParseErrorCode, SyntaxKind, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import schema from '../../../../schemas/lockpath.schema.json';
 import type { Problem, Span } from '../index/facts';
 import { builtinModels } from './builtin';
@@ -43,6 +43,8 @@ let compiled: ValidateFunction | undefined;
 const validator = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true, strict: false }).compile(schema));
 
 export function loadModelFile(path: string, text: string): LoadedModel {
+  const overLimit = modelLimitProblem(path, text);
+  if (overLimit) return { auto: true, problems: [overLimit] };
   const problems: Problem[] = [];
   const at = (offset: number, length = 1): Span => spanAt(text, offset, length);
   const errors: ParseError[] = [];
@@ -119,6 +121,61 @@ export function applyModelFile(base: Model, file: ModelFile, source: string, rep
     a.enabled = enabled;
   }
   return m;
+}
+
+/**
+ * What a model file may be. The parser, the value builder and the schema check recurse once per level of nesting
+ * and the merge costs the square of the hooks: past these a file is refused before it is parsed. A real model file
+ * is a few hundred bytes, four levels deep, with a handful of entries per list.
+ */
+export const MODEL_LIMITS = { characters: 1 << 20, depth: 32, entries: 1000 } as const;
+
+/** The problem code of a model file over one of MODEL_LIMITS. */
+export const MODEL_LIMIT = 'model-limit';
+
+/** The first limit the file is over, as an error at the place it is crossed; one scan, no recursion. */
+function modelLimitProblem(path: string, text: string): Problem | undefined {
+  const problem = (offset: number, message: string): Problem => ({ file: path, at: spanAt(text, offset, 1), severity: 'error', code: MODEL_LIMIT, message: `lockpath model file: ${message}` });
+  if (text.length > MODEL_LIMITS.characters) return problem(MODEL_LIMITS.characters, `${text.length} characters is over the limit of ${MODEL_LIMITS.characters}`);
+  const scanner = createScanner(text, true);
+  /** The open objects and arrays: what names them, and how many commas they have had. */
+  const open: { name: string; commas: number }[] = [];
+  let lastString = '';
+  let prev = SyntaxKind.EOF;
+  /** A list just had one comma too many: the entry it starts, if one follows, is over the limit. */
+  let crowded: string | undefined;
+  for (let kind = scanner.scan(); kind !== SyntaxKind.EOF; kind = scanner.scan()) {
+    if (kind === SyntaxKind.LineCommentTrivia || kind === SyntaxKind.BlockCommentTrivia) continue;
+    const offset = scanner.getTokenOffset();
+    if (crowded !== undefined && kind !== SyntaxKind.CloseBracketToken && kind !== SyntaxKind.CloseBraceToken) {
+      return problem(offset, `${crowded} has more than ${MODEL_LIMITS.entries} entries (limit ${MODEL_LIMITS.entries})`);
+    }
+    crowded = undefined;
+    switch (kind) {
+      case SyntaxKind.OpenBraceToken:
+      case SyntaxKind.OpenBracketToken: {
+        const parent = open[open.length - 1];
+        const name = prev === SyntaxKind.ColonToken ? `"${lastString}"` : parent ? `an entry of ${parent.name}` : 'the file';
+        open.push({ name, commas: 0 });
+        if (open.length > MODEL_LIMITS.depth) return problem(offset, `nested more than ${MODEL_LIMITS.depth} levels deep (limit ${MODEL_LIMITS.depth})`);
+        break;
+      }
+      case SyntaxKind.CloseBraceToken:
+      case SyntaxKind.CloseBracketToken:
+        open.pop();
+        break;
+      case SyntaxKind.CommaToken: {
+        const top = open[open.length - 1];
+        if (top && ++top.commas >= MODEL_LIMITS.entries) crowded = top.name;
+        break;
+      }
+      case SyntaxKind.StringLiteral:
+        lastString = scanner.getTokenValue();
+        break;
+    }
+    prev = kind;
+  }
+  return undefined;
 }
 
 function nodeValue(n: JsonNode): unknown {

@@ -101,6 +101,21 @@ export class FlatTree {
     return lo;
   }
 
+  /**
+   * How many levels of nodes lie below the node at `index` (0 for a leaf). By index and without recursion, so any
+   * nesting can be measured: the indexer measures a function before its (recursive) lowering.
+   */
+  depthBelow(index: number): number {
+    const open: number[] = []; // where the subtree of each open ancestor ends
+    let max = 0;
+    for (let c = index + 1, end = this.after[index]; c < end; c++) {
+      while (open.length && c >= open[open.length - 1]) open.pop();
+      open.push(this.after[c]);
+      if (open.length > max) max = open.length;
+    }
+    return max;
+  }
+
   /** The offset where a row starts (rowAt has made the table). */
   lineStart(row: number): number {
     return this.lineStarts![row];

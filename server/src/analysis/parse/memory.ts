@@ -1,11 +1,13 @@
 // Reads a syntax tree straight out of wasm memory: the subtrees tree-sitter keeps (lib/subtree.h), walked as
 // ts_tree_cursor walks them (lib/tree_cursor.c: hidden nodes flattened into their parents, aliases, fields of
 // hidden ancestors), with no call into wasm at all. A cursor walk makes about six calls a node; this reads a few
-// words. The layouts are those of web-tree-sitter 0.25 built for wasm32 (little endian, 4-byte pointers): the
-// reader checks what it can against the public API before it is trusted (see check), and flat.ts falls back to the
-// cursor walk when it is not. test/analysis/flat.test.ts compares both walks array by array.
+// words. The layouts are those of web-tree-sitter 0.25.10 built for wasm32 (little endian, 4-byte pointers): the
+// reader runs only on the tree-sitter.wasm of that release (WRITTEN_FOR), checks what it can against the public
+// API before it is trusted (see check), and flat.ts falls back to the cursor walk otherwise.
+// test/analysis/flat.test.ts compares both walks array by array, and the fuzz suite on every tree it generates;
+// ARCHITECTURE.md has the checklist for an upgrade.
 import type { Language, Tree } from 'web-tree-sitter';
-import { wasmHeap, type WasmHeap } from './parser';
+import { loadedWasmSha256, wasmHeap, type WasmHeap } from './parser';
 
 /** ts_builtin_sym_error: web-tree-sitter names it "ERROR" (the language's type table has no entry for it). */
 export const ERROR_SYMBOL = 65535;
@@ -63,12 +65,27 @@ const H_PRODUCTION_ID = 66;
 // byte 6 padding bytes; byte 7 size bytes. A Subtree is 8 bytes; a heap node's children sit just before it.
 const SUBTREE = 8;
 
+/** The release whose structs the offsets above describe, and the SHA-256 of its tree-sitter.wasm. */
+export const WRITTEN_FOR = { webTreeSitter: '0.25.10', wasmSha256: 'f38dcc4b43b818f9a0785bc1c6d5611a75ac4cdd428ff3f02757c34ca4e46d7f' } as const;
+
+let acceptedBuild: string = WRITTEN_FOR.wasmSha256;
+
+/** For tests: accept another build instead (as if this reader were written for it); no argument restores it. */
+export function acceptWasmBuildForTest(sha256: string = WRITTEN_FOR.wasmSha256): void {
+  acceptedBuild = sha256;
+}
+
+/** The reader may run: the loaded tree-sitter.wasm is the build its offsets were written for. */
+export function memoryReaderUsable(): boolean {
+  return loadedWasmSha256() === acceptedBuild && wasmHeap() !== undefined;
+}
+
 const tablesByLanguage = new WeakMap<object, LanguageTables | null>();
 
 /** The tree's nodes read from wasm memory, or undefined when the memory is out of reach or fails the checks. */
 export function readTree(tree: Tree): NodeArrays | undefined {
   const heap = wasmHeap();
-  if (!heap) return undefined;
+  if (!heap || loadedWasmSha256() !== acceptedBuild) return undefined;
   const treeAddress = (tree as unknown as { [0]: number })[0];
   let tables = tablesByLanguage.get(tree.language);
   if (tables === undefined) {

@@ -1,6 +1,7 @@
 // The one place that talks to web-tree-sitter: loads the C grammar once and parses text, incrementally when an
 // old tree and the edit are known.
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Language, Parser, type Edit, type Node, type Tree } from 'web-tree-sitter';
 
@@ -33,6 +34,13 @@ export interface WasmHeap {
 
 let wasmModule: Partial<WasmHeap> | undefined;
 
+let wasmSha256: string | undefined;
+
+/** The SHA-256 of the tree-sitter.wasm that was loaded (memory.ts reads its structs only for the build it knows). */
+export function loadedWasmSha256(): string | undefined {
+  return wasmSha256;
+}
+
 /** The module's memory as it is now, when the module exposes it; read it again after any call into wasm. */
 export function wasmHeap(): WasmHeap | undefined {
   const m = wasmModule;
@@ -49,7 +57,10 @@ export function loadParser(wasmDir?: string): Promise<CParser> {
   loading ??= (async () => {
     const dir = wasmDir ?? findWasmDir();
     // Emscripten builds the module on the options object it is given: afterwards it holds the wasm exports.
-    const moduleOptions: Record<string, unknown> = { locateFile: (name: string) => join(dir, name) };
+    // Read here rather than by the module, to know which build it is.
+    const wasmBinary = readFileSync(join(dir, 'tree-sitter.wasm'));
+    wasmSha256 = createHash('sha256').update(wasmBinary).digest('hex');
+    const moduleOptions: Record<string, unknown> = { locateFile: (name: string) => join(dir, name), wasmBinary };
     await Parser.init(moduleOptions);
     cursorFunctions = pickCursorExports(moduleOptions);
     wasmModule = moduleOptions as Partial<WasmHeap>;
