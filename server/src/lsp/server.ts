@@ -26,10 +26,11 @@ import { applyModelFile } from '../analysis/model/loader';
 import { globToRegExp } from '../files/collect';
 import { codeActions } from './actions';
 import { incomingCalls, outgoingCalls, prepareCallHierarchy } from './calls';
-import { chainsResult, explainResult, raceTimelineResult } from './commands';
+import { chainsResult, explainResult, findingsResult, raceTimelineResult } from './commands';
 import { findingDiagnostics, problemDiagnostic, problemDiagnostics } from './diagnostics';
 import { indexWants, textHash, type EngineConfig, type FromEngine } from './engine';
-import type { Env } from './format';
+import { countRaces, type Env } from './format';
+import { references } from './references';
 import { hover } from './hover';
 import { inlayHints } from './inlays';
 import { codeLenses } from './lenses';
@@ -38,6 +39,7 @@ import {
   ChainsRequest,
   Commands,
   ExplainRequest,
+  FindingsRequest,
   RaceTimelineRequest,
   StatusNotification,
   type ChainsParams,
@@ -178,6 +180,16 @@ export class LockpathServer {
       return s ? this.attempt('outgoingCalls', () => outgoingCalls(this.env(s), p.item), []) : [];
     });
 
+    c.onReferences(async (p, token) => {
+      const d = this.docs.get(p.textDocument.uri);
+      const s = await this.snapshotFor(token, 1500);
+      if (!d || !s || d.model) return null;
+      return this.attempt('references', () => references(this.env(s), d.key, d.doc.getText(), p.position, p.context.includeDeclaration), null);
+    });
+    c.onRequest(FindingsRequest, async (_p: unknown, token) => {
+      const s = await this.snapshotFor(token, 5000);
+      return s ? findingsResult(this.env(s)) : { summary: 'no analysis yet', findings: [] };
+    });
     c.onRequest(ChainsRequest, async (p: ChainsParams, token) => {
       const s = await this.snapshotFor(token, 5000);
       return s ? chainsResult(this.env(s), p?.name) : { name: p?.name, chains: [], markdown: 'lockpath: no analysis yet' };
@@ -214,6 +226,7 @@ export class LockpathServer {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         hoverProvider: true,
+        referencesProvider: true,
         codeLensProvider: { resolveProvider: false },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         callHierarchyProvider: true,
@@ -642,7 +655,7 @@ export class LockpathServer {
       if (reused || ahead?.seq !== s.seq || ahead.versions !== this.docVersions()) this.publishAll(s);
       this.publishedAhead = undefined;
       this.endProgress();
-      this.status({ state: 'idle', files: s.files.length, findings: s.findings.length, chains: s.chains.length, ms: Math.round(ms) });
+      this.status({ state: 'idle', files: s.files.length, findings: s.findings.length, summary: countRaces(s.findings), chains: s.chains.length, ms: Math.round(ms) });
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w.resolve(s);
