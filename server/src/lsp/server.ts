@@ -162,6 +162,7 @@ export class LockpathServer {
       return this.attempt('codeAction', () =>
         codeActions(this.env(s), d.key, p.range, p.context, {
           documentChanges: !!this.caps.workspace?.workspaceEdit?.documentChanges,
+          annotations: !!this.caps.workspace?.workspaceEdit?.changeAnnotationSupport,
           versionOf: (key) => this.docs.get(this.keyToUri.get(key) ?? '')?.doc.version ?? null,
         }), []);
     });
