@@ -95,7 +95,7 @@ function raceLine(env: Env, group: readonly FindingView[]): string {
 function useHover(env: Env, fn: FnView, use: FnView['uses'][number]): string[] {
   const snap = env.snap;
   const what: Record<string, string> = { read: 'read', deref: 'dereference', guard: 'test', write: 'write', free: 'free' };
-  const out = [`**${what[use.kind] ?? use.kind} of ${escapeMd(snap.model.resource)}** in ${escapeMd(fn.name)}; locks held here: ${escapeMd(lockNames(env, use.locksHeld))}`];
+  const out = [`**${what[use.kind] ?? use.kind} of ${escapeMd(snap.model.resource)}** in ${escapeMd(fn.name)}; locks this function holds here: ${escapeMd(lockNames(env, use.locksHeld))}`];
   const chains = snap.chains.filter((c) => c.path.includes(fn.name));
   const found = findingsOn(snap, chains);
   if (found.length) out.push('', `**${escapeMd(racesPhrase(snap, found))}** on the chains through ${escapeMd(fn.name)}:`, '', ...capped(raceGroups(found).map((g) => raceLine(env, g))));

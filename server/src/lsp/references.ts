@@ -57,16 +57,24 @@ export function fieldSummary(env: Env): string {
   const snap = env.snap;
   const uses = resourceUses(env);
   const fns = new Set(uses.map((u) => u.fn.name));
-  const contextsOf = new Map<string, string[]>();
-  for (const c of snap.chains) for (const name of c.path) contextsOf.set(name, [...new Set([...(contextsOf.get(name) ?? []), c.contextLabel])]);
-  // context -> "kind|locks" -> count
+  // The locks held at a use: the function's own there, plus what its callers hold on entering it, chain by chain
+  // (a walker called under kvm->mmu_lock takes no lock itself).
+  const entering = new Map<string, { context: string; locks: string[] }[]>();
+  for (const c of snap.chains) {
+    c.path.forEach((name, i) => entering.set(name, [...(entering.get(name) ?? []), { context: c.contextLabel, locks: c.locksAt[i] ?? [] }]));
+  }
+  // context -> "kind|locks" -> count of uses
   const table = new Map<string, Map<string, number>>();
   for (const { fn, use } of uses) {
-    for (const ctx of contextsOf.get(fn.name) ?? ['not on a stage-2 chain']) {
-      const row = table.get(ctx) ?? new Map<string, number>();
-      const k = `${use.kind}|${lockNames(env, use.locksHeld)}`;
+    const ways = entering.get(fn.name) ?? [{ context: 'not on a stage-2 chain', locks: [] }];
+    const seen = new Set<string>();
+    for (const way of ways) {
+      const k = `${use.kind}|${lockNames(env, [...new Set([...way.locks, ...use.locksHeld])].sort())}`;
+      if (seen.has(`${way.context}|${k}`)) continue;
+      seen.add(`${way.context}|${k}`);
+      const row = table.get(way.context) ?? new Map<string, number>();
       row.set(k, (row.get(k) ?? 0) + 1);
-      table.set(ctx, row);
+      table.set(way.context, row);
     }
   }
   const order: Use['kind'][] = ['free', 'write', 'deref', 'read', 'guard'];
