@@ -205,7 +205,8 @@ function toLocation(c: LanguageClient, p: PlaceJson): vscode.Location {
   return new vscode.Location(c.protocol2CodeConverter.asUri(p.uri), c.protocol2CodeConverter.asRange(p.range));
 }
 
-/** A quick pick of the chains; the chosen one's hops open in a peek view. */
+/** A quick pick of the chains; then the chosen one's hops in call order (a peek would sort them by file and
+ *  line), each previewed as it is highlighted and opened when chosen. */
 async function showChains(c: LanguageClient, r: ChainsResult): Promise<void> {
   if (!r.chains.length) {
     void vscode.window.showInformationMessage(r.name ? `lockpath: no stage-2 chain passes through ${r.name}` : 'lockpath: no stage-2 chains');
@@ -217,13 +218,23 @@ async function showChains(c: LanguageClient, r: ChainsResult): Promise<void> {
     { title: r.name ? `lockpath: chains through ${r.name}` : 'lockpath: stage-2 chains', matchOnDescription: true, matchOnDetail: true },
   );
   if (!pick) return;
-  const locations = pick.chain.locations.map((l) => toLocation(c, l));
-  let editor = vscode.window.activeTextEditor;
-  if (!editor || editor.document.uri.scheme !== 'file') {
-    const at = r.definition ? toLocation(c, r.definition) : locations[0];
-    editor = await vscode.window.showTextDocument(at.uri, { selection: at.range });
-  }
-  await vscode.commands.executeCommand('editor.action.peekLocations', editor.document.uri, editor.selection.active, locations, 'peek');
+  const hops = pick.chain.locations.map((l, i) => {
+    const at = toLocation(c, l);
+    const name = pick.chain.path[i] ?? '';
+    const label = i === 0 ? `1. ${pick.chain.contextLabel} enters ${name}` : `${i + 1}. ${pick.chain.path[i - 1]} calls ${name}`;
+    return { label, description: `${vscode.workspace.asRelativePath(at.uri)}:${at.range.start.line + 1}`, at };
+  });
+  const qp = vscode.window.createQuickPick<(typeof hops)[number]>();
+  qp.title = `lockpath: ${pick.chain.verdict} · ${pick.chain.contextLabel} ${pick.chain.via}, in call order`;
+  qp.items = hops;
+  qp.onDidChangeActive(([h]) => h && void vscode.window.showTextDocument(h.at.uri, { selection: h.at.range, preserveFocus: true, preview: true }));
+  const chosen = await new Promise<(typeof hops)[number] | undefined>((resolve) => {
+    qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+    qp.onDidHide(() => resolve(undefined));
+    qp.show();
+  });
+  qp.dispose();
+  if (chosen) await vscode.window.showTextDocument(chosen.at.uri, { selection: chosen.at.range, preview: false });
 }
 
 /** Every finding by name (class, entry, place; the active file's first), to pick one for the timeline. */
