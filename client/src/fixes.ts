@@ -10,8 +10,12 @@ export function withReveal<T>(actions: T): T {
   if (!Array.isArray(actions)) return actions;
   for (const a of actions) {
     if (!(a instanceof vscode.CodeAction) || !a.edit || a.command) continue;
-    const targets = a.edit.entries().flatMap(([uri, edits]) => edits.map((e) => ({ uri: uri.toString(), line: e.range.start.line, character: e.range.start.character, lines: e.newText.split('\n').length - 1 })));
-    if (targets.length) a.command = { title: 'Reveal the edit', command: REVEAL_EDIT, arguments: [targets] };
+    try {
+      const targets = a.edit.entries().flatMap(([uri, edits]) => edits.map((e) => ({ uri: uri.toString(), line: e.range.start.line, character: e.range.start.character, lines: (e.newText ?? '').split('\n').length - 1 })));
+      if (targets.length) a.command = { title: 'Reveal the edit', command: REVEAL_EDIT, arguments: [targets] };
+    } catch {
+      // Revealing is a courtesy: the fix stays offered without it.
+    }
   }
   return actions;
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { repoRoot } from '../helpers';
-import { ANALYSIS_MS, UI_MS, editorOf, explorerRows as explorerRowsOf, expand as expandIn, goTo as goToIn, locate, useCodeServer, statusItem as statusItemOf, type CodeServer } from './codeserver';
+import { ANALYSIS_MS, UI_MS, editorOf, explorerRows as explorerRowsOf, expand as expandIn, goTo as goToIn, locate, runCommand, useCodeServer, statusItem as statusItemOf, type CodeServer } from './codeserver';
 import { GUARD, MMU } from './editors';
 
 const SHOTS = join(repoRoot, 'test-output', 'vscode');
@@ -233,6 +233,10 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
     await pane.waitFor();
     const header = pane.locator('.pane-header').first();
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    // Room for every row (the tree renders only the rows in view): fold the folder view meanwhile.
+    const folders = page.locator('.pane-header', { hasText: /^\s*v4\.12/i }).first();
+    const foldersOpen = (await folders.getAttribute('aria-expanded')) === 'true';
+    if (foldersOpen) await folders.click();
     const rows = pane.locator('.monaco-list-row');
     await rows.first().waitFor({ timeout: ANALYSIS_MS });
     const texts = async (): Promise<string[]> => (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
@@ -258,6 +262,7 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
     assert.ok(lanes.some((t) => /^witness: exit_mmap/.test(t)), lanes.join('\n'));
     await shot('08-races-view');
     await row.locator('.monaco-tl-twistie').click();
+    if (foldersOpen) await folders.click();
   });
 
   it('the race-timeline picker names each race; the timeline is titled by it and fits a 1280 px window', async () => {
@@ -303,7 +308,7 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
     } finally {
       await page.setViewportSize({ width: 1600, height: 1000 });
     }
-    await page.locator('.tab', { hasText: 'mmu.c' }).first().click();
+    await page.locator('.tab', { hasText: /^mmu\.c/ }).first().click();
   });
 
   it('the first quick fix from the light-bulb menu (Ctrl+. Enter) inserts the guard and clears the problem', async () => {
@@ -312,7 +317,16 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
     await goTo(deref.line + 1, deref.column + 1);
     await page.keyboard.press('Control+.');
     const menu = page.locator('.action-widget');
-    await menu.waitFor({ timeout: ANALYSIS_MS });
+    try {
+      await menu.waitFor({ timeout: ANALYSIS_MS });
+    } catch (e) {
+      // Say why: what the client logged (a failed request shows there) and what the page shows.
+      await shot('06-quickfix-missing');
+      await page.keyboard.press('Escape');
+      await runCommand(page, 'lockpath: Show Output');
+      const log = await page.locator('.panel .monaco-editor .view-lines').first().innerText().catch(() => '(no output view)');
+      throw new Error(`${(e as Error).message}\nlockpath output:\n${log.slice(-3000)}`);
+    }
     const items = menu.locator('.monaco-list-row.action');
     await items.first().waitFor();
     const titles = await items.allInnerTexts();
