@@ -1,6 +1,6 @@
-// Quick fixes that edit far from the race, for a client that supports change annotations (VS Code): the edits
-// outside the race's function are annotated needsConfirmation, so the client previews them before applying; the
-// edit itself is unchanged and still removes the race.
+// Quick fixes that edit far from the race, for a client that supports change annotations (VS Code): offered as
+// they are (one keystroke) and again as "Preview: ...", whose edits outside the race's function are annotated
+// needsConfirmation so the client shows them for review; the edits are the same and remove the race.
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +10,7 @@ import { applyEdits, TestClient } from './harness';
 
 const MMU = 'virt/kvm/arm/mmu.c';
 
-describe('quick fixes away from the race ask for a preview', { timeout: 180_000 }, () => {
+describe('quick fixes away from the race can be previewed', { timeout: 180_000 }, () => {
   let client: TestClient;
   let mmu: string;
   let diags: Diagnostic[];
@@ -35,20 +35,28 @@ describe('quick fixes away from the race ask for a preview', { timeout: 180_000 
     await client?.stop();
   });
 
-  it('annotates the edits in kvm_age_hva and kvm_test_age_hva, not an edit at the race', async () => {
+  it('offers the far fix at once and as a preview whose far edits need confirmation', async () => {
     const d = diags.find((x) => x.code === 'unguarded-notifier-path')!;
     const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: mmu }, range: d.range, context: { diagnostics: [d] } });
     assert.ok(actions.length >= 2, JSON.stringify(actions.map((a) => a.title)));
     const first = actions[0];
     assert.match(first.title, /^Apply the 2 preferred fixes here/);
-    const annotations = first.edit!.changeAnnotations ?? {};
+    assert.equal(first.isPreferred, true);
+    assert.equal(first.edit!.changeAnnotations, undefined, 'the one-keystroke fix applies without a review');
+    const preview = actions.find((a) => a.title === `Preview: ${first.title}`);
+    assert.ok(preview, JSON.stringify(actions.map((a) => a.title)));
+    assert.ok(actions.indexOf(preview!) > actions.findIndex((a) => !a.title.startsWith('Preview: ') && a !== first), 'previews come after the plain fixes');
+    assert.notEqual(preview!.isPreferred, true);
+    const annotations = preview!.edit!.changeAnnotations ?? {};
     const ids = Object.keys(annotations);
-    assert.equal(ids.length, 1, JSON.stringify(first.edit));
+    assert.equal(ids.length, 1, JSON.stringify(preview!.edit));
     assert.equal(annotations[ids[0]].needsConfirmation, true);
     assert.match(annotations[ids[0]].label, /^lockpath: edits kvm_age_hva \(mmu\.c:\d+\), kvm_test_age_hva \(mmu\.c:\d+\), away from the race$/);
+    const annotated = (preview!.edit!.documentChanges as TextDocumentEdit[]).flatMap((dc) => dc.edits as AnnotatedTextEdit[]);
+    assert.ok(annotated.length >= 2 && annotated.every((e) => e.annotationId === ids[0]), JSON.stringify(annotated));
+    // The same edits either way; applied, they fix the race.
     const edits = (first.edit!.documentChanges as TextDocumentEdit[]).flatMap((dc) => dc.edits as AnnotatedTextEdit[]);
-    assert.ok(edits.length >= 2 && edits.every((e) => e.annotationId === ids[0]), JSON.stringify(edits));
-    // Applied as is, the edit still fixes the race.
+    assert.deepEqual(edits, annotated.map(({ annotationId: _, ...e }) => e));
     const fixed = applyEdits(client.text(mmu), edits);
     client.setText(mmu, fixed);
     const after = await client.diagnosticsAt(mmu, client.version(mmu), 60_000);

@@ -8,8 +8,8 @@ import type { FnView } from './snapshot';
 
 export interface ActionOptions {
   documentChanges: boolean;
-  /** The client understands change annotations: an edit away from the race (another function or file) is marked
-   *  needsConfirmation, so the client previews the whole edit before applying it. */
+  /** The client understands change annotations: a fix that edits away from the race (another function or file)
+   *  is also offered as "Preview: ...", its far edits marked needsConfirmation, which the client previews. */
   annotations?: boolean;
   /** The editor version of an open document, by key (null: not open). */
   versionOf(key: string): number | null;
@@ -49,6 +49,16 @@ export function codeActions(env: Env, key: string, range: Range, context: CodeAc
   });
   if (combined) actions.push(action(combined, new Set(preferred.flatMap((p) => [...p.findings])), true));
   for (const { fix, findings } of fixes) actions.push(action(fix, findings, fix.preferred && !combined));
+  // A fix that edits away from the race is also offered as a preview (last, never preferred): the same edit with
+  // its far edits annotated needsConfirmation, which makes the client show them for review before applying.
+  // The plain action stays one keystroke (a client leaves annotated edits unticked in its preview).
+  if (opts.documentChanges && opts.annotations) {
+    for (const a of [...actions]) {
+      const fix = a === actions[0] && combined ? combined : fixes.find((f) => f.fix.title === a.title)?.fix;
+      if (!fix || !awayFromRace(env, fix).size) continue;
+      actions.push({ ...a, title: `Preview: ${a.title}`, isPreferred: false, edit: workspaceEdit(env, fix, opts, true) });
+    }
+  }
   return actions;
 }
 
@@ -73,8 +83,9 @@ function combine(fixes: readonly Fix[]): Fix | undefined {
   };
 }
 
-export function workspaceEdit(env: Env, fix: Fix, opts: ActionOptions): WorkspaceEdit {
-  const away = opts.documentChanges && opts.annotations ? awayFromRace(env, fix) : new Set<Fix['edits'][number]>();
+/** `preview`: annotate the edits away from the race needsConfirmation (the client supports annotations). */
+export function workspaceEdit(env: Env, fix: Fix, opts: ActionOptions, preview = false): WorkspaceEdit {
+  const away = preview && opts.documentChanges && opts.annotations ? awayFromRace(env, fix) : new Set<Fix['edits'][number]>();
   const byFile = new Map<string, (TextEdit | AnnotatedTextEdit)[]>();
   for (const e of fix.edits) {
     const edit: TextEdit | AnnotatedTextEdit = { range: rangeOf(e.span), newText: e.newText, ...(away.has(e) ? { annotationId: AWAY } : {}) };
