@@ -169,10 +169,11 @@ export class Engine {
     const skipped = a.problems.filter(isSkipNote).map((p) => `${p.file}: ${p.message.replace(/^lockpath: skipped: /, '')}`);
     const st = a.stats;
     return [
-      `lockpath: analysis #${seq}`,
+      // Worded apart from server.ts's one-line "analysis #N" (tests count those) and from its skip notes.
+      `lockpath: what analysis ${seq} read`,
       `  model: ${a.model.id} (${a.model.source}; ${a.modelReason}); assumptions off: ${a.model.assumptions.filter((x) => !x.enabled).map((x) => x.id).join(', ') || 'none'}`,
       `  scope: ${st.files} files (${this.indexed.size} indexed from ${roots}, ${this.open.size} open)${cfg ? `; include ${cfg.include.join(' ') || '(none: open files only)'}; exclude ${cfg.exclude.join(' ') || '(none)'}` : ''}`,
-      `  skipped: ${skipped.length ? `${skipped.length} file${skipped.length === 1 ? '' : 's'}` : 'none'}${skipped.slice(0, 20).map((x) => `\n    ${x}`).join('')}${skipped.length > 20 ? `\n    and ${skipped.length - 20} more` : ''}`,
+      `  left out (too large, binary or generated): ${skipped.length ? `${skipped.length} file${skipped.length === 1 ? '' : 's'}` : 'none'}${skipped.slice(0, 20).map((x) => `\n    ${x}`).join('')}${skipped.length > 20 ? `\n    and ${skipped.length - 20} more` : ''}`,
       `  timings: analysis ${Math.round(ms)} ms (${st.functions} functions, ${st.chains} chains, ${st.states} states, ${st.searchesStored} of ${st.searches} searches from the cache), editor data ${Math.round(snapshotMs)} ms`,
       `  found: ${countRaces(a.findings)}`,
     ].join('\n');
