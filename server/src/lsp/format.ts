@@ -1,8 +1,8 @@
-// Texts the editor features share: LSP ranges from analysis spans, markdown links into the tree, short verdicts
-// for code lenses, the witness as a two-column table, and the per-function explanation.
+// Texts the editor features share: LSP ranges from analysis spans, markdown links into the tree, the one wording
+// of races (counted as Problems shows them, in the diagnostic's words) that the status bar, lenses and hovers use,
+// finding names, the witness as a two-column table, and the per-function explanation.
 import type { Position, Range } from 'vscode-languageserver/node';
 import type { Span, WitnessStep } from '../analysis';
-import { timeline } from '../report/text';
 import type { ChainView, FindingView, Snapshot } from './snapshot';
 
 /** A command link for hovers (VS Code runs it; other clients show its text). */
@@ -118,7 +118,7 @@ export function hazardWords(resource: string, kind: string): string {
 type Placed = Pick<FindingView, 'file' | 'at' | 'class'>;
 
 /** One race as Problems shows it: one diagnostic per place and class; its findings are the entries reaching it. */
-export function raceKey(f: Placed): string {
+function raceKey(f: Placed): string {
   return `${f.file}|${f.at.line}:${f.at.column}-${f.at.endLine}:${f.at.endColumn}|${f.class}`;
 }
 
@@ -199,11 +199,6 @@ export function witnessTable(env: Env, steps: readonly WitnessStep[]): string {
     rows.push(`| ${lanes.map((l) => (l === s.lane ? cell(text) : ' ')).join(' | ')} |`);
   }
   return rows.join('\n');
-}
-
-/** The witness as plain text, two lanes side by side (as the CLI prints it). */
-export function witnessText(steps: readonly WitnessStep[]): string {
-  return timeline(steps, 72).join('\n');
 }
 
 /** The path of a chain as links: entry -> ... -> walker. */
