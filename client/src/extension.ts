@@ -8,16 +8,20 @@ import {
   ChainsRequest,
   Commands,
   ExplainRequest,
+  FindingsRequest,
   RaceTimelineRequest,
   StatusNotification,
   type ChainsResult,
   type ExplainResult,
+  type FindingsResult,
   type InitializationOptions,
   type PlaceJson,
   type RaceTimelineResult,
   type StatusParams,
 } from '../../server/src/lsp/protocol';
+import { FindingsTree, OPEN_PLACE } from './findingsTree';
 import { RestartPolicy } from './recovery';
+import { assumptionOverrides, revealEdits, REVEAL_EDIT, withReveal } from './fixes';
 
 const SCHEME = 'lockpath';
 let client: LanguageClient | undefined;
@@ -64,13 +68,46 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // Read at every (re)start: trust granted later restarts the server in full mode.
     initializationOptions: (): InitializationOptions => ({ clientCommands: true, trusted: vscode.workspace.isTrusted }),
     errorHandler,
-    markdown: { isTrusted: false, supportHtml: false },
+    // Hovers end with links to the full explanation and the race timeline: only those commands may run from them.
+    markdown: { isTrusted: { enabledCommands: [Commands.explain, Commands.showRaceTimeline] }, supportHtml: false },
+    middleware: {
+      // A quick fix may edit a function far away: reveal what it changed once applied.
+      provideCodeActions: async (document, range, context, token, next) => withReveal(await next(document, range, context, token)),
+      workspace: {
+        // The assumption checkboxes (lockpath.assumption.<id>): send only the ones the user set, so a default does
+        // not override the model file.
+        configuration: async (params, token, next) => {
+          const answer = await next(params, token);
+          if (!Array.isArray(answer)) return answer;
+          return answer.map((value, i) => (params.items[i]?.section === 'lockpath' && value && typeof value === 'object' ? { ...value, assumption: assumptionOverrides() } : value));
+        },
+      },
+    },
   };
   client = new LanguageClient('lockpath', 'lockpath', serverOptions, clientOptions);
   const c = client;
 
+  const tree = new FindingsTree((u) => c.protocol2CodeConverter.asUri(u), (r) => c.protocol2CodeConverter.asRange(r));
+  const treeView = vscode.window.createTreeView('lockpath.findings', { treeDataProvider: tree, showCollapseAll: true });
+  const refreshTree = async (): Promise<void> => {
+    try {
+      tree.update(await c.sendRequest<FindingsResult>(FindingsRequest, {}));
+      treeView.message = tree.summary && tree.summary !== 'no races' ? undefined : 'No races in the latest analysis.';
+      treeView.description = tree.summary;
+    } catch {
+      // The server is restarting: the next status refreshes it.
+    }
+  };
   context.subscriptions.push(
-    c.onNotification(StatusNotification, (p: StatusParams) => showStatus(status, p)),
+    treeView,
+    c.onNotification(StatusNotification, (p: StatusParams) => {
+      showStatus(status, p);
+      if (p.state === 'idle') void refreshTree();
+    }),
+    vscode.commands.registerCommand(OPEN_PLACE, async (uri: vscode.Uri, range: vscode.Range) => {
+      await vscode.window.showTextDocument(uri, { selection: range, viewColumn: vscode.ViewColumn.One });
+    }),
+    vscode.commands.registerCommand(REVEAL_EDIT, revealEdits),
     vscode.commands.registerCommand('lockpath.showOutput', () => output.show(true)),
     vscode.commands.registerCommand(Commands.restartServer, async () => {
       status.text = '$(sync~spin) lockpath';
@@ -91,17 +128,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const fn = typeof name === 'string' ? name : wordAtCursor() ?? (await vscode.window.showInputBox({ prompt: 'lockpath: explain which function?' }));
       if (!fn) return;
       const r = await c.sendRequest<ExplainResult>(ExplainRequest, { name: fn });
-      await docs.show(vscode.Uri.from({ scheme: SCHEME, path: `/explain/${fn}.md` }), r.markdown, true);
+      await showRendered(context, fn, r.markdown, docs);
     }),
     vscode.commands.registerCommand(Commands.showRaceTimeline, async (id?: unknown) => {
-      const which = typeof id === 'string' ? id : await pickFinding();
+      const which = typeof id === 'string' ? id : await pickFinding(c);
       if (!which) return;
       const r = await c.sendRequest<RaceTimelineResult>(RaceTimelineRequest, { id: which });
       if (!r.found) {
         void vscode.window.showWarningMessage(`lockpath: ${r.title}`);
         return;
       }
-      output.appendLine(r.text);
       showTimelineWebview(r);
     }),
   );
@@ -110,7 +146,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
 /** The race timeline as a picture; a click on a step opens its line. */
 function showTimelineWebview(r: RaceTimelineResult): void {
-  const panel = vscode.window.createWebviewPanel('lockpath.raceTimeline', `lockpath: ${r.id}`, vscode.ViewColumn.Beside, { enableScripts: true, localResourceRoots: [] });
+  // Titled by what it shows (class, entry, place), never by the finding's id.
+  const panel = vscode.window.createWebviewPanel('lockpath.raceTimeline', `Race: ${r.title}`, vscode.ViewColumn.Beside, { enableScripts: true, localResourceRoots: [] });
   const nonce = Array.from({ length: 24 }, () => Math.floor(Math.random() * 36).toString(36)).join('');
   panel.webview.html = timelineWebviewHtml({ title: r.title, svg: r.svg, cspSource: panel.webview.cspSource, nonce });
   panel.webview.onDidReceiveMessage(async (m: { file?: unknown; line?: unknown; column?: unknown }) => {
@@ -146,8 +183,9 @@ function showState(item: vscode.StatusBarItem, p: StatusParams): void {
       item.tooltip = `lockpath is analysing ${p.files} files`;
       break;
     case 'idle':
-      item.text = p.findings ? `$(warning) lockpath: ${p.findings} race${p.findings === 1 ? '' : 's'}` : '$(check) lockpath: no races';
-      item.tooltip = `lockpath: ${p.files} files, ${p.chains ?? 0} stage-2 chains, ${p.findings} findings${p.ms !== undefined ? ` (${p.ms} ms)` : ''}`;
+      // The server words the count as Problems shows it ("1 race (3 entries)"): one diagnostic per race.
+      item.text = p.findings ? `$(warning) lockpath: ${p.summary ?? `${p.findings} findings`}` : '$(check) lockpath: no races';
+      item.tooltip = `lockpath: ${p.summary ?? `${p.findings} findings`}; ${p.files} files, ${p.chains ?? 0} stage-2 chains${p.ms !== undefined ? ` (${p.ms} ms)` : ''}`;
       break;
     case 'error':
       item.text = '$(error) lockpath';
@@ -167,7 +205,8 @@ function toLocation(c: LanguageClient, p: PlaceJson): vscode.Location {
   return new vscode.Location(c.protocol2CodeConverter.asUri(p.uri), c.protocol2CodeConverter.asRange(p.range));
 }
 
-/** A quick pick of the chains; the chosen one's hops open in a peek view. */
+/** A quick pick of the chains; then the chosen one's hops in call order (a peek would sort them by file and
+ *  line), each previewed as it is highlighted and opened when chosen. */
 async function showChains(c: LanguageClient, r: ChainsResult): Promise<void> {
   if (!r.chains.length) {
     void vscode.window.showInformationMessage(r.name ? `lockpath: no stage-2 chain passes through ${r.name}` : 'lockpath: no stage-2 chains');
@@ -179,27 +218,52 @@ async function showChains(c: LanguageClient, r: ChainsResult): Promise<void> {
     { title: r.name ? `lockpath: chains through ${r.name}` : 'lockpath: stage-2 chains', matchOnDescription: true, matchOnDetail: true },
   );
   if (!pick) return;
-  const locations = pick.chain.locations.map((l) => toLocation(c, l));
-  let editor = vscode.window.activeTextEditor;
-  if (!editor || editor.document.uri.scheme !== 'file') {
-    const at = r.definition ? toLocation(c, r.definition) : locations[0];
-    editor = await vscode.window.showTextDocument(at.uri, { selection: at.range });
-  }
-  await vscode.commands.executeCommand('editor.action.peekLocations', editor.document.uri, editor.selection.active, locations, 'peek');
+  const hops = pick.chain.locations.map((l, i) => {
+    const at = toLocation(c, l);
+    const name = pick.chain.path[i] ?? '';
+    const label = i === 0 ? `1. ${pick.chain.contextLabel} enters ${name}` : `${i + 1}. ${pick.chain.path[i - 1]} calls ${name}`;
+    return { label, description: `${vscode.workspace.asRelativePath(at.uri)}:${at.range.start.line + 1}`, at };
+  });
+  const qp = vscode.window.createQuickPick<(typeof hops)[number]>();
+  qp.title = `lockpath: ${pick.chain.verdict} · ${pick.chain.contextLabel} ${pick.chain.via}, in call order`;
+  qp.items = hops;
+  qp.onDidChangeActive(([h]) => h && void vscode.window.showTextDocument(h.at.uri, { selection: h.at.range, preserveFocus: true, preview: true }));
+  const chosen = await new Promise<(typeof hops)[number] | undefined>((resolve) => {
+    qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+    qp.onDidHide(() => resolve(undefined));
+    qp.show();
+  });
+  qp.dispose();
+  if (chosen) await vscode.window.showTextDocument(chosen.at.uri, { selection: chosen.at.range, preview: false });
 }
 
-/** The lockpath findings of the active file, to pick one for the timeline. */
-async function pickFinding(): Promise<string | undefined> {
-  const uri = vscode.window.activeTextEditor?.document.uri;
-  const diags = uri ? vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'lockpath' && d.code) : [];
-  const items = diags.flatMap((d) => {
-    const ids = ((d as vscode.Diagnostic & { data?: { findings?: string[] } }).data?.findings ?? []) as string[];
-    return ids.map((id) => ({ label: id, description: `${String(d.code)} · line ${d.range.start.line + 1}`, detail: d.message.split('\n')[0] }));
-  });
-  if (!items.length) {
-    return vscode.window.showInputBox({ prompt: 'lockpath: finding id (LP...)' });
+/** Every finding by name (class, entry, place; the active file's first), to pick one for the timeline. */
+async function pickFinding(c: LanguageClient): Promise<string | undefined> {
+  const r = await c.sendRequest<FindingsResult>(FindingsRequest, {});
+  if (!r.findings.length) {
+    void vscode.window.showInformationMessage('lockpath: no races in the latest analysis');
+    return undefined;
   }
-  return (await vscode.window.showQuickPick(items, { title: 'lockpath: race timeline of which finding?' }))?.label;
+  const active = vscode.window.activeTextEditor?.document.uri.toString();
+  const here = (f: FindingsResult['findings'][number]): number => (c.protocol2CodeConverter.asUri(f.place.uri).toString() === active ? 0 : 1);
+  const items = [...r.findings]
+    .sort((a, b) => here(a) - here(b))
+    .map((f) => ({ label: f.name, description: f.hazard, detail: `${f.title} (in ${f.function})`, id: f.id }));
+  return (await vscode.window.showQuickPick(items, { title: `lockpath: race timeline of which race? (${r.summary})`, matchOnDescription: true, matchOnDetail: true }))?.id;
+}
+
+/** The explanation rendered (the markdown preview), from a file in the extension's storage so that its file links
+ *  open at their line; the plain markdown document when the preview is not there. */
+async function showRendered(context: vscode.ExtensionContext, name: string, markdown: string, docs: VirtualDocs): Promise<void> {
+  const dir = vscode.Uri.joinPath(context.globalStorageUri, 'explain');
+  const file = vscode.Uri.joinPath(dir, `${name.replace(/[^A-Za-z0-9_]/g, '_')}.md`);
+  try {
+    await vscode.workspace.fs.createDirectory(dir);
+    await vscode.workspace.fs.writeFile(file, Buffer.from(markdown, 'utf8'));
+    await vscode.commands.executeCommand('markdown.showPreviewToSide', file);
+  } catch {
+    await docs.show(vscode.Uri.from({ scheme: SCHEME, path: `/explain/${name}.md` }), markdown, true);
+  }
 }
 
 /** Read-only documents under lockpath: (explanations, timelines). */

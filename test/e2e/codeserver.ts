@@ -166,7 +166,7 @@ export async function startCodeServer(name: string, options: StartOptions = {}):
       vsix = join(box.dir, 'lockpath.vsix');
       const vsce = join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
       if (!existsSync(vsce)) throw new Error(`@vscode/vsce is missing (a devDependency: run \`npm ci\`): no ${vsce}`);
-      const r = await runBounded(process.execPath, [vsce, 'package', '--no-dependencies', '--out', vsix], { cwd: repoRoot, env: box.env, ms: 120_000 });
+      const r = await runBounded(process.execPath, [vsce, 'package', '--no-dependencies', '--readme-path', 'MARKETPLACE.md', '--out', vsix], { cwd: repoRoot, env: box.env, ms: 120_000 });
       if (r.code !== 0 || !existsSync(vsix)) throw new Error(`vsce package failed (exit ${r.code}): ${r.stdout.slice(-1500)}${r.stderr.slice(-1500)}`);
     }
     timings.packageMs = performance.now() - t0;

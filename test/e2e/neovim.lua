@@ -121,6 +121,24 @@ local function main()
   end
   emit({ step = 'hover', line = hl, text = text })
 
+  -- References on `pgd` in `kvm->arch.pgd` where stage2_get_pud reads it: every access of the root in the tree.
+  local gl = find(buf, 'stage2_get_pud(struct kvm')
+  local rl, rc
+  for i, l in ipairs(vim.api.nvim_buf_get_lines(buf, gl, -1, false)) do
+    local c = l:find('kvm->arch.pgd', 1, true)
+    if c then rl, rc = gl + i - 1, c - 1 + #'kvm->arch.' + 1; break end
+  end
+  local refs = request(buf, 'textDocument/references', {
+    textDocument = { uri = vim.uri_from_bufnr(buf) }, position = { line = rl, character = rc }, context = { includeDeclaration = true },
+  }) or {}
+  local found = {}
+  for _, r in ipairs(refs) do
+    local file = vim.uri_to_fname(r.uri)
+    local lines = vim.fn.readfile(file, '', r.range.start.line + 1)
+    table.insert(found, { file = file:sub(#root + 2), line = r.range.start.line, text = lines[#lines] or '' })
+  end
+  emit({ step = 'references', line = rl, references = found })
+
   -- Code lenses, as the 0.7 code-lens module fetches and keeps them.
   local al = find(buf, 'int kvm_age_hva(')
   vim.lsp.codelens.refresh()

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { repoRoot } from '../helpers';
-import { ANALYSIS_MS, editorOf, explorerRows as explorerRowsOf, expand as expandIn, goTo as goToIn, locate, useCodeServer, statusItem as statusItemOf, type CodeServer } from './codeserver';
+import { ANALYSIS_MS, UI_MS, editorOf, explorerRows as explorerRowsOf, expand as expandIn, goTo as goToIn, locate, runCommand, useCodeServer, statusItem as statusItemOf, type CodeServer } from './codeserver';
 import { GUARD, MMU } from './editors';
 
 const SHOTS = join(repoRoot, 'test-output', 'vscode');
@@ -39,7 +39,7 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
     'vscode',
     {
       shots: SHOTS,
-      clearShots: ['01-workbench', '02-squiggle', '03-problems', '04-codelens', '05-hover', '06-quickfix-menu', '07-fixed'],
+      clearShots: ['01-workbench', '02-squiggle', '03-problems', '04-codelens', '05-hover', '06-quickfix-menu', '07-fixed', '08-races-view', '09-picker', '10-timeline'],
       // What each phase took, beside the screenshots (the README's test timings come from here).
       beforeClose: (s) => writeFileSync(join(SHOTS, 'timings.json'), `${JSON.stringify(Object.fromEntries(Object.entries(s.timings).map(([k, v]) => [k, Math.round(v)])), null, 2)}\n`),
     },
@@ -147,11 +147,11 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
     await shot('02-squiggle');
   });
 
-  it('counts the problem in the status bar and the Problems panel, the race standing for 3 findings', async () => {
+  it('counts the race alike in the status bar and the Problems panel, with its 3 entries', async () => {
     ready();
-    // The lockpath status bar item counts findings; the Problems count is VS Code's (one diagnostic per place).
+    // The status bar counts races as Problems does (one diagnostic per place), and the entries that reach them.
     const lockpath = statusItem('lockpath.lockpath');
-    await lockpath.filter({ hasText: 'lockpath: 3 races' }).waitFor({ timeout: ANALYSIS_MS });
+    await lockpath.filter({ hasText: 'lockpath: 1 race (3 entries)' }).waitFor({ timeout: ANALYSIS_MS });
     assert.match((await statusItem('status.problems').getAttribute('aria-label')) ?? '', /^Errors: 1\b/);
     await page.keyboard.press('Control+Shift+M');
     const panel = page.locator('.markers-panel');
@@ -189,11 +189,12 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
     });
     const above = lenses.filter((l) => l.below.startsWith('int kvm_age_hva('));
     assert.equal(above.length, 1, `one lens row above kvm_age_hva: ${JSON.stringify(lenses)}`);
-    assert.match(above[0].text, /^mmu notifier · race: pgd may be freed/);
+    // The diagnostic's words ("kvm->arch.pgd may be NULL here"), counted as Problems counts.
+    assert.match(above[0].text, /^mmu notifier · race: kvm->arch\.pgd may be NULL · 1 race \(2 entries\)/);
     await shot('04-codelens');
   });
 
-  it('hover on kvm_set_spte_hva shows its chain and the safe verdict', async () => {
+  it('hover on kvm_set_spte_hva says its safe verdict in a few lines', async () => {
     ready();
     const spte = locate(mmuText, 'void kvm_set_spte_hva(');
     await goTo(spte.line + 1);
@@ -215,15 +216,99 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
       }),
     );
     const text = await hover.first().innerText();
-    assert.match(text, /^kvm_set_spte_hva: 1 stage-2 chain; mmu notifier · safe/);
-    assert.match(text, /safe · mmu notifier kvm_set_spte_hva via kvm_mmu_notifier_ops\.change_pte/);
-    assert.match(text, /path: kvm_mmu_notifier_change_pte → kvm_set_spte_hva → handle_hva_to_gpa → kvm_set_spte_handler → stage2_set_pte → stage2_get_pmd → stage2_get_pud/);
-    assert.match(text, /reason: guarded: kvm_set_spte_hva tests/);
-    assert.match(text, /locks held in kvm_set_spte_hva: kvm->mmu_lock/);
+    // Short: the verdict per context, then the links to the full explanation.
+    assert.match(text, /^kvm_set_spte_hva: 1 stage-2 chain · no races/);
+    assert.match(text, /mmu notifier · safe: checked in kvm_set_spte_hva/);
+    assert.match(text, /Explain kvm_set_spte_hva/);
+    assert.ok(text.length < 1000, `a short hover: ${text.length} characters`);
     await shot('05-hover');
     await page.keyboard.press('Escape');
     await page.mouse.move(0, 0);
     await hover.first().waitFor({ state: 'hidden' });
+  });
+
+  it('the lockpath: Races view lists each race by name, its chain in call order, then the witness lane by lane', async () => {
+    ready();
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /lockpath: Races/i }) });
+    await pane.waitFor();
+    const header = pane.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    // Room for every row (the tree renders only the rows in view): fold the folder view meanwhile.
+    const folders = page.locator('.pane-header', { hasText: /^\s*v4\.12/i }).first();
+    const foldersOpen = (await folders.getAttribute('aria-expanded')) === 'true';
+    if (foldersOpen) await folders.click();
+    const rows = pane.locator('.monaco-list-row');
+    await rows.first().waitFor({ timeout: ANALYSIS_MS });
+    const texts = async (): Promise<string[]> => (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+    const top = await texts();
+    assert.equal(top.length, 3, top.join('\n'));
+    const entries = ['kvm_age_hva (clear_flush_young)', 'kvm_age_hva (clear_young)', 'kvm_test_age_hva (test_young)'];
+    for (const e of entries) assert.ok(top.some((t) => t.startsWith(`unguarded-notifier-path · mmu notifier ${e} · mmu.c:411`)), `${e} by name:\n${top.join('\n')}`);
+    assert.ok(top.every((t) => !/\bLP[0-9A-F]{8}\b/.test(t)), 'no bare ids');
+    // Unfold the clear_young race: its chain's hops, numbered in call order, then one row per witness lane.
+    const row = rows.filter({ hasText: 'kvm_age_hva (clear_young)' }).first();
+    await row.locator('.monaco-tl-twistie').click();
+    await rows.nth(3).waitFor();
+    const all = await texts();
+    const at = all.findIndex((t) => t.includes('kvm_age_hva (clear_young)'));
+    const children = all.slice(at + 1, at + 1 + 8);
+    const hops = children.filter((t) => /^\d+\. /.test(t));
+    assert.deepEqual(hops.map((t) => Number(/^(\d+)\./.exec(t)![1])), [1, 2, 3, 4, 5, 6], children.join('\n'));
+    assert.match(hops[0], /^1\. mmu notifier enters kvm_mmu_notifier_clear_young via /);
+    assert.match(hops[1], /^2\. kvm_mmu_notifier_clear_young calls kvm_age_hva(holding| |$)/);
+    assert.match(hops[5], /^6\. stage2_get_pmd calls stage2_get_pud(holding| |$)/);
+    const lanes = children.filter((t) => t.startsWith('witness: '));
+    assert.equal(lanes.length, 2, children.join('\n'));
+    assert.ok(lanes.some((t) => /^witness: exit_mmap/.test(t)), lanes.join('\n'));
+    await shot('08-races-view');
+    await row.locator('.monaco-tl-twistie').click();
+    if (foldersOpen) await folders.click();
+  });
+
+  it('the race-timeline picker names each race; the timeline is titled by it and fits a 1280 px window', async () => {
+    ready();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    try {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.fill('>lockpath: Show Race Timeline');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Show Race Timeline' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      const rows = page.locator('.quick-input-widget .monaco-list-row');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'unguarded-notifier-path' }).first().waitFor({ timeout: ANALYSIS_MS });
+      const labels = (await rows.allInnerTexts()).map((t) => t.split('\n')[0].trim());
+      assert.equal(labels.length, 3, labels.join('\n'));
+      assert.equal(new Set(labels).size, 3, `three different names:\n${labels.join('\n')}`);
+      assert.ok(labels.every((l) => !/\bLP[0-9A-F]{8}\b/.test(l)), labels.join('\n'));
+      const target = labels.findIndex((l) => l.includes('kvm_age_hva (clear_young)'));
+      assert.ok(target >= 0, labels.join('\n'));
+      await shot('09-picker');
+      for (let i = 0; i < target; i++) await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      // The tab is titled by what it shows.
+      const tab = page.locator('.tab', { hasText: 'Race: unguarded-notifier-path · mmu notifier kvm_age_hva (clear_young)' });
+      await tab.waitFor({ timeout: ANALYSIS_MS });
+      const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+      await frame.locator('svg.lp-timeline').waitFor({ timeout: UI_MS });
+      const fit = await frame.locator('body').evaluate((b) => {
+        const g = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+        const body = b as unknown as El;
+        const svg = body.querySelectorAll('svg.lp-timeline')[0];
+        const titles = Array.from(body.querySelectorAll('.lp-lane-title')).map((t) => ({ text: t.textContent ?? '', right: t.getBoundingClientRect().right }));
+        return { svg: svg.getBoundingClientRect().right, view: g.innerWidth, scroll: g.document.documentElement.scrollWidth, titles, h1: body.querySelectorAll('h1')[0]?.textContent ?? '' };
+      });
+      assert.ok(fit.scroll <= fit.view, `no horizontal scrolling: ${JSON.stringify(fit)}`);
+      assert.ok(fit.svg <= fit.view, `the drawing ends inside the panel: ${JSON.stringify(fit)}`);
+      assert.ok(fit.titles.length >= 2 && fit.titles.every((t) => t.right <= fit.view), `every lane title in view: ${JSON.stringify(fit)}`);
+      assert.match(fit.h1, /^unguarded-notifier-path · mmu notifier kvm_age_hva \(clear_young\) · mmu\.c:411/);
+      await shot('10-timeline');
+      await tab.hover();
+      await tab.locator('.codicon-close').click();
+      await tab.waitFor({ state: 'detached' });
+    } finally {
+      await page.setViewportSize({ width: 1600, height: 1000 });
+    }
+    await page.locator('.tab', { hasText: /^mmu\.c/ }).first().click();
   });
 
   it('the first quick fix from the light-bulb menu (Ctrl+. Enter) inserts the guard and clears the problem', async () => {
@@ -232,19 +317,42 @@ describe('VS Code (code-server + chromium) with the packaged lockpath extension 
     await goTo(deref.line + 1, deref.column + 1);
     await page.keyboard.press('Control+.');
     const menu = page.locator('.action-widget');
-    await menu.waitFor({ timeout: ANALYSIS_MS });
+    try {
+      await menu.waitFor({ timeout: ANALYSIS_MS });
+    } catch (e) {
+      // Say why: what the client logged (a failed request shows there) and what the page shows.
+      await shot('06-quickfix-missing');
+      await page.keyboard.press('Escape');
+      await runCommand(page, 'lockpath: Show Output');
+      const log = await page.locator('.panel .monaco-editor .view-lines').first().innerText().catch(() => '(no output view)');
+      throw new Error(`${(e as Error).message}\nlockpath output:\n${log.slice(-3000)}`);
+    }
     const items = menu.locator('.monaco-list-row.action');
     await items.first().waitFor();
     const titles = await items.allInnerTexts();
     assert.match(titles[0], /^Apply the 2 preferred fixes here: Check kvm->arch.pgd in kvm_age_hva/, titles.join('\n'));
     assert.ok(titles.some((t) => /^Check kvm->arch.pgd in kvm_age_hva \(mmu-notifier hook\)/.test(t)), titles.join('\n'));
+    // The fix edits functions 600 lines away: it is also offered as a preview (the Refactor Preview), last.
+    assert.match(titles[titles.length - 1], /^Preview: /, titles.join('\n'));
+    assert.ok(titles.some((t) => /^Preview: Apply the 2 preferred fixes here/.test(t)), titles.join('\n'));
     // The first entry is the focused one: Enter takes it.
     assert.match((await menu.locator('.monaco-list-row.focused').first().innerText()) ?? '', /^Apply the 2 preferred fixes/);
     await shot('06-quickfix-menu');
     await page.keyboard.press('Enter');
     await menu.waitFor({ state: 'hidden' });
-
     const started = performance.now();
+    // Once applied, lockpath reveals what changed: the guard is on screen without moving there by hand.
+    const guardLine = GUARD.split('\n')[0].trim();
+    const until = Date.now() + UI_MS;
+    // (The guard's text is also elsewhere in mmu.c: the hook it went into must be on screen with it.)
+    const revealed = (lines: string[]): boolean => lines.includes(guardLine) && lines.some((l) => /^int kvm_(test_)?age_hva\(/.test(l));
+    let shown = (await viewLines()).map((l) => l.text.trim());
+    while (!revealed(shown) && Date.now() < until) {
+      await page.waitForTimeout(100);
+      shown = (await viewLines()).map((l) => l.text.trim());
+    }
+    assert.ok(revealed(shown), `the edit revealed:\n${shown.join('\n')}`);
+    assert.ok(!shown.some((l) => l === mmuText.split('\n')[deref.line].trim()), 'the view moved away from the race to the edit');
     await statusItem('lockpath.lockpath').filter({ hasText: 'lockpath: no races' }).waitFor({ timeout: ANALYSIS_MS });
     timings().reanalysisMs = performance.now() - started;
     await statusItem('status.problems').and(page.locator('[aria-label="No Problems"]')).waitFor();

@@ -54,33 +54,30 @@ describe('lockpath language server on examples/v4.12', { timeout: 180_000 }, () 
     assert.ok(!diags.some((x) => x.severity === 3), 'no parse notes by default');
   });
 
-  it('hover on kvm_set_spte_hva names its chain and a safe verdict', async () => {
+  it('hover on kvm_set_spte_hva gives its safe verdict in a line and a link to the full explanation', async () => {
     const h = await client.request<Hover>('textDocument/hover', { textDocument: { uri: mmu }, position: shift(find(mmuText, 'void kvm_set_spte_hva('), 6) });
     const md = (h.contents as { value: string }).value;
-    assert.match(md, /\*\*safe\*\*/);
-    assert.match(md, /change_pte/);
-    assert.match(md, /kvm_mmu_notifier_change_pte/);
-    assert.match(md, /checked in kvm_set_spte_hva|tests/);
-    assert.match(md, /\(file:\/\/\/[^)]*#L\d+\)/, 'path as clickable links');
-    assert.match(md, /locks held in kvm_set_spte_hva: kvm->mmu_lock/);
+    assert.match(md, /^\*\*kvm_set_spte_hva\*\*: 1 stage-2 chain · no races/);
+    assert.match(md, /- mmu notifier · safe: checked in kvm_set_spte_hva/);
+    assert.match(md, /\[Explain kvm_set_spte_hva\]\(command:lockpath\.explain\?/);
   });
 
-  it('hover on kvm_age_hva names the race and shows the witness table', async () => {
+  it('hover on kvm_age_hva leads with its race and names the entries', async () => {
     const h = await client.request<Hover>('textDocument/hover', { textDocument: { uri: mmu }, position: shift(find(mmuText, 'int kvm_age_hva('), 5) });
     const md = (h.contents as { value: string }).value;
-    assert.match(md, /\*\*race\*\*/);
-    assert.match(md, /unguarded-notifier-path/);
-    assert.match(md, /\| mmu notifier: kvm_age_hva \| exit_mmap: kvm_free_stage2_pgd \|/);
-    assert.match(md, /\|---\|---\|/);
-    assert.match(md, /dereferences/);
-    assert.match(md, /sets kvm->arch.pgd = NULL/);
+    assert.match(md, /^\*\*kvm_age_hva\*\*: \d+ stage-2 chains · \*\*kvm->arch\.pgd may be NULL · 1 race \(2 entries\)\*\*/);
+    assert.match(md, /- race at \[mmu\.c:411\]\([^)]*#L411\) in stage2_get_pud `unguarded-notifier-path`: kvm_age_hva \(clear_flush_young\), kvm_age_hva \(clear_young\)/);
+    assert.match(md, /Show race timeline\]\(command:lockpath\.showRaceTimeline\?/);
   });
 
-  it('hover on the dereference shows the finding there', async () => {
+  it('hover on the dereference says the race there as Problems does', async () => {
     const d = diags.find((x) => x.code === 'unguarded-notifier-path')!;
     const h = await client.request<Hover>('textDocument/hover', { textDocument: { uri: mmu }, position: d.range.start });
     const md = (h.contents as { value: string }).value;
-    assert.match(md, /3 findings here/);
+    assert.match(md, /^\*\*lockpath: kvm->arch\.pgd may be NULL · 1 race \(3 entries\)\*\*/);
+    assert.ok(d.message.startsWith('kvm->arch.pgd may be NULL here'), d.message);
+    assert.match(md, /free side: exit_mmap: kvm_free_stage2_pgd: sets kvm->arch\.pgd = NULL \(\[mmu\.c:390\]/);
+    assert.match(md, /- fix: Check kvm->arch\.pgd in kvm_age_hva[^\n]*\n- fix: Check kvm->arch\.pgd in kvm_test_age_hva/);
   });
 
   it('code lenses above kvm_age_hva say "mmu notifier" and open the race timeline', async () => {
@@ -89,7 +86,7 @@ describe('lockpath language server on examples/v4.12', { timeout: 180_000 }, () 
     const here = lenses.filter((l) => l.range.start.line === line);
     assert.ok(here.length, `a lens on line ${line}; lenses on ${lenses.map((l) => l.range.start.line).join(',')}`);
     const title = here.map((l) => l.command?.title).join(' | ');
-    assert.match(title, /mmu notifier · race: pgd may be freed/);
+    assert.match(title, /mmu notifier · race: kvm->arch\.pgd may be NULL · 1 race \(2 entries\)/);
     assert.equal(here[0].command?.command, 'lockpath.showRaceTimeline');
     const safe = lenses.filter((l) => l.range.start.line === find(mmuText, 'void kvm_set_spte_hva(').line).map((l) => l.command?.title);
     assert.deepEqual(safe, ['mmu notifier · safe: checked in kvm_set_spte_hva']);

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { readSettings } from '../../server/src/lsp/settings';
 import { repoRoot } from '../helpers';
@@ -19,6 +20,11 @@ const SHIPPED = [
   'dist/server/server.js',
   'dist/wasm/tree-sitter-c.wasm',
   'dist/wasm/tree-sitter.wasm',
+  'media/icon.png',
+  'media/walkthrough/fix.md',
+  'media/walkthrough/open-tree.md',
+  'media/walkthrough/see-race.md',
+  'media/walkthrough/timeline.md',
   'package.json',
   'schemas/lockpath.schema.json',
   'syntaxes/lockpath-annotations.injection.tmLanguage.json',
@@ -51,6 +57,28 @@ function zipEntries(file: string): string[] {
   return names.sort();
 }
 
+/** One entry's text, found through the central directory (local headers may defer their sizes). */
+function zipText(file: string, name: string): string {
+  const buf = readFileSync(file);
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  let at = buf.readUInt32LE(eocd + 16);
+  for (let i = buf.readUInt16LE(eocd + 10); i > 0; i--) {
+    const method = buf.readUInt16LE(at + 10);
+    const size = buf.readUInt32LE(at + 20);
+    const nameLen = buf.readUInt16LE(at + 28);
+    const entry = buf.toString('utf8', at + 46, at + 46 + nameLen);
+    if (entry === name) {
+      const local = buf.readUInt32LE(at + 42);
+      const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+      const data = buf.subarray(start, start + size);
+      return (method === 8 ? inflateRawSync(data) : data).toString('utf8');
+    }
+    at += 46 + nameLen + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
+  }
+  throw new Error(`${name} not in ${file}`);
+}
+
 describe('the VS Code extension package', { timeout: 120_000 }, () => {
   it('vsce ls lists exactly what runs (.vscodeignore)', () => {
     const files = runVsce(['ls', '--no-dependencies']).split('\n').map((l) => l.trim()).filter(Boolean).sort();
@@ -62,13 +90,17 @@ describe('the VS Code extension package', { timeout: 120_000 }, () => {
     try {
       const out = join(dir, 'lockpath.vsix');
       const started = Date.now();
-      runVsce(['package', '--no-dependencies', '--out', out]);
+      // As `npm run package` does: the marketplace page is MARKETPLACE.md, not the developer README.
+      runVsce(['package', '--no-dependencies', '--readme-path', 'MARKETPLACE.md', '--out', out]);
       const entries = zipEntries(out).filter((n) => n.startsWith('extension/'));
-      // vsce renames LICENSE to LICENSE.txt and README.md to readme.md inside the archive.
+      // vsce renames LICENSE to LICENSE.txt inside the archive; readme.md is the --readme-path file.
       const expected = SHIPPED.map((f) => `extension/${f === 'LICENSE' ? 'LICENSE.txt' : f === 'README.md' ? 'readme.md' : f}`).sort();
       assert.deepEqual(entries, expected);
       assert.ok(!entries.some((e) => /node_modules|\/test\/|\.map$|\.ts$/.test(e)));
       assert.ok(Date.now() - started < 30_000, 'packaging is quick');
+      const readme = zipText(out, 'extension/readme.md');
+      assert.match(readme, /^# lockpath\n\n\*\*Finds the stage-2 page-table lifetime races/, 'the marketplace README, not the developer one');
+      assert.doesNotMatch(readme, /npm ci/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

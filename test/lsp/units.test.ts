@@ -86,9 +86,17 @@ describe('text helpers', () => {
   it('short verdicts for lenses', () => {
     const chain = (verdict: ChainView['verdict'], reason: string, assumptions: string[] = [], path = ['f'], findings: string[] = []): ChainView =>
       ({ verdict, reason, assumptions, path, findings }) as unknown as ChainView;
-    const snap = { model: { resourceShort: 'pgd' }, findings: [{ id: 'A', kind: 'null-deref' }, { id: 'B', kind: 'double-free' }] } as unknown as Snapshot;
-    assert.equal(shortVerdict(snap, [chain('race', '', [], ['f'], ['A'])]), 'race: pgd may be freed');
-    assert.equal(shortVerdict(snap, [chain('race', '', [], ['f'], ['A', 'B']), chain('safe', 'x')]), 'race: pgd may be freed, pgd may be freed twice (1 of 2 chains)');
+    const at = (line: number): object => ({ line, column: 0, endLine: line, endColumn: 4 });
+    const findings = [
+      { id: 'A', kind: 'null-deref', file: 'a.c', at: at(3), class: 'x' },
+      { id: 'A2', kind: 'null-deref', file: 'a.c', at: at(3), class: 'x' },
+      { id: 'B', kind: 'double-free', file: 'a.c', at: at(9), class: 'y' },
+    ];
+    const snap = { model: { resource: 'kvm->arch.pgd', resourceShort: 'pgd' }, findings } as unknown as Snapshot;
+    // The diagnostic's words ("kvm->arch.pgd may be NULL here: ..."), counted as Problems counts: one per place and class.
+    assert.equal(shortVerdict(snap, [chain('race', '', [], ['f'], ['A'])]), 'race: kvm->arch.pgd may be NULL · 1 race');
+    assert.equal(shortVerdict(snap, [chain('race', '', [], ['f'], ['A', 'A2'])]), 'race: kvm->arch.pgd may be NULL · 1 race (2 entries)');
+    assert.equal(shortVerdict(snap, [chain('race', '', [], ['f'], ['A', 'B']), chain('safe', 'x')]), 'race: kvm->arch.pgd may be NULL; kvm->arch.pgd may be freed twice · 2 races');
     assert.equal(shortVerdict(snap, [chain('safe', 'pinned: exit_mmap cannot start (vcpu-thread-pins-mm); kvm_destroy_vm cannot start (vcpu-fd-pins-kvm)', ['vcpu-thread-pins-mm', 'vcpu-fd-pins-kvm'])]), 'safe: mm + vcpu fd pinned');
     assert.equal(shortVerdict(snap, [chain('safe', 'guarded: k tests `!kvm->arch.pgd` (line 3) under kvm->mmu_lock; ...', [], ['e', 'k'])]), 'safe: checked in k');
     assert.equal(shortVerdict(snap, [chain('inconclusive', 'the search stopped at its bound')]), 'inconclusive: search bound reached');

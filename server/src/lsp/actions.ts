@@ -1,12 +1,16 @@
 // Quick fixes: the fixes the analysis proposes for the findings under the cursor, the preferred one first, each as
 // a WorkspaceEdit (versioned when the client supports it, so an edit computed for an older text is refused).
-import { CodeActionKind, type CodeAction, type CodeActionContext, type Diagnostic, type Range, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
+import { CodeActionKind, type AnnotatedTextEdit, type ChangeAnnotation, type CodeAction, type CodeActionContext, type Diagnostic, type Range, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
 import type { Fix } from '../analysis/fixes';
 import { findingDiagnostics, SOURCE, type DiagnosticData } from './diagnostics';
 import { rangeOf, rangesMeet, type Env } from './format';
+import type { FnView } from './snapshot';
 
 export interface ActionOptions {
   documentChanges: boolean;
+  /** The client understands change annotations: a fix that edits away from the race (another function or file)
+   *  is also offered as "Preview: ...", its far edits marked needsConfirmation, which the client previews. */
+  annotations?: boolean;
   /** The editor version of an open document, by key (null: not open). */
   versionOf(key: string): number | null;
 }
@@ -45,6 +49,16 @@ export function codeActions(env: Env, key: string, range: Range, context: CodeAc
   });
   if (combined) actions.push(action(combined, new Set(preferred.flatMap((p) => [...p.findings])), true));
   for (const { fix, findings } of fixes) actions.push(action(fix, findings, fix.preferred && !combined));
+  // A fix that edits away from the race is also offered as a preview (last, never preferred): the same edit with
+  // its far edits annotated needsConfirmation, which makes the client show them for review before applying.
+  // The plain action stays one keystroke (a client leaves annotated edits unticked in its preview).
+  if (opts.documentChanges && opts.annotations) {
+    for (const a of [...actions]) {
+      const fix = a === actions[0] && combined ? combined : fixes.find((f) => f.fix.title === a.title)?.fix;
+      if (!fix || !awayFromRace(env, fix).size) continue;
+      actions.push({ ...a, title: `Preview: ${a.title}`, isPreferred: false, edit: workspaceEdit(env, fix, opts, true) });
+    }
+  }
   return actions;
 }
 
@@ -69,13 +83,41 @@ function combine(fixes: readonly Fix[]): Fix | undefined {
   };
 }
 
-export function workspaceEdit(env: Env, fix: Fix, opts: ActionOptions): WorkspaceEdit {
-  const byFile = new Map<string, TextEdit[]>();
-  for (const e of fix.edits) byFile.set(e.file, [...(byFile.get(e.file) ?? []), { range: rangeOf(e.span), newText: e.newText }]);
+/** `preview`: annotate the edits away from the race needsConfirmation (the client supports annotations). */
+export function workspaceEdit(env: Env, fix: Fix, opts: ActionOptions, preview = false): WorkspaceEdit {
+  const away = preview && opts.documentChanges && opts.annotations ? awayFromRace(env, fix) : new Set<Fix['edits'][number]>();
+  const byFile = new Map<string, (TextEdit | AnnotatedTextEdit)[]>();
+  for (const e of fix.edits) {
+    const edit: TextEdit | AnnotatedTextEdit = { range: rangeOf(e.span), newText: e.newText, ...(away.has(e) ? { annotationId: AWAY } : {}) };
+    byFile.set(e.file, [...(byFile.get(e.file) ?? []), edit]);
+  }
   if (opts.documentChanges) {
-    return {
+    const edit: WorkspaceEdit = {
       documentChanges: [...byFile].map(([file, edits]) => ({ textDocument: { uri: env.uriOf(file), version: opts.versionOf(file) }, edits })),
     };
+    if (away.size) {
+      const where = [...new Set([...away].map((e) => `${functionAt(env, e.file, e.span.line)?.name ?? e.file} (${e.file.slice(e.file.lastIndexOf('/') + 1)}:${e.span.line + 1})`))];
+      const annotation: ChangeAnnotation = {
+        label: `lockpath: edits ${where.join(', ')}, away from the race`,
+        description: 'The fix changes code outside the function where the race is reported: review it before applying.',
+        needsConfirmation: true,
+      };
+      edit.changeAnnotations = { [AWAY]: annotation };
+    }
+    return edit;
   }
   return { changes: Object.fromEntries([...byFile].map(([file, edits]) => [env.uriOf(file), edits])) };
+}
+
+const AWAY = 'lockpath.awayFromRace';
+
+function functionAt(env: Env, file: string, line: number): FnView | undefined {
+  return env.snap.functions.find((f) => f.file === file && f.span.line <= line && line <= f.span.endLine);
+}
+
+/** The edits of a fix outside the function that holds its finding's access. */
+function awayFromRace(env: Env, fix: Fix): Set<Fix['edits'][number]> {
+  const finding = env.snap.findings.find((f) => f.id === fix.findingId);
+  const home = finding ? functionAt(env, finding.file, finding.at.line) : undefined;
+  return new Set(fix.edits.filter((e) => !home || e.file !== home.file || e.span.line < home.span.line || e.span.endLine > home.span.endLine));
 }

@@ -39,8 +39,9 @@ export function findingDiagnostics(env: Pick<Env, 'uriOf'> & { snap: Pick<Diagno
       const tag = group.length > 1 ? `[${f.hook} (${f.via})] ` : '';
       if (chain) {
         chain.hops.forEach((h, i) => {
-          if (i === 0) add(h.file, h.line, h.column, h.function.length, `${tag}${chain.contextLabel} enters ${h.function} via ${chain.entry.via}`);
-          else add(h.file, h.line, h.column, h.via === 'direct' ? h.function.length : 0, `${tag}${chain.hops[i - 1].function} calls ${h.function}${h.via === 'direct' ? '' : ` (${h.via})`}`);
+          const step = `${i + 1}/${chain.hops.length} `; // call order, readable where a client sorts by place
+          if (i === 0) add(h.file, h.line, h.column, h.function.length, `${tag}${step}${chain.contextLabel} enters ${h.function} via ${chain.entry.via}`);
+          else add(h.file, h.line, h.column, h.via === 'direct' ? h.function.length : 0, `${tag}${step}${chain.hops[i - 1].function} calls ${h.function}${h.via === 'direct' ? '' : ` (${h.via})`}`);
         });
       }
       if (f.freeSide) {

@@ -3,12 +3,13 @@
 // (worker.ts) so that a multi-second analysis never stalls the LSP thread, and it is driven only by messages, in
 // order. It reads files (inside the workspace folders only) and never writes any.
 import { readFileSync } from 'node:fs';
-import { loadParser, Workspace, type CParser, type Model, type TextChange } from '../analysis';
+import { isSkipNote, loadParser, Workspace, type Analysis, type CParser, type Model, type TextChange } from '../analysis';
 import { fixesFor } from '../analysis/fixes';
 import { contentHash } from '../analysis/content-hash';
 import type { ModelFile } from '../analysis/model/loader';
 import { applySuppressions } from '../analysis/findings/suppress';
 import { collectSources, usableGlobs } from '../files/collect';
+import { countRaces } from './format';
 import { Paths, type Root } from './paths';
 import { buildDiagnosticsPart, buildSnapshot, type DiagnosticsPart, type Snapshot } from './snapshot';
 
@@ -156,8 +157,28 @@ export class Engine {
       this.send({ t: 'superseded', seq });
       return;
     }
+    const built = performance.now();
     const snapshot = buildSnapshot(a, seq, versions, hashes, (f) => fixesFor(a, f, (file) => ws.text(file) ?? ''), part);
     this.send({ t: 'snapshot', seq, snapshot, ms });
+    this.send({ t: 'log', level: 'info', message: this.analysisLog(a, seq, ms, performance.now() - built) });
+  }
+
+  /** What the output channel says of one analysis: the model, the scope, what was skipped, and where time went
+   *  (never the timelines: those have their own view). */
+  private analysisLog(a: Analysis, seq: number, ms: number, snapshotMs: number): string {
+    const cfg = this.config;
+    const roots = this.paths.roots.map((r) => r.fsPath).join(', ') || '(no folder)';
+    const skipped = a.problems.filter(isSkipNote).map((p) => `${p.file}: ${p.message.replace(/^lockpath: skipped: /, '')}`);
+    const st = a.stats;
+    return [
+      // Worded apart from server.ts's one-line "analysis #N" (tests count those) and from its skip notes.
+      `lockpath: what analysis ${seq} read`,
+      `  model: ${a.model.id} (${a.model.source}; ${a.modelReason}); assumptions off: ${a.model.assumptions.filter((x) => !x.enabled).map((x) => x.id).join(', ') || 'none'}`,
+      `  scope: ${st.files} files (${this.indexed.size} indexed from ${roots}, ${this.open.size} open)${cfg ? `; include ${cfg.include.join(' ') || '(none: open files only)'}; exclude ${cfg.exclude.join(' ') || '(none)'}` : ''}`,
+      `  left out (too large, binary or generated): ${skipped.length ? `${skipped.length} file${skipped.length === 1 ? '' : 's'}` : 'none'}${skipped.slice(0, 20).map((x) => `\n    ${x}`).join('')}${skipped.length > 20 ? `\n    and ${skipped.length - 20} more` : ''}`,
+      `  timings: analysis ${Math.round(ms)} ms (${st.functions} functions, ${st.chains} chains, ${st.states} states, ${st.searchesStored} of ${st.searches} searches from the cache), editor data ${Math.round(snapshotMs)} ms`,
+      `  found: ${countRaces(a.findings)}`,
+    ].join('\n');
   }
 
   /** Resolves after `ms`, or as soon as a message arrives (after the rest of its batch has been read). */

@@ -1,9 +1,14 @@
-// Texts the editor features share: LSP ranges from analysis spans, markdown links into the tree, short verdicts
-// for code lenses, the witness as a two-column table, and the per-function explanation.
+// Texts the editor features share: LSP ranges from analysis spans, markdown links into the tree, the one wording
+// of races (counted as Problems shows them, in the diagnostic's words) that the status bar, lenses and hovers use,
+// finding names, the witness as a two-column table, and the per-function explanation.
 import type { Position, Range } from 'vscode-languageserver/node';
 import type { Span, WitnessStep } from '../analysis';
-import { timeline } from '../report/text';
 import type { ChainView, FindingView, Snapshot } from './snapshot';
+
+/** A command link for hovers (VS Code runs it; other clients show its text). */
+export function commandLink(text: string, command: string, args: unknown[]): string {
+  return `[${escapeMd(text)}](command:${command}?${encodeURIComponent(JSON.stringify(args))})`;
+}
 
 export interface Env {
   snap: Snapshot;
@@ -51,7 +56,7 @@ export function wordAt(text: string, p: Position): { word: string; range: Range 
   return { word, range: pointRange(p.line, s, e - s) };
 }
 
-const base = (file: string): string => file.slice(file.lastIndexOf('/') + 1);
+export const base = (file: string): string => file.slice(file.lastIndexOf('/') + 1);
 
 /** A markdown link that opens the file at a (0-based) line: [text](file:///...#L12). */
 export function link(env: Env, text: string, file: string, line: number): string {
@@ -92,22 +97,70 @@ export function byContext(chains: readonly ChainView[]): Map<string, ChainView[]
   return m;
 }
 
-/** "race: pgd may be freed", "safe: vcpu fd + mm pinned", "safe: checked in kvm_set_spte_hva". */
+// ---- the shared wording: the status bar, Problems, lenses and hovers count and word races through these ----
+
+/** What a hazard does to the resource, worded as the diagnostic's message begins: "kvm->arch.pgd may be NULL". */
+export function hazardWords(resource: string, kind: string): string {
+  switch (kind) {
+    case 'null-deref':
+      return `${resource} may be NULL`;
+    case 'use-after-free':
+      return `${resource} may point to freed stage-2 tables`;
+    case 'concurrent-teardown':
+      return 'the stage-2 tables may be torn down under this walk';
+    case 'double-free':
+      return `${resource} may be freed twice`;
+    default:
+      return `${resource} may be freed`;
+  }
+}
+
+type Placed = Pick<FindingView, 'file' | 'at' | 'class'>;
+
+/** One race as Problems shows it: one diagnostic per place and class; its findings are the entries reaching it. */
+function raceKey(f: Placed): string {
+  return `${f.file}|${f.at.line}:${f.at.column}-${f.at.endLine}:${f.at.endColumn}|${f.class}`;
+}
+
+export function raceGroups<F extends Placed>(findings: readonly F[]): F[][] {
+  const groups = new Map<string, F[]>();
+  for (const f of findings) groups.set(raceKey(f), [...(groups.get(raceKey(f)) ?? []), f]);
+  return [...groups.values()];
+}
+
+/** "1 race (3 entries)", "2 races", "no races": races as Problems counts them, entries as its messages do. */
+export function countRaces(findings: readonly Placed[]): string {
+  const races = raceGroups(findings).length;
+  if (!races) return 'no races';
+  const entries = findings.length > races ? ` (${findings.length} entries)` : '';
+  return `${races} race${races === 1 ? '' : 's'}${entries}`;
+}
+
+/** "kvm->arch.pgd may be NULL · 1 race (2 entries)": what goes wrong, in the diagnostic's words, then the count. */
+export function racesPhrase(snap: Pick<Snapshot, 'model'>, findings: readonly FindingView[]): string {
+  const words = [...new Set(findings.map((f) => hazardWords(snap.model.resource, f.kind)))];
+  return `${words.join('; ')} · ${countRaces(findings)}`;
+}
+
+/** A finding by name, never by id: "unguarded-notifier-path · mmu notifier kvm_age_hva (clear_young) · mmu.c:411". */
+export function findingName(f: Pick<FindingView, 'class' | 'contextLabel' | 'hook' | 'via' | 'file' | 'at'>): string {
+  return `${f.class} · ${f.contextLabel} ${f.hook} (${f.via}) · ${base(f.file)}:${f.at.line + 1}`;
+}
+
+/** The findings on these chains (each once). */
+export function findingsOn(snap: Snapshot, chains: readonly ChainView[]): FindingView[] {
+  const ids = new Set(chains.flatMap((c) => c.findings));
+  return snap.findings.filter((f) => ids.has(f.id));
+}
+
+/** "race: kvm->arch.pgd may be NULL · 1 race (2 entries)", "safe: vcpu fd + mm pinned", "safe: checked in kvm_set_spte_hva". */
 export function shortVerdict(snap: Snapshot, chains: readonly ChainView[]): string {
   const res = snap.model.resourceShort;
-  const races = chains.filter((c) => c.verdict === 'race');
   const of = (n: number): string => (n < chains.length ? ` (${n} of ${chains.length} chains)` : '');
+  const races = chains.filter((c) => c.verdict === 'race');
   if (races.length) {
-    const ids = new Set(races.flatMap((c) => c.findings));
-    const kinds = new Set(snap.findings.filter((f) => ids.has(f.id)).map((f) => f.kind));
-    const phrases = new Set<string>();
-    for (const k of kinds) {
-      if (k === 'double-free') phrases.add(`${res} may be freed twice`);
-      else if (k === 'concurrent-teardown') phrases.add('tables torn down under the walk');
-      else phrases.add(`${res} may be freed`);
-    }
-    if (!phrases.size) phrases.add(`${res} may be freed`);
-    return `race: ${[...phrases].join(', ')}${of(races.length)}`;
+    const found = findingsOn(snap, races);
+    return found.length ? `race: ${racesPhrase(snap, found)}` : `race: ${snap.model.resource} may be freed${of(races.length)}`;
   }
   const open = chains.filter((c) => c.verdict === 'inconclusive');
   if (open.length) {
@@ -146,11 +199,6 @@ export function witnessTable(env: Env, steps: readonly WitnessStep[]): string {
     rows.push(`| ${lanes.map((l) => (l === s.lane ? cell(text) : ' ')).join(' | ')} |`);
   }
   return rows.join('\n');
-}
-
-/** The witness as plain text, two lanes side by side (as the CLI prints it). */
-export function witnessText(steps: readonly WitnessStep[]): string {
-  return timeline(steps, 72).join('\n');
 }
 
 /** The path of a chain as links: entry -> ... -> walker. */

@@ -11,6 +11,8 @@ export interface StatusParams {
   total?: number;
   /** Findings of the latest analysis that matches the open documents. */
   findings: number;
+  /** Those findings counted and worded as Problems shows them: "1 race (3 entries)" (format.ts countRaces). */
+  summary?: string;
   /** Chains in that analysis. */
   chains?: number;
   /** How long the latest analysis took, ms. */
@@ -77,6 +79,30 @@ export interface RaceTimelineResult {
   /** The witness drawn as a sequence diagram (steps carry data-file/data-line), and where its files are. */
   svg: string;
   uris: Record<string, string>;
+}
+
+/** Client -> server request (no params): every finding by name, with its chain in call order and its witness per
+ *  lane (the VS Code tree view and the race-timeline picker). */
+export const FindingsRequest = 'lockpath/findings';
+export interface FindingsResult {
+  /** As the status bar says it: "1 race (3 entries)". */
+  summary: string;
+  findings: {
+    id: string;
+    /** "unguarded-notifier-path · mmu notifier kvm_age_hva (clear_young) · mmu.c:411": never a bare id. */
+    name: string;
+    class: string;
+    title: string;
+    severity: 'error' | 'warning';
+    /** What goes wrong, in the diagnostic's words. */
+    hazard: string;
+    function: string;
+    place: PlaceJson;
+    /** The chain from the entry to the access, in call order. */
+    hops: { label: string; place: PlaceJson; locks: string[] }[];
+    /** The witness, one lane per thread, each lane's steps in time order (step: its index in the interleaving). */
+    lanes: { thread: string; steps: { step: number; action: string; place: PlaceJson; hazard?: boolean }[] }[];
+  }[];
 }
 
 /** Command ids the VS Code client registers; code lenses name them. */

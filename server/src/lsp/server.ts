@@ -22,11 +22,12 @@ import type { TextChange } from '../analysis';
 import { usableGlobs } from '../files/collect';
 import { codeActions } from './actions';
 import { incomingCalls, outgoingCalls, prepareCallHierarchy } from './calls';
-import { chainsResult, explainResult, raceTimelineResult } from './commands';
+import { chainsResult, explainResult, findingsResult, raceTimelineResult } from './commands';
 import { CrashPolicy } from './crash-policy';
 import { Documents, type OpenDoc } from './documents';
 import { indexWants, type FromEngine } from './engine';
-import type { Env } from './format';
+import { countRaces, type Env } from './format';
+import { references } from './references';
 import { hover } from './hover';
 import { inlayHints } from './inlays';
 import { codeLenses } from './lenses';
@@ -37,6 +38,7 @@ import {
   ChainsRequest,
   Commands,
   ExplainRequest,
+  FindingsRequest,
   RaceTimelineRequest,
   type ChainsParams,
   type ExplainParams,
@@ -146,6 +148,7 @@ export class LockpathServer {
       return this.attempt('codeAction', () =>
         codeActions(this.env(s), d.key, p.range, p.context, {
           documentChanges: !!this.caps.workspace?.workspaceEdit?.documentChanges,
+          annotations: !!this.caps.workspace?.workspaceEdit?.changeAnnotationSupport,
           versionOf: (key) => this.docs.byKey(key)?.doc.version ?? null,
         }), []);
     });
@@ -164,6 +167,16 @@ export class LockpathServer {
       return s ? this.attempt('outgoingCalls', () => outgoingCalls(this.env(s), p.item), []) : [];
     });
 
+    c.onReferences(async (p, token) => {
+      const d = this.docs.get(p.textDocument.uri);
+      const s = await this.snapshotFor(token, 1500);
+      if (!d || !s || d.model) return null;
+      return this.attempt('references', () => references(this.env(s), d.key, d.doc.getText(), p.position, p.context.includeDeclaration), null);
+    });
+    c.onRequest(FindingsRequest, async (_p: unknown, token) => {
+      const s = await this.snapshotFor(token, 5000);
+      return s ? findingsResult(this.env(s)) : { summary: 'no analysis yet', findings: [] };
+    });
     c.onRequest(ChainsRequest, async (p: ChainsParams, token) => {
       const s = await this.snapshotFor(token, 5000);
       return s ? chainsResult(this.env(s), p?.name) : { name: p?.name, chains: [], markdown: 'lockpath: no analysis yet' };
@@ -200,6 +213,7 @@ export class LockpathServer {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         hoverProvider: true,
+        referencesProvider: true,
         codeLensProvider: { resolveProvider: false },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         callHierarchyProvider: true,
@@ -374,7 +388,7 @@ export class LockpathServer {
   /** A snapshot of the current texts is in: the requests waiting for one answer, the client refreshes. */
   private settled(s: Snapshot, ms: number): void {
     this.out.endProgress();
-    this.out.status({ state: 'idle', files: s.files.length, findings: s.findings.length, chains: s.chains.length, ms: Math.round(ms) });
+    this.out.status({ state: 'idle', files: s.files.length, findings: s.findings.length, summary: countRaces(s.findings), chains: s.chains.length, ms: Math.round(ms) });
     this.waiters.resolveAll(s);
     this.out.refresh('codeLens');
     this.out.refresh('inlayHint');

@@ -32,9 +32,12 @@ export function readSettings(raw: unknown): Settings {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, any>;
   const index = (r.index && typeof r.index === 'object' ? r.index : {}) as Record<string, unknown>;
   const assumptions: Record<string, boolean> = {};
-  if (r.assumptions && typeof r.assumptions === 'object') {
-    for (const [k, v] of Object.entries(r.assumptions)) if (typeof v === 'boolean') assumptions[k] = v;
+  // Two spellings, merged: the object `assumptions` (older settings, other editors), and one boolean a named
+  // assumption, `assumption.<id>` (VS Code's checkboxes; the client sends only the ones the user set), which wins.
+  for (const source of [r.assumptions, r.assumption]) {
+    if (source && typeof source === 'object') for (const [k, v] of Object.entries(source)) if (typeof v === 'boolean') assumptions[k] = v;
   }
+  for (const [k, v] of Object.entries(r)) if (k.startsWith('assumption.') && typeof v === 'boolean') assumptions[k.slice('assumption.'.length)] = v;
   const inlay = r.inlayHints && typeof r.inlayHints === 'object' ? r.inlayHints : {};
   return {
     modelFile: typeof r.modelFile === 'string' && r.modelFile.trim() ? r.modelFile.trim() : defaultSettings.modelFile,

@@ -1,6 +1,6 @@
 // The page of the editor's race-timeline view: the witness SVG, themed by VS Code's CSS variables, under a strict
 // Content-Security-Policy. Its only script (nonce'd) turns a click on a step into a message, so the editor can
-// open that line. Pure text in, text out: the client hands it to a webview, the tests to a browser.
+// open that line. The drawing is scaled down to the panel's width. Pure text in, text out: the client hands it to a webview, the tests to a browser.
 export interface WebviewPage {
   title: string;
   svg: string;
@@ -24,6 +24,9 @@ export function timelineWebviewHtml(page: WebviewPage): string {
   body { background: var(--vscode-editor-background, #fff); color: var(--vscode-editor-foreground, #222); font-family: var(--vscode-font-family, sans-serif); margin: 12px; }
   h1 { font-size: 1.1em; font-weight: 600; }
   [data-file] { cursor: pointer; }
+  /* Scaled to the panel: never wider than it (the lanes of a long witness used to run off the right edge), never
+     larger than drawn; the viewBox keeps the proportions. */
+  svg.lp-timeline { display: block; max-width: 100%; height: auto; }
 </style>
 </head>
 <body>
