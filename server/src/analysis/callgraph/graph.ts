@@ -23,7 +23,6 @@ export class CallGraph {
   private readonly tableReturns = new Map<string, string>();
   private readonly macros = new Map<string, MacroAlias>();
   private callers = new Map<string, { caller: FunctionFacts; site: CallSiteFacts }[]>();
-  private readonly reaches = new Map<FunctionFacts, boolean>();
   readonly tables: TableFacts[] = [];
 
   constructor(readonly files: readonly FileFacts[], readonly model: Model) {

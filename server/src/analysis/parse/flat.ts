@@ -242,6 +242,7 @@ const keptShapes = ((): SyntaxNode => {
   const tree = new FlatTree('', { types: [], fieldIds: new Map(), named: new Uint8Array(1) }, 1, none, none, new Int32Array(1), new Int32Array(1), new Int32Array(1), new Uint8Array(1));
   return tree.rootNode;
 })();
+void keptShapes; // kept for its shapes only
 
 /**
  * Copies `tree` (parsed from `text`) out of wasm: read from wasm memory when it can be (memory.ts), else with a
