@@ -130,7 +130,7 @@ function showStatus(item: vscode.StatusBarItem, p: StatusParams): void {
   showState(item, p);
   if (p.limited) {
     item.text += ' (limited)';
-    item.tooltip = `${item.tooltip}\nLimited mode: the workspace is not trusted. Only the C files you open are analysed, with the built-in model; the folder is not indexed and its .lockpath.json is not read.`;
+    item.tooltip = `${typeof item.tooltip === 'string' ? item.tooltip : ''}\nLimited mode: the workspace is not trusted. Only the C files you open are analysed, with the built-in model; the folder is not indexed and its .lockpath.json is not read.`;
   }
 }
 
@@ -193,8 +193,8 @@ async function pickFinding(): Promise<string | undefined> {
   const uri = vscode.window.activeTextEditor?.document.uri;
   const diags = uri ? vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'lockpath' && d.code) : [];
   const items = diags.flatMap((d) => {
-    const ids = ((d as vscode.Diagnostic & { data?: { findings?: string[] } }).data?.findings ?? []) as string[];
-    return ids.map((id) => ({ label: id, description: `${String(d.code)} · line ${d.range.start.line + 1}`, detail: d.message.split('\n')[0] }));
+    const ids = (d as vscode.Diagnostic & { data?: { findings?: string[] } }).data?.findings ?? [];
+    return ids.map((id) => ({ label: id, description: `${typeof d.code === 'object' ? d.code.value : d.code} · line ${d.range.start.line + 1}`, detail: d.message.split('\n')[0] }));
   });
   if (!items.length) {
     return vscode.window.showInputBox({ prompt: 'lockpath: finding id (LP...)' });

@@ -19,7 +19,7 @@ import { parseArgs, usage, type CliArgs } from './args';
 
 const VERSION: string = (() => {
   try {
-    return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return '0.0.0';
   }

@@ -178,15 +178,15 @@ export class LockpathServer {
       return s ? this.attempt('outgoingCalls', () => outgoingCalls(this.env(s), p.item), []) : [];
     });
 
-    c.onRequest(ChainsRequest, async (p: ChainsParams, token) => {
+    c.onRequest(ChainsRequest, async (p: ChainsParams, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
       return s ? chainsResult(this.env(s), p?.name) : { name: p?.name, chains: [], markdown: 'lockpath: no analysis yet' };
     });
-    c.onRequest(ExplainRequest, async (p: ExplainParams, token) => {
+    c.onRequest(ExplainRequest, async (p: ExplainParams, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
       return s ? explainResult(this.env(s), p.name) : { name: p.name, found: false, markdown: 'lockpath: no analysis yet' };
     });
-    c.onRequest(RaceTimelineRequest, async (p: RaceTimelineParams, token) => {
+    c.onRequest(RaceTimelineRequest, async (p: RaceTimelineParams, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
       return s ? raceTimelineResult(this.env(s), p.id) : { id: p.id, found: false, title: 'lockpath: no analysis yet', text: '', markdown: '', steps: [] };
     });
@@ -323,7 +323,7 @@ export class LockpathServer {
     if (this.modelState.uri && this.modelState.uri !== target) this.clearModelDiagnostics();
     this.modelState = { uri: target, loaded, published: this.modelState.published };
     if (target && (loaded?.problems.length || this.modelState.published)) {
-      this.connection.sendDiagnostics({ uri: target, version: openDoc?.doc.version, diagnostics: (loaded?.problems ?? []).map(problemDiagnostic) });
+      void this.connection.sendDiagnostics({ uri: target, version: openDoc?.doc.version, diagnostics: (loaded?.problems ?? []).map(problemDiagnostic) });
       this.modelState.published = !!loaded?.problems.length;
     }
     const config = this.configFrom(loaded);
@@ -334,7 +334,7 @@ export class LockpathServer {
   }
 
   private clearModelDiagnostics(): void {
-    if (this.modelState.uri && this.modelState.published) this.connection.sendDiagnostics({ uri: this.modelState.uri, diagnostics: [] });
+    if (this.modelState.uri && this.modelState.published) void this.connection.sendDiagnostics({ uri: this.modelState.uri, diagnostics: [] });
     this.modelState.published = false;
   }
 
@@ -509,7 +509,7 @@ export class LockpathServer {
     this.keyToUri.delete(d.key);
     this.pending.delete(d.key);
     this.host?.post({ t: 'close', key: d.key });
-    if (this.publishedUris.delete(uri)) this.connection.sendDiagnostics({ uri, diagnostics: [] });
+    if (this.publishedUris.delete(uri)) void this.connection.sendDiagnostics({ uri, diagnostics: [] });
     // Back to the disk text (or out of the analysis): unless that is the same text, the analysis must rerun.
     const config = this.engineConfig;
     const wanted = config && indexWants(this.paths, config.include.map(globToRegExp), config.exclude.map(globToRegExp), d.key);
@@ -719,7 +719,7 @@ export class LockpathServer {
       if (d.model) continue;
       const diagnostics: Diagnostic[] = [...findingDiagnostics(env, d.key), ...problemDiagnostics(s.problems, d.key, this.settings.showParseProblems)];
       if (!diagnostics.length && !this.publishedUris.has(uri)) continue;
-      this.connection.sendDiagnostics({ uri, version: d.doc.version, diagnostics });
+      void this.connection.sendDiagnostics({ uri, version: d.doc.version, diagnostics });
       if (diagnostics.length) this.publishedUris.add(uri);
       else this.publishedUris.delete(uri);
     }

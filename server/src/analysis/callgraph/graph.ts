@@ -219,7 +219,7 @@ export class CallGraph {
 
   private reachesWith(key: string, fn: FunctionFacts, base: (f: FunctionFacts) => boolean): boolean {
     let cache = this.reachCache.get(key);
-    if (!cache) this.reachCache.set(key, (cache = new Map()));
+    if (!cache) this.reachCache.set(key, (cache = new Map<FunctionFacts, boolean>()));
     const known = cache.get(fn);
     if (known !== undefined) return known;
     // Iterative fixpoint over the reachable part, so deep or cyclic graphs cannot overflow the stack.

@@ -52,7 +52,7 @@ export function loadParser(wasmDir?: string): Promise<CParser> {
     const moduleOptions: Record<string, unknown> = { locateFile: (name: string) => join(dir, name) };
     await Parser.init(moduleOptions);
     cursorFunctions = pickCursorExports(moduleOptions);
-    wasmModule = moduleOptions as Partial<WasmHeap>;
+    wasmModule = moduleOptions;
     const language = await Language.load(join(dir, 'tree-sitter-c.wasm'));
     return new CParser(language);
   })();
