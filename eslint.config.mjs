@@ -16,7 +16,11 @@ export default tseslint.config(
       // node:test's test() and describe() return promises the runner awaits itself.
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
       ],
       // Messages interpolate caught errors (`unknown`) and numbers; String() around each would say nothing more.
       '@typescript-eslint/restrict-template-expressions': 'off',
