@@ -1,7 +1,11 @@
 // Command-line words to options. Hand-written: a dozen flags do not need a library.
+import { DEBUG_STAGES, type DebugStage } from '../report/debug';
+
 export interface CliArgs {
-  command: 'check' | 'chains' | 'explain' | 'serve';
+  command: 'check' | 'chains' | 'explain' | 'serve' | 'debug';
   function?: string;
+  /** debug: which stage's data to print (report/debug.ts). */
+  stage?: DebugStage;
   paths: string[];
   json: boolean;
   /** A file to write SARIF to, or '-' for standard output. */
@@ -25,6 +29,7 @@ export interface CliArgs {
 export const usage = `usage: lockpath [check] [PATH...] [--json | --sarif[=FILE]] [options]
        lockpath chains [PATH...] [--json] [options]
        lockpath explain FUNCTION [PATH...] [options]
+       lockpath debug facts|program|witness|chains FUNCTION [PATH...] [options]
        lockpath serve --stdio
 
 With no PATH, analyses the bundled v4.12 example. A PATH is a C file or a folder (a kernel tree's root reads only
@@ -51,7 +56,7 @@ exit status: check: 1 when races are found, 0 when none; 2 on bad input.
 export function parseArgs(argv: readonly string[]): CliArgs {
   const a: CliArgs = { command: 'check', paths: [], json: false, noModelFile: false, assume: [], verbose: false, cache: true, help: false, version: false, stdio: false };
   const rest = [...argv];
-  if (rest[0] && ['check', 'chains', 'explain', 'serve'].includes(rest[0])) a.command = rest.shift() as CliArgs['command'];
+  if (rest[0] && ['check', 'chains', 'explain', 'serve', 'debug'].includes(rest[0])) a.command = rest.shift() as CliArgs['command'];
   const value = (flag: string, inline: string | undefined): string => {
     const v = inline ?? rest.shift();
     if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new Error(`${flag} needs a value`);
@@ -65,7 +70,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   while (rest.length) {
     const word = rest.shift()!;
     if (!word.startsWith('--')) {
-      if (a.command === 'explain' && !a.function) a.function = word;
+      if (a.command === 'debug' && !a.stage) a.stage = debugStage(word);
+      else if ((a.command === 'explain' || a.command === 'debug') && !a.function) a.function = word;
       else a.paths.push(word);
       continue;
     }
@@ -98,7 +104,14 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     }
   }
   if (a.command === 'explain' && !a.function && !a.help) throw new Error('explain needs a FUNCTION');
+  if (a.command === 'debug' && !a.function && !a.help) throw new Error(`debug needs a stage (${DEBUG_STAGES.join(', ')}) and a FUNCTION`);
   if (a.command === 'serve' && !a.stdio && !a.help) throw new Error('serve speaks LSP over standard input and output: lockpath serve --stdio');
   if (a.json && a.sarif === '-') throw new Error('--json and --sarif both write to standard output; give --sarif=FILE');
   return a;
+}
+
+function debugStage(word: string): DebugStage {
+  const stage = DEBUG_STAGES.find((s) => s === word);
+  if (!stage) throw new Error(`debug shows one of ${DEBUG_STAGES.join(', ')}, not "${word}"`);
+  return stage;
 }

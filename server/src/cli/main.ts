@@ -13,6 +13,7 @@ import { collectSources } from '../files/collect';
 import { DiskExploreStore, DiskIndexCache, defaultCacheDir } from '../files/index-cache';
 import { reportHtml } from '../report/html';
 import { reportJson } from '../report/json';
+import { debugText } from '../report/debug';
 import { reportSarif } from '../report/sarif';
 import { chainsText, explainText, findingsText } from '../report/text';
 import { parseArgs, usage, type CliArgs } from './args';
@@ -136,6 +137,11 @@ async function analyzePaths(args: CliArgs): Promise<Analysis & { root: string }>
 
 function report(args: CliArgs, a: Analysis & { root: string }, out: (s: string) => void): number {
   const races = a.findings.length;
+  if (args.command === 'debug') {
+    const d = debugText(a, args.stage!, args.function!);
+    out(`${d.text}\n`);
+    return d.found ? 0 : 2;
+  }
   if (args.command === 'explain') {
     out(`${explainText(a, args.function!, VERSION)}\n`);
     return a.graph.lookup(args.function!) ? 0 : 2;
