@@ -32,7 +32,11 @@ describe('golden facts and programs (expected.txt)', () => {
         if (!update) assert.fail(`${file} was missing and has been written: check it in`);
         return;
       }
-      assert.equal(actual, readFileSync(file, 'utf8'), `${relative(repoRoot, file)} differs: rerun with LOCKPATH_UPDATE_GOLDEN=1 and read the diff`);
+      assert.equal(
+        actual,
+        readFileSync(file, 'utf8'),
+        `${relative(repoRoot, file)} differs: rerun with LOCKPATH_UPDATE_GOLDEN=1 and read the diff`,
+      );
     });
   }
 });
@@ -45,16 +49,28 @@ describe('lockpath debug stages', () => {
     assert.match(facts.text, /^facts stage2_get_pud {2}virt\/kvm\/arm\/mmu\.c:\d+:\d+/);
     assert.match(facts.text, /\n {4}pgd := <root> {2}@\d+:\d+\n {4}deref pgd {2}`\*pgd`/);
     const program = debugText(a, 'program', 'kvm_mmu_notifier_clear_young').text;
-    assert.match(program, /^program kvm_mmu_notifier_clear_young \(mmu-notifier, kvm_mmu_notifier_ops\.clear_young\): \d+ instructions/);
+    assert.match(
+      program,
+      /^program kvm_mmu_notifier_clear_young \(mmu-notifier, kvm_mmu_notifier_ops\.clear_young\): \d+ instructions/,
+    );
     assert.match(program, /\n +0 {2}lock mmu_lock exclusive \(spin_lock\)/);
     assert.match(program, /branch !\$\d+:pmd then \d+ else \d+ \(guard\) {2}`!pmd`/);
-    assert.match(debugText(a, 'program', 'stage2_get_pud').text, /^stage2_get_pud is not an entry with chains; entries: .*kvm_vm_ioctl/);
+    assert.match(
+      debugText(a, 'program', 'stage2_get_pud').text,
+      /^stage2_get_pud is not an entry with chains; entries: .*kvm_vm_ioctl/,
+    );
     const witness = debugText(a, 'witness', 'kvm_age_hva').text;
-    assert.match(witness, /^findings through kvm_age_hva: 2\n {2}LP[0-9A-F]{8} {2}unguarded-notifier-path {2}null-deref/);
+    assert.match(
+      witness,
+      /^findings through kvm_age_hva: 2\n {2}LP[0-9A-F]{8} {2}unguarded-notifier-path {2}null-deref/,
+    );
     assert.match(witness, /\n {4}!0 [^\n]*dereferences \*pgd: NULL/);
     const chains = debugText(a, 'chains', 'stage2_get_pud').text;
     assert.match(chains, /^chains through stage2_get_pud: 9\n/);
     assert.match(chains, /\n {4}safe: guarded: kvm_set_spte_hva tests `!kvm->arch\.pgd`/);
-    assert.deepEqual(debugText(a, 'chains', 'no_such_function'), { text: 'lockpath: no function no_such_function in the indexed files', found: false });
+    assert.deepEqual(debugText(a, 'chains', 'no_such_function'), {
+      text: 'lockpath: no function no_such_function in the indexed files',
+      found: false,
+    });
   });
 });

@@ -98,7 +98,9 @@ export function stmtLines(body: readonly Stmt[], indent = '  '): string[] {
 }
 
 export function factsText(fn: FunctionFacts): string {
-  const params = fn.params.map((p) => `${p.type} ${p.name}${p.isFunctionPointer ? ' (fn)' : ''}${p.walks ? ' (walks)' : ''}`);
+  const params = fn.params.map(
+    (p) => `${p.type} ${p.name}${p.isFunctionPointer ? ' (fn)' : ''}${p.walks ? ' (walks)' : ''}`,
+  );
   const out = [
     `facts ${fn.name}  ${fn.file}:${at(fn.nameSpan)}${fn.recovered ? '  (recovered)' : ''}`,
     `  returns ${fn.returnType}; params ${params.join(', ') || 'none'}; touches root: ${fn.touchesRoot ? 'yes' : 'no'}`,
@@ -112,7 +114,10 @@ export function factsText(fn: FunctionFacts): string {
   }
   if (fn.uses.length) out.push('  uses');
   for (const u of fn.uses) out.push(`    ${u.kind}  @${at(u.at)}  locks [${u.locksHeld.join(', ')}]`);
-  for (const g of fn.guards) out.push(`  guard ${g.form}${g.onField ? ' on <root>' : ''}  @${at(g.at)} protects ${at(g.protects)}-${g.protects.endLine + 1}`);
+  for (const g of fn.guards)
+    out.push(
+      `  guard ${g.form}${g.onField ? ' on <root>' : ''}  @${at(g.at)} protects ${at(g.protects)}-${g.protects.endLine + 1}`,
+    );
   for (const f of fn.fieldInits) out.push(`  field init .${f.field} = ${f.value}`);
   for (const v of fn.varSources) out.push(`  ${v.variable} from ${JSON.stringify(v.from)}`);
   return out.join('\n');
@@ -189,10 +194,16 @@ function chainsThrough(a: Analysis, name: string): string {
   const rows = a.chains.filter((c) => c.chain.path.includes(name));
   const out = [`chains through ${name}: ${rows.length}`];
   for (const { chain, verdict } of rows) {
-    out.push(`  ${chain.id}  ${chain.context}  ${chain.entry.fn.name} (${chain.entry.via}${chain.entry.derived ? '' : ', built-in'})`);
+    out.push(
+      `  ${chain.id}  ${chain.context}  ${chain.entry.fn.name} (${chain.entry.via}${chain.entry.derived ? '' : ', built-in'})`,
+    );
     for (const h of chain.hops) out.push(`    ${h.function}  ${h.file}:${h.line + 1}  ${h.via}`);
-    out.push(`    locks [${chain.locks.join(', ')}]  guards [${chain.guards.map((g) => `${g.function}:${g.line + 1}`).join(', ')}]`);
-    out.push(`    ${verdict.verdict}: ${verdict.reason}${verdict.assumptions.length ? `  assuming ${verdict.assumptions.join(', ')}` : ''}`);
+    out.push(
+      `    locks [${chain.locks.join(', ')}]  guards [${chain.guards.map((g) => `${g.function}:${g.line + 1}`).join(', ')}]`,
+    );
+    out.push(
+      `    ${verdict.verdict}: ${verdict.reason}${verdict.assumptions.length ? `  assuming ${verdict.assumptions.join(', ')}` : ''}`,
+    );
   }
   return out.join('\n');
 }
@@ -205,7 +216,9 @@ function witnessesThrough(a: Analysis, name: string): string {
     out.push(`    chain ${f.chain.path.join(' > ')}; teardown ${f.teardown.join(', ')}`);
     for (const s of f.witness) {
       const locks = s.locks.length ? `  [${s.locks.join(', ')}]` : '';
-      out.push(`    ${s.hazard ? '!' : ' '}${s.lane} ${s.thread}: ${s.action}  ${s.function} ${s.file}:${s.at.line + 1}${locks}`);
+      out.push(
+        `    ${s.hazard ? '!' : ' '}${s.lane} ${s.thread}: ${s.action}  ${s.function} ${s.file}:${s.at.line + 1}${locks}`,
+      );
     }
     if (f.freeSide) out.push(`    free side: ${f.freeSide.action}  ${f.freeSide.function}:${f.freeSide.at.line + 1}`);
   }
@@ -215,8 +228,10 @@ function witnessesThrough(a: Analysis, name: string): string {
 /** The programs an entry compiles to (one per context it is entered from), and a teardown actor's of that name. */
 function programsOf(a: Analysis, name: string): string {
   const out: string[] = [];
-  for (const sim of a.simulations.filter((s) => s.entry.fn.name === name)) out.push(programText(`program ${name} (${sim.entry.context}, ${sim.entry.via})`, sim.program));
-  for (const actor of a.actors.filter((x) => x.entries.some((e) => e.name === name) || x.path.label === name)) out.push(programText(`teardown ${actor.path.label}`, actor.program));
+  for (const sim of a.simulations.filter((s) => s.entry.fn.name === name))
+    out.push(programText(`program ${name} (${sim.entry.context}, ${sim.entry.via})`, sim.program));
+  for (const actor of a.actors.filter((x) => x.entries.some((e) => e.name === name) || x.path.label === name))
+    out.push(programText(`teardown ${actor.path.label}`, actor.program));
   if (out.length) return out.join('\n\n');
   const entries = [...new Set(a.simulations.map((s) => s.entry.fn.name))].sort();
   return `${name} is not an entry with chains; entries: ${entries.join(', ') || 'none'}`;
@@ -225,7 +240,8 @@ function programsOf(a: Analysis, name: string): string {
 /** The text of one stage for NAME; `found` is false when the function is not in the indexed code. */
 export function debugText(a: Analysis, stage: DebugStage, name: string): { text: string; found: boolean } {
   const defs = a.files.flatMap((f) => f.functions.filter((fn) => fn.name === name));
-  if (!defs.length && !a.actors.some((x) => x.path.label === name)) return { text: `lockpath: no function ${name} in the indexed files`, found: false };
+  if (!defs.length && !a.actors.some((x) => x.path.label === name))
+    return { text: `lockpath: no function ${name} in the indexed files`, found: false };
   switch (stage) {
     case 'facts':
       return { text: defs.map(factsText).join('\n\n'), found: true };
@@ -252,7 +268,9 @@ export function goldenText(a: Analysis): string {
   const programs = a.simulations.map((s) => {
     const title = `program ${s.entry.fn.name} (${s.entry.context}, ${s.entry.via})`;
     const n = s.program.instrs.length;
-    return n <= GOLDEN_PROGRAM_MAX ? programText(title, s.program) : `${title}: ${n} instructions (listed by lockpath debug program ${s.entry.fn.name})`;
+    return n <= GOLDEN_PROGRAM_MAX
+      ? programText(title, s.program)
+      : `${title}: ${n} instructions (listed by lockpath debug program ${s.entry.fn.name})`;
   });
   return `${[...fns.map(factsText), ...programs].join('\n\n')}\n`;
 }
