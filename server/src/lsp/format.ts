@@ -1,6 +1,7 @@
 // Texts the editor features share: LSP ranges from analysis spans, markdown links into the tree, short verdicts
 // for code lenses, the witness as a two-column table, and the per-function explanation.
 import type { Position, Range } from 'vscode-languageserver/node';
+import { lineStartOf } from '../analysis/base/lines';
 import type { Span, WitnessStep } from '../analysis';
 import { timeline } from '../report/text';
 import type { ChainView, FindingView, Snapshot } from './snapshot';
@@ -31,12 +32,8 @@ export function rangesMeet(a: Range, b: Range): boolean {
 
 /** The identifier under (or just before) the cursor. */
 export function wordAt(text: string, p: Position): { word: string; range: Range } | undefined {
-  let offset = 0;
-  for (let l = 0; l < p.line; l++) {
-    const nl = text.indexOf('\n', offset);
-    if (nl < 0) return undefined;
-    offset = nl + 1;
-  }
+  const offset = lineStartOf(text, p.line);
+  if (offset === undefined) return undefined;
   const lineEnd = text.indexOf('\n', offset);
   const line = text.slice(offset, lineEnd < 0 ? text.length : lineEnd);
   const isId = (c: string | undefined): boolean => !!c && /[A-Za-z0-9_]/.test(c);

@@ -3,6 +3,7 @@
 // real Node is a call into wasm (and most allocate); the indexer reads most nodes several times, so it reads this
 // copy instead. The copy holds no wasm memory: the tree can be deleted as soon as it is made.
 import type { Tree } from 'web-tree-sitter';
+import { lineAt, lineStarts } from '../base/lines';
 import { cursorPort, type CursorPort } from './cursor';
 import { ERROR_SYMBOL, firstNodes, nodeArrays, readTree, type NodeArrays } from './memory';
 
@@ -90,31 +91,14 @@ export class FlatTree {
 
   /** The row of an offset; `from`, a row known to start at or before it, narrows the search. */
   rowAt(index: number, from = 0): number {
-    const starts = (this.lineStarts ??= lineStartsOf(this.text));
-    let lo = from;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return lineAt((this.lineStarts ??= lineStarts(this.text)), index, from);
   }
+
 
   /** The offset where a row starts (rowAt has made the table). */
   lineStart(row: number): number {
     return this.lineStarts![row];
   }
-}
-
-function lineStartsOf(text: string): Int32Array {
-  let out = new Int32Array(Math.max(16, text.length >> 5));
-  let n = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
-    if (n === out.length) out = grow(out, new Int32Array(n * 2));
-    out[n++] = i + 1;
-  }
-  return out.subarray(0, n);
 }
 
 /**
@@ -302,11 +286,6 @@ function cursorWalk(textLength: number, grammar: Grammar, cursor: CursorPort): N
     cursor.dispose();
   }
   return firstNodes(a, n);
-}
-
-function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
 }
 
 /**
