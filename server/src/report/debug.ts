@@ -144,15 +144,19 @@ function condI(p: Program, c: CondI): string {
   }
 }
 
-/** What one instruction does; the next pc is named only when it is not the following one. */
-export function instrText(p: Program, i: Instr, pc: number): string {
-  const next = (n: number): string => (n === pc + 1 ? '' : ` -> ${n}`);
-  const core = (byCore?: boolean): string => (byCore ? ' (core)' : '');
+/**
+ * What one instruction does; the next pc is named only when it is not the following one. `target` names a pc (the
+ * pc itself, or a label in golden files).
+ */
+export function instrText(p: Program, i: Instr, pc: number, target: (pc: number) => string = String): string {
+  const next = (n: number): string => (n === pc + 1 ? '' : ` -> ${target(n)}`);
+  // The core's own lock around a built-in hook, or the lock function the code calls.
+  const by = (i: { fn: string; byCore?: boolean }): string => (i.byCore ? '(by the core)' : `(${i.fn})`);
   switch (i.op) {
     case 'lock':
-      return `lock ${i.lock} ${i.mode} (${i.fn})${core(i.byCore)}${next(i.next)}`;
+      return `lock ${i.lock} ${i.mode} ${by(i)}${next(i.next)}`;
     case 'unlock':
-      return `unlock ${i.lock} (${i.fn})${core(i.byCore)}${next(i.next)}`;
+      return `unlock ${i.lock} ${by(i)}${next(i.next)}`;
     case 'resched-drop':
       return `resched-drop ${i.lock} (${i.fn})${next(i.next)}`;
     case 'resched-take':
@@ -166,18 +170,36 @@ export function instrText(p: Program, i: Instr, pc: number): string {
     case 'free':
       return `free ${src(p, i.src)} (${i.fn})${next(i.next)}`;
     case 'branch':
-      return `branch ${condI(p, i.cond)} then ${i.then} else ${i.else}${i.guard ? ' (guard)' : ''}  \`${i.text}\``;
+      return `branch ${condI(p, i.cond)} then ${target(i.then)} else ${target(i.else)}${i.guard ? ' (guard)' : ''}  \`${i.text}\``;
     case 'choice':
-      return `choice ${i.targets.join(' | ')}`;
+      return `choice ${i.targets.map(target).join(' | ')}`;
     case 'jump':
-      return `jump ${i.target}`;
+      return `jump ${target(i.target)}`;
     default:
       return 'end';
   }
 }
 
-export function programText(title: string, p: Program): string {
-  const width = String(p.instrs.length).length;
+/** Every pc some instruction goes to other than by falling through, in pc order. */
+function jumpTargets(p: Program): number[] {
+  const out = new Set<number>();
+  p.instrs.forEach((i, pc) => {
+    if ('next' in i && i.next !== pc + 1) out.add(i.next);
+    if (i.op === 'branch') [i.then, i.else].forEach((t) => out.add(t));
+    if (i.op === 'choice') i.targets.forEach((t) => out.add(t));
+    if (i.op === 'jump') out.add(i.target);
+  });
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * An entry's program, one instruction a line. `labels`: instead of pcs, jump targets are labels L1, L2, ... in pc
+ * order, so that one instruction more or less changes one line of a golden file rather than every pc after it.
+ */
+export function programText(title: string, p: Program, labels = false): string {
+  const named = new Map(labels ? jumpTargets(p).map((pc, k) => [pc, `L${k + 1}`]) : []);
+  const target = labels ? (pc: number): string => named.get(pc) ?? String(pc) : String;
+  const width = labels ? String(named.size).length + 2 : String(p.instrs.length).length;
   const out = [`${title}: ${p.instrs.length} instructions, ${p.slots} slots${p.truncated ? ', TRUNCATED' : ''}`];
   p.frames.forEach((f, i) => {
     const from = f.callAt ? ` called from frame ${f.parent} @${at(f.callAt)}${f.via ? ` via ${f.via}` : ''}` : '';
@@ -185,7 +207,8 @@ export function programText(title: string, p: Program): string {
   });
   p.instrs.forEach((instr, pc) => {
     const where = `${p.frames[instr.frame].fn.name}:${instr.at.line + 1}`;
-    out.push(`  ${String(pc).padStart(width)}  ${instrText(p, instr, pc).padEnd(56)}  ${where}`);
+    const left = labels ? (named.has(pc) ? `${named.get(pc)}:` : '') : String(pc);
+    out.push(`  ${left.padStart(width)}  ${instrText(p, instr, pc, target).padEnd(56)}  ${where}`);
   });
   return out.join('\n');
 }
@@ -269,7 +292,7 @@ export function goldenText(a: Analysis): string {
     const title = `program ${s.entry.fn.name} (${s.entry.context}, ${s.entry.via})`;
     const n = s.program.instrs.length;
     return n <= GOLDEN_PROGRAM_MAX
-      ? programText(title, s.program)
+      ? programText(title, s.program, true)
       : `${title}: ${n} instructions (listed by lockpath debug program ${s.entry.fn.name})`;
   });
   return `${[...fns.map(factsText), ...programs].join('\n\n')}\n`;
