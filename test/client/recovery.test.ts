@@ -34,7 +34,7 @@ describe('client restart policy', () => {
   });
 
   it('a restart by hand gives a fresh budget and a fresh notice', () => {
-    let now = 0;
+    const now = 0;
     const p = new RestartPolicy(() => now);
     for (let i = 0; i <= MAX_RESTARTS; i++) p.serverDied();
     assert.equal(p.serverDied().restart, false);

@@ -71,8 +71,8 @@ export function runBounded(cmd: string, args: string[], opts: { cwd: string; env
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child, 'SIGKILL');

@@ -52,7 +52,7 @@ describe('the race-timeline webview page in chromium', { timeout: 180_000 }, () 
       for (const thread of new Set(f.witness.map((s) => s.thread))) assert.ok((await page.content()).includes(thread), thread);
       const hazard = f.witness.length - 1;
       await page.locator('[data-file]').nth(hazard).click();
-      const posted = (await page.evaluate('window.posted')) as { file: string; line: number }[];
+      const posted = await page.evaluate<{ file: string; line: number }[]>('window.posted');
       assert.deepEqual(posted, [{ file: f.witness[hazard].file, line: f.witness[hazard].line, column: f.witness[hazard].column }]);
       await page.screenshot({ path: join(repoRoot, 'test-output', 'webview', `${f.id}.png`), fullPage: true });
       // Scaled to the panel: in a panel narrower than the drawing (VS Code's beside column in a 1280 px window),

@@ -147,7 +147,7 @@ export class TestClient {
   }
 
   request<R>(method: string, params: unknown): Promise<R> {
-    return this.conn.sendRequest(method, params) as Promise<R>;
+    return this.conn.sendRequest<R>(method, params);
   }
 
   /** Waits until `pred` holds (checked on every message from the server), failing after `ms`. */

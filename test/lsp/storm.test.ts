@@ -105,7 +105,7 @@ describe('server under an edit storm', () => {
           cancelled++;
         }
         pending.push(
-          (request as Promise<unknown>).then(
+          request.then(
             (r) => {
               answered++;
               if (kind !== 2 || !Array.isArray(r)) return;

@@ -156,7 +156,7 @@ const withoutHash = (f: FunctionFacts): string => JSON.stringify({ ...f, hash: '
 
 /** Facts as JSON with every position left out: spans, names made from positions, and text hashes. */
 function shapeOf(v: unknown): string {
-  return JSON.stringify(v, (k, e) => (POSITION_KEYS.has(k) ? undefined : typeof e === 'string' ? movedName(e, 0, true) : e));
+  return JSON.stringify(v, (k, e: unknown) => (POSITION_KEYS.has(k) ? undefined : typeof e === 'string' ? movedName(e, 0, true) : e));
 }
 
 /** Names the indexer makes from a position (`$ret@12:8`, the temporary holding a call's result) move too. */

@@ -14,6 +14,7 @@ import { applyModelFile, type ModelFile } from './model/loader';
 import type { Model } from './model/types';
 import { applyChange, type CParser, type TextChange, type Tree } from './parse/parser';
 import { contentHash } from './content-hash';
+import { positionOf } from './base/lines';
 import { spliceFacts } from './splice';
 import { headerDefines, treeDefines } from './index/config';
 import { buildActors, type TeardownActor } from './simulate/actors';
@@ -165,7 +166,7 @@ export class Workspace {
     if (text.length > limit) return skipNote(path, `skipped: ${text.length} characters is over the ${limit} limit (setting lockpath.maxFileSize)`);
     const nul = text.indexOf('\0');
     if (nul >= 0) {
-      const line = text.slice(0, nul).split('\n').length - 1;
+      const { line } = positionOf(text, nul);
       return { ...skipNote(path, 'skipped: binary file (NUL byte)'), at: { line, column: 0, endLine: line, endColumn: 0 } };
     }
     const generated = generatedReason(path, text);

@@ -1,13 +1,16 @@
 // Command-line words to options, through node's util.parseArgs; this file adds the commands, the checks of values
 // and error messages that name the flag.
 import { parseArgs as parseWords } from 'node:util';
+import { DEBUG_STAGES, type DebugStage } from '../report/debug';
 
-export const COMMANDS = ['check', 'chains', 'explain', 'serve', 'demo', 'review', 'history'] as const;
+export const COMMANDS = ['check', 'chains', 'explain', 'serve', 'demo', 'review', 'history', 'debug'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
   command: Command;
   function?: string;
+  /** debug: which stage's data to print (report/debug.ts). */
+  stage?: DebugStage;
   paths: string[];
   json: boolean;
   /** A file to write SARIF to, or '-' for standard output. */
@@ -53,6 +56,7 @@ export const usage = `usage: lockpath [check] [PATH...] [--json | --sarif[=FILE]
        lockpath chains [PATH...] [--json] [options]
        lockpath explain FUNCTION [PATH...] [options]
        lockpath demo [options]
+       lockpath debug facts|program|witness|chains FUNCTION [PATH...] [options]
        lockpath serve --stdio
 
 With no PATH, analyses the kernel tree the current folder is in (lockpath demo: the bundled v4.12 example). A PATH
@@ -192,7 +196,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     if (!m || index < 1 || count < 1 || index > count) throw new Error(`--shard takes i/n with 1 <= i <= n, not "${v.shard}"`);
     a.shard = { index, count };
   }
-  if (command === 'explain' && positionals.length) a.function = positionals.shift();
+  if (command === 'debug' && positionals.length) a.stage = debugStage(positionals.shift()!);
+  if ((command === 'explain' || command === 'debug') && positionals.length) a.function = positionals.shift();
   if ((command === 'review' && !a.patch) || (command === 'history' && !a.merge)) {
     const range = positionals.shift();
     if (!range && !a.help) throw new Error(`${command} needs a revision range, e.g. lockpath ${command} ${command === 'review' ? 'origin/master..HEAD' : 'v4.10..v4.13'}`);
@@ -203,6 +208,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   a.paths = positionals;
   if (command === 'demo' && a.paths.length) throw new Error(`demo analyses the bundled example and takes no PATH; for your tree: lockpath check ${a.paths[0]}`);
   if (command === 'explain' && !a.function && !a.help) throw new Error('explain needs a FUNCTION');
+  if (command === 'debug' && !a.function && !a.help) throw new Error(`debug needs a stage (${DEBUG_STAGES.join(', ')}) and a FUNCTION`);
   if (command === 'serve' && !a.stdio && !a.help) throw new Error('serve speaks LSP over standard input and output: lockpath serve --stdio');
   if (a.json && a.sarif === '-') throw new Error('--json and --sarif both write to standard output; give --sarif=FILE');
   if (a.format === 'email' && a.json) throw new Error('--json and --format=email both write to standard output; give one');
@@ -216,4 +222,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (a.merge && !a.paths.length && !a.help) throw new Error('history --merge needs the shard outputs: lockpath history --merge FILE...');
   if (command === 'review' && a.patch !== undefined && a.paths.length > 1) throw new Error('review --patch takes one TREE');
   return a;
+}
+
+function debugStage(word: string): DebugStage {
+  const stage = DEBUG_STAGES.find((s) => s === word);
+  if (!stage) throw new Error(`debug shows one of ${DEBUG_STAGES.join(', ')}, not "${word}"`);
+  return stage;
 }

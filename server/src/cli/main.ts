@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { Analysis } from '../analysis';
 import { collectSources, GlobError } from '../files/collect';
 import { describeScope, findKernelRoot } from '../files/scope';
+import { debugText } from '../report/debug';
 import { reportHtml } from '../report/html';
 import { reportJson } from '../report/json';
 import { reportSarif } from '../report/sarif';
@@ -47,7 +48,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     if (args.command === 'history') return await historyCommand(args, out);
     const analysis = await analyzePaths(args);
     if (args.baseline !== undefined) return checkAgainstBaseline(args, analysis, out);
-    if (!args.json && args.sarif !== '-') out(`lockpath: ${analysis.scopeLine}\n`);
+    if (!args.json && args.sarif !== '-' && args.command !== 'debug') out(`lockpath: ${analysis.scopeLine}\n`);
     return report(args, analysis, out);
   } catch (e) {
     if (e instanceof BadInput) {
@@ -113,6 +114,11 @@ export function exitStatus(races: number, incomplete: number, failOn: CliArgs['f
 
 function report(args: CliArgs, a: Checked & { root: string }, out: (s: string) => void): number {
   const races = a.findings.length;
+  if (args.command === 'debug') {
+    const d = debugText(a, args.stage!, args.function!);
+    out(`${d.text}\n`);
+    return d.found ? 0 : 2;
+  }
   if (args.command === 'explain') {
     out(`${explainText(a, args.function!, VERSION)}\n`);
     return a.graph.lookup(args.function!) ? 0 : 2;

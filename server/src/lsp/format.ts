@@ -2,6 +2,7 @@
 // of races (counted as Problems shows them, in the diagnostic's words) that the status bar, lenses and hovers use,
 // finding names, the witness as a two-column table, and the per-function explanation.
 import type { Position, Range } from 'vscode-languageserver/node';
+import { lineStartOf } from '../analysis/base/lines';
 import type { Span, WitnessStep } from '../analysis';
 import type { ChainView, FindingView, Snapshot } from './snapshot';
 
@@ -36,12 +37,8 @@ export function rangesMeet(a: Range, b: Range): boolean {
 
 /** The identifier under (or just before) the cursor. */
 export function wordAt(text: string, p: Position): { word: string; range: Range } | undefined {
-  let offset = 0;
-  for (let l = 0; l < p.line; l++) {
-    const nl = text.indexOf('\n', offset);
-    if (nl < 0) return undefined;
-    offset = nl + 1;
-  }
+  const offset = lineStartOf(text, p.line);
+  if (offset === undefined) return undefined;
   const lineEnd = text.indexOf('\n', offset);
   const line = text.slice(offset, lineEnd < 0 ? text.length : lineEnd);
   const isId = (c: string | undefined): boolean => !!c && /[A-Za-z0-9_]/.test(c);

@@ -1,6 +1,9 @@
 // The `lockpath.*` settings as the server uses them, with defaults and a tolerant reader (clients send anything).
 import { KERNEL_EXCLUDES, KERNEL_GLOBS } from '../files/scope';
 
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access --
+   the client's settings are untyped JSON, read field by field behind typeof checks */
+
 export interface Settings {
   /** The model file, relative to the (first) workspace folder. */
   modelFile: string;

@@ -28,7 +28,6 @@ export class CallGraph {
   private readonly tableReturns = new Map<string, string>();
   private readonly macros = new Map<string, MacroAlias>();
   private callers = new Map<string, { caller: FunctionFacts; site: CallSiteFacts }[]>();
-  private readonly reaches = new Map<FunctionFacts, boolean>();
   readonly tables: TableFacts[] = [];
 
   constructor(readonly files: readonly FileFacts[], readonly model: Model) {
@@ -299,7 +298,7 @@ export class CallGraph {
 
   private reachesWith(key: string, fn: FunctionFacts, base: (f: FunctionFacts) => boolean): boolean {
     let cache = this.reachCache.get(key);
-    if (!cache) this.reachCache.set(key, (cache = new Map()));
+    if (!cache) this.reachCache.set(key, (cache = new Map<FunctionFacts, boolean>()));
     const known = cache.get(fn);
     if (known !== undefined) return known;
     // Iterative fixpoint over the reachable part, so deep or cyclic graphs cannot overflow the stack.

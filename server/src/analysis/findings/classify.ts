@@ -1,7 +1,7 @@
 // Names the story a hazard's witness tells, as one of the historical bug classes of KVM arm's stage-2 teardown
 // (see ../shared/domain/stage2-lifetime.md), or the general "may be freed concurrently".
 import type { Hazard, ThreadSpec } from '../simulate/explore';
-import { NULLV, TABLES } from '../simulate/explore';
+import { TABLES } from '../simulate/explore';
 import type { CondI, Instr } from '../simulate/program';
 
 export type FindingClass =

@@ -1,21 +1,18 @@
 // One file's text as a fix sees it: spans (line/column, as the indexer reports them) to offsets and back, the
 // file's own line ending, and the indentation of a line. Fixes copy the file's style rather than impose one.
+import { lineAt, lineStarts } from '../base/lines';
 import type { Span } from '../index/facts';
 
 export class SourceText {
-  readonly lineStarts: number[] = [0];
+  readonly lineStarts: Int32Array;
   /** The line ending new lines must use: CRLF files stay CRLF. */
   readonly eol: '\n' | '\r\n';
 
   constructor(readonly text: string) {
+    this.lineStarts = lineStarts(text);
     let crlf = 0;
-    let lf = 0;
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
-      this.lineStarts.push(i + 1);
-      if (i > 0 && text[i - 1] === '\r') crlf++;
-      else lf++;
-    }
-    this.eol = crlf > lf ? '\r\n' : '\n';
+    for (let l = 1; l < this.lineStarts.length; l++) if (text[this.lineStarts[l] - 2] === '\r') crlf++;
+    this.eol = crlf > this.lineStarts.length - 1 - crlf ? '\r\n' : '\n';
   }
 
   get lineCount(): number {
@@ -38,14 +35,8 @@ export class SourceText {
   }
 
   position(offset: number): { line: number; column: number } {
-    let lo = 0;
-    let hi = this.lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo, column: offset - this.lineStarts[lo] };
+    const line = lineAt(this.lineStarts, offset);
+    return { line, column: offset - this.lineStarts[line] };
   }
 
   /** A zero-width span at `offset` (an insertion point). */

@@ -54,7 +54,7 @@ export function indexJobs(jobs: IndexJob[], model: Model, threads: number, index
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b].text.length - jobs[a].text.length || a - b);
   const batch: Batch = { jobs: order.map((i) => jobs[i]), model, counters };
   h.port.postMessage(batch);
-  const results: (IndexResult | undefined)[] = new Array(jobs.length);
+  const results = new Array<IndexResult | undefined>(jobs.length);
   const take = (): void => {
     for (let m = receiveMessageOnPort(h.port); m; m = receiveMessageOnPort(h.port)) {
       const { index, result } = m.message as Indexed;

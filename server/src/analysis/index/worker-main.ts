@@ -9,6 +9,8 @@ const NEXT = 0;
 const DONE = 1;
 
 if (parentPort && (workerData as { lockpathIndexWorker?: boolean } | undefined)?.lockpathIndexWorker) {
+  // A parser that fails to load rejects here, which ends the thread: the main thread sees the worker's error.
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises
   parentPort.once('message', async ({ port }: { port: MessagePort }) => {
     const parser = await loadParser();
     port.on('message', ({ jobs, model, counters }: Batch) => {

@@ -4,6 +4,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import { createScanner, findNodeAtLocation, parseTree, printParseErrorCode, SyntaxKind, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import schema from '../../../../schemas/lockpath.schema.json';
+import { positionOf } from '../base/lines';
 import type { Problem, Span } from '../index/facts';
 import { builtinModels } from './builtin';
 import type { Model } from './types';
@@ -209,10 +210,7 @@ function describeParseError(code: string): string {
 }
 
 function spanAt(text: string, offset: number, length: number): Span {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length - 1;
-  const column = offset - (before.lastIndexOf('\n') + 1);
-  const end = text.slice(0, offset + Math.max(length, 0));
-  const endLine = end.split('\n').length - 1;
-  return { line, column, endLine, endColumn: offset + length - (end.lastIndexOf('\n') + 1) };
+  const start = positionOf(text, offset);
+  const end = positionOf(text, offset + Math.max(length, 0));
+  return { line: start.line, column: start.column, endLine: end.line, endColumn: end.column };
 }

@@ -3,6 +3,7 @@
 // real Node is a call into wasm (and most allocate); the indexer reads most nodes several times, so it reads this
 // copy instead. The copy holds no wasm memory: the tree can be deleted as soon as it is made.
 import type { Tree } from 'web-tree-sitter';
+import { lineAt, lineStarts } from '../base/lines';
 import { cursorPort, type CursorPort } from './cursor';
 import { ERROR_SYMBOL, firstNodes, nodeArrays, readTree, type NodeArrays } from './memory';
 
@@ -90,15 +91,7 @@ export class FlatTree {
 
   /** The row of an offset; `from`, a row known to start at or before it, narrows the search. */
   rowAt(index: number, from = 0): number {
-    const starts = (this.lineStarts ??= lineStartsOf(this.text));
-    let lo = from;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return lineAt((this.lineStarts ??= lineStarts(this.text)), index, from);
   }
 
   /**
@@ -120,16 +113,6 @@ export class FlatTree {
   lineStart(row: number): number {
     return this.lineStarts![row];
   }
-}
-
-function lineStartsOf(text: string): Int32Array {
-  let out = new Int32Array(Math.max(16, text.length >> 5));
-  let n = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
-    if (n === out.length) out = grow(out, new Int32Array(n * 2));
-    out[n++] = i + 1;
-  }
-  return out.subarray(0, n);
 }
 
 /**
@@ -257,6 +240,7 @@ const keptShapes = ((): SyntaxNode => {
   const tree = new FlatTree('', { types: [], fieldIds: new Map(), named: new Uint8Array(1) }, 1, none, none, new Int32Array(1), new Int32Array(1), new Int32Array(1), new Uint8Array(1));
   return tree.rootNode;
 })();
+void keptShapes; // kept for its shapes only
 
 /**
  * Copies `tree` (parsed from `text`) out of wasm: read from wasm memory when it can be (memory.ts), else with a
@@ -316,11 +300,6 @@ function cursorWalk(textLength: number, grammar: Grammar, cursor: CursorPort): N
     cursor.dispose();
   }
   return firstNodes(a, n);
-}
-
-function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
 }
 
 /**

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Language, Parser, type Edit, type Node, type Tree } from 'web-tree-sitter';
+import { clampedOffset, positionOf } from '../base/lines';
 
 export type { Node, Tree };
 
@@ -63,7 +64,7 @@ export function loadParser(wasmDir?: string): Promise<CParser> {
     const moduleOptions: Record<string, unknown> = { locateFile: (name: string) => join(dir, name), wasmBinary };
     await Parser.init(moduleOptions);
     cursorFunctions = pickCursorExports(moduleOptions);
-    wasmModule = moduleOptions as Partial<WasmHeap>;
+    wasmModule = moduleOptions;
     const language = await Language.load(join(dir, 'tree-sitter-c.wasm'));
     return new CParser(language);
   })();
@@ -126,24 +127,12 @@ export interface TextChange {
 
 /** Turns a line/character position into an offset of `text` (clamped into the text). */
 export function offsetAt(text: string, line: number, character: number): number {
-  let offset = 0;
-  for (let l = 0; l < line; l++) {
-    const next = text.indexOf('\n', offset);
-    if (next < 0) return text.length;
-    offset = next + 1;
-  }
-  const lineEnd = text.indexOf('\n', offset);
-  return Math.min(offset + character, lineEnd < 0 ? text.length : lineEnd);
+  return clampedOffset(text, line, character);
 }
 
 function pointAt(text: string, offset: number): { row: number; column: number } {
-  let row = 0;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    row++;
-    lineStart = i + 1;
-  }
-  return { row, column: offset - lineStart };
+  const p = positionOf(text, offset);
+  return { row: p.line, column: p.column };
 }
 
 /**

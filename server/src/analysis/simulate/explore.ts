@@ -502,7 +502,7 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     while (stack.length) {
       // x is freshly made by successors(): its words are its own, so straight-line steps can update it in place;
       // only branching steps make copies. `eager`: it has run a shared step here (not only local ones).
-      let { x, eager } = stack.pop()!;
+      const { x, eager } = stack.pop()!;
       for (;;) {
         const pc = x.w[t];
         const ins = pc >= 0 ? program.instrs[pc] : undefined;
