@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'examples/**', 'test/fixtures/**', 'bench/**'] },
+  { ignores: ['dist/**', '.snap/**', 'node_modules/**', 'examples/**', 'test/fixtures/**', 'bench/**', 'test-output/**', 'media/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -79,7 +79,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         configuration: async (params, token, next) => {
           const answer = await next(params, token);
           if (!Array.isArray(answer)) return answer;
-          return answer.map((value, i) => (params.items[i]?.section === 'lockpath' && value && typeof value === 'object' ? { ...value, assumption: assumptionOverrides() } : value));
+          return (answer as unknown[]).map((value: unknown, i): unknown => (params.items[i]?.section === 'lockpath' && value && typeof value === 'object' ? { ...value, assumption: assumptionOverrides() } : value));
         },
       },
     },
@@ -167,7 +167,7 @@ function showStatus(item: vscode.StatusBarItem, p: StatusParams): void {
   showState(item, p);
   if (p.limited) {
     item.text += ' (limited)';
-    item.tooltip = `${item.tooltip}\nLimited mode: the workspace is not trusted. Only the C files you open are analysed, with the built-in model; the folder is not indexed and its .lockpath.json is not read.`;
+    item.tooltip = `${typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? '')}\nLimited mode: the workspace is not trusted. Only the C files you open are analysed, with the built-in model; the folder is not indexed and its .lockpath.json is not read.`;
   }
 }
 

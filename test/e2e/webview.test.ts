@@ -58,12 +58,12 @@ describe('the race-timeline webview page in chromium', { timeout: 180_000 }, () 
       // Scaled to the panel: in a panel narrower than the drawing (VS Code's beside column in a 1280 px window),
       // nothing runs off the right edge, and the proportions hold.
       await page.setViewportSize({ width: 620, height: 700 });
-      const fit = (await page.evaluate(`(() => {
+      const fit = await page.evaluate<{ right: number; width: number; height: number; drawn: number; drawnHeight: number; view: number; scroll: number }>(`(() => {
         const svg = document.querySelector('svg.lp-timeline');
         const r = svg.getBoundingClientRect();
         return { right: r.right, width: r.width, height: r.height, drawn: Number(svg.getAttribute('width')), drawnHeight: Number(svg.getAttribute('height')),
           view: innerWidth, scroll: document.documentElement.scrollWidth };
-      })()`)) as { right: number; width: number; height: number; drawn: number; drawnHeight: number; view: number; scroll: number };
+      })()`);
       assert.ok(fit.drawn > fit.view, `the drawing is wider than the panel: ${JSON.stringify(fit)}`);
       assert.ok(fit.right <= fit.view && fit.scroll <= fit.view, `fits: ${JSON.stringify(fit)}`);
       assert.ok(Math.abs(fit.width / fit.height - fit.drawn / fit.drawnHeight) < 0.02, `proportions kept: ${JSON.stringify(fit)}`);

@@ -127,7 +127,7 @@ describe('LSP lifecycle and framing over raw stdio', { timeout: 120_000 }, () =>
     s.initialize(2);
     const again = await s.reply(2);
     assert.equal(again.error?.code, -32600, JSON.stringify(again));
-    assert.match(again.error!.message, /initialize/);
+    assert.match(again.error.message, /initialize/);
   });
 
   it('requests after shutdown get InvalidRequest, and exit then ends the process with 0', async () => {

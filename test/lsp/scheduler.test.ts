@@ -59,7 +59,7 @@ function setup(opts: { cancellable?: boolean } = {}) {
     result,
     /** Both parts of analysis `seq` arrive, computed from `snap` (ms each). */
     finish: (snap: Snapshot, ms = 100): boolean => {
-      const published = scheduler.diagnosticsArrived(snap as unknown as DiagnosticsPart, ms);
+      const published = scheduler.diagnosticsArrived(snap, ms);
       scheduler.snapshotArrived(snap, ms);
       return published;
     },
@@ -117,7 +117,7 @@ describe('scheduler', () => {
     const edited = t.result(2);
     // Undone before the analysis of the edit is in: the first result matches again.
     t.edit('a.c', 'a0');
-    t.scheduler.diagnosticsArrived(edited as unknown as DiagnosticsPart, 100);
+    t.scheduler.diagnosticsArrived(edited, 100);
     t.drain();
     assert.equal(t.scheduler.isCurrent(t.scheduler.latest!), true);
     t.scheduler.snapshotArrived(edited, 100);

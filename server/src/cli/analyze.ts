@@ -13,7 +13,7 @@ import type { CliArgs } from './args';
 
 export const VERSION: string = (() => {
   try {
-    return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return '0.0.0';
   }

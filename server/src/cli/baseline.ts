@@ -16,12 +16,12 @@ export function readBaseline(file: string): FindingJson[] {
   }
   let json: { findings?: unknown };
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(text) as { findings?: unknown };
   } catch (e) {
     throw new BadInput(`${file}: not JSON (${(e as Error).message}); the baseline is the output of lockpath check --json`);
   }
   const findings = json?.findings;
-  if (!Array.isArray(findings) || !findings.every((f) => typeof f?.id === 'string')) {
+  if (!Array.isArray(findings) || !findings.every((f: { id?: unknown } | null) => typeof f?.id === 'string')) {
     throw new BadInput(`${file}: no "findings" array of findings with ids; the baseline is the output of lockpath check --json`);
   }
   return findings as FindingJson[];

@@ -182,7 +182,7 @@ function analyse(ws: Workspace, part: HistoryPart): string[] {
 function readPart(file: string): HistoryPart {
   let part: HistoryPart;
   try {
-    part = JSON.parse(readFileSync(file, 'utf8'));
+    part = JSON.parse(readFileSync(file, 'utf8')) as HistoryPart;
   } catch (e) {
     throw new BadInput(`cannot read the history part ${file}: ${(e as Error).message}`);
   }

@@ -28,12 +28,12 @@ export class Publisher {
 
   /** The diagnostics of every open C document from `s`, with the document's version. */
   diagnostics(s: DiagnosticsPart, showParseProblems: boolean): void {
-    const env = { snap: s, uriOf: this.ctx.uriOf };
+    const env = { snap: s, uriOf: (key: string): string => this.ctx.uriOf(key) };
     for (const [uri, d] of this.docs.entries()) {
       if (d.model) continue;
       const diagnostics: Diagnostic[] = [...findingDiagnostics(env, d.key), ...problemDiagnostics(s.problems, d.key, showParseProblems)];
       if (!diagnostics.length && !this.publishedUris.has(uri)) continue;
-      this.connection.sendDiagnostics({ uri, version: d.doc.version, diagnostics });
+      void this.connection.sendDiagnostics({ uri, version: d.doc.version, diagnostics });
       if (diagnostics.length) this.publishedUris.add(uri);
       else this.publishedUris.delete(uri);
     }
@@ -41,12 +41,12 @@ export class Publisher {
 
   /** A closed document keeps no diagnostics. */
   clear(uri: string): void {
-    if (this.publishedUris.delete(uri)) this.connection.sendDiagnostics({ uri, diagnostics: [] });
+    if (this.publishedUris.delete(uri)) void this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
   /** Diagnostics not about C (the model file's). */
   send(params: PublishDiagnosticsParams): void {
-    this.connection.sendDiagnostics(params);
+    void this.connection.sendDiagnostics(params);
   }
 
   /** Problems in files the editor does not have open go to the log, once. */

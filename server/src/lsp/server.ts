@@ -173,19 +173,19 @@ export class LockpathServer {
       if (!d || !s || d.model) return null;
       return this.attempt('references', () => references(this.env(s), d.key, d.doc.getText(), p.position, p.context.includeDeclaration), null);
     });
-    c.onRequest(FindingsRequest, async (_p: unknown, token) => {
+    c.onRequest(FindingsRequest, async (_p: unknown, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
       return s ? findingsResult(this.env(s)) : { summary: 'no analysis yet', findings: [] };
     });
-    c.onRequest(ChainsRequest, async (p: ChainsParams, token) => {
+    c.onRequest(ChainsRequest, async (p: ChainsParams, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
       return s ? chainsResult(this.env(s), p?.name) : { name: p?.name, chains: [], markdown: 'lockpath: no analysis yet' };
     });
-    c.onRequest(ExplainRequest, async (p: ExplainParams, token) => {
+    c.onRequest(ExplainRequest, async (p: ExplainParams, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
       return s ? explainResult(this.env(s), p.name) : { name: p.name, found: false, markdown: 'lockpath: no analysis yet' };
     });
-    c.onRequest(RaceTimelineRequest, async (p: RaceTimelineParams, token) => {
+    c.onRequest(RaceTimelineRequest, async (p: RaceTimelineParams, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
       return s ? raceTimelineResult(this.env(s), p.id) : { id: p.id, found: false, title: 'lockpath: no analysis yet', text: '', markdown: '', steps: [] };
     });

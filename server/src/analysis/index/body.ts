@@ -258,7 +258,7 @@ function lowerDeclaration(node: Node, cx: BodyContext, out: Stmt[]): void {
       assignInitializedFields(name, value, cx, out, spanOf(d));
       continue;
     }
-    assignLocal(name, value, cx, out, spanOf(d), typeText);
+    assignLocal(name, value, cx, out, spanOf(d));
   }
 }
 
@@ -311,7 +311,7 @@ function assignInitializedFields(name: string, list: Node, cx: BodyContext, out:
  * local (a variable or a path such as r.found_memslot) := value. Every assignment is kept, so a later test of the
  * local sees what was stored last: a constant, a copy of another local, the resource, or unknown.
  */
-function assignLocal(name: string, value: Node, cx: BodyContext, out: Stmt[], at: ReturnType<typeof spanOf>, _typeText?: string): void {
+function assignLocal(name: string, value: Node, cx: BodyContext, out: Stmt[], at: ReturnType<typeof spanOf>): void {
   const literal = constantOf(value);
   if (literal) {
     cx.flags.add(name);

@@ -112,7 +112,7 @@ const MANY = '*';
  */
 function frontiers(instrs: readonly Instr[], relevant: Uint8Array): (string | undefined)[] {
   const n = instrs.length;
-  const sets: (Set<number> | undefined)[] = new Array(n);
+  const sets = new Array<Set<number> | undefined>(n);
   const matters = (i: Instr): boolean => isShared(i) || ((i.op === 'assign' || i.op === 'trylock') && relevant[i.slot] === 1);
   for (let pc = 0; pc < n; pc++) sets[pc] = matters(instrs[pc]) ? new Set([pc]) : new Set();
   const succ = (i: Instr): number[] => (i.op === 'jump' ? [i.target] : i.op === 'branch' ? [i.then, i.else] : i.op === 'choice' ? i.targets : i.op === 'end' ? [] : [i.next]);

@@ -34,8 +34,13 @@ export function replayWitness(threads: readonly ThreadSpec[], hazard: Hazard): R
       if (v === UNKNOWN) slots[t].set(c.slot, to);
       else if (v >= SYM) for (const [s, x] of slots[t]) if (x === v) slots[t].set(s, to);
     } else if (c.k === 'not') refine(t, c.c, !truth);
-    else if (c.k === 'and' && truth) (refine(t, c.a, true), refine(t, c.b, true));
-    else if (c.k === 'or' && !truth) (refine(t, c.a, false), refine(t, c.b, false));
+    else if (c.k === 'and' && truth) {
+      refine(t, c.a, true);
+      refine(t, c.b, true);
+    } else if (c.k === 'or' && !truth) {
+      refine(t, c.a, false);
+      refine(t, c.b, false);
+    }
   };
 
   /** Moves thread t from its pc to `to` through jumps and choices only (the steps a witness leaves out). */
