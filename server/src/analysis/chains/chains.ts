@@ -37,9 +37,11 @@ export interface ChainLimits {
   perEntry: number;
   /** Most call-graph steps explored from one entry. */
   stepsPerEntry: number;
+  /** Longest chain followed (functions from the entry); deeper ones are cut and reported. */
+  maxDepth: number;
 }
 
-export const defaultChainLimits: ChainLimits = { perEntry: 2000, stepsPerEntry: 200_000 };
+export const defaultChainLimits: ChainLimits = { perEntry: 2000, stepsPerEntry: 200_000, maxDepth: 256 };
 
 export interface ChainResult {
   chains: Chain[];
@@ -59,6 +61,7 @@ export function enumerateChains(graph: CallGraph, entries: readonly Entry[], mod
     let count = 0;
     let cut = false;
     const stack: FunctionFacts[] = [entry.fn];
+    const onStack = new Set<FunctionFacts>(stack);
     const hops: Hop[] = [{ function: entry.fn.name, file: entry.fn.file, line: entry.fn.nameSpan.line, column: entry.fn.nameSpan.column, via: entry.via }];
     const locks: string[][] = [entry.locksHeld];
     const guards: Chain['guards'][] = [[]];
@@ -96,12 +99,20 @@ export function enumerateChains(graph: CallGraph, entries: readonly Entry[], mod
             return;
           }
           const t = target.fn;
-          if (stack.includes(t) || !graph.reachesRoot(t) || unreachable.has(t.name)) continue;
+          if (onStack.has(t) || !graph.reachesRoot(t) || unreachable.has(t.name)) continue;
+          // A call chain deeper than any kernel's is cut, and the entry says so (never a stack overflow).
+          if (stack.length >= limits.maxDepth) {
+            truncated.push({ entry: `${entry.fn.name} (${entry.via})`, reason: `a call chain deeper than ${limits.maxDepth} functions (through ${fn.name})` });
+            cut = true;
+            return;
+          }
           stack.push(t);
+          onStack.add(t);
           hops.push({ function: t.name, file: fn.file, line: site.at.line, column: site.at.column, via: target.via });
           locks.push(site.locksHeld);
           guards.push(site.guards.map((g) => ({ function: fn.name, file: fn.file, line: g.line })));
           visit(t, graph.bindingsFor(fn, target.args, t, bindings), siteConfig);
+          onStack.delete(t);
           stack.pop();
           hops.pop();
           locks.pop();

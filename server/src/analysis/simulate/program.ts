@@ -330,7 +330,11 @@ class Compiler {
       if (s.assignTo && first) this.emit({ op: 'assign', slot: this.slot(frame, s.assignTo), src: first, frame, at: s.at, next: this.pc + 1 });
       return;
     }
-    if (stack.length >= this.opts.maxDepth) return;
+    // Inlining deeper than the bound would leave out what the callee does: the program says it is incomplete.
+    if (stack.length >= this.opts.maxDepth) {
+      this.truncated = true;
+      return;
+    }
     const choice = targets.length > 1 ? this.emit({ op: 'choice', targets: [], frame, at: s.at }) : -1;
     const starts: number[] = [];
     const ends: Patch[] = [];
