@@ -46,6 +46,14 @@ const variants: Record<string, Variant> = {
     take: '\t\tkvm_mmu_lock_once(kvm, &locked);',
     release: '\tif (locked)\n\t\tKVM_MMU_UNLOCK(kvm);',
   },
+  'flag in a struct a helper returns': {
+    helpers:
+      'struct kvm_lock_state {\n\tbool locked;\n};\n\n' +
+      'static struct kvm_lock_state kvm_mmu_lock_once(struct kvm *kvm, struct kvm_lock_state s)\n{\n\tif (!s.locked) {\n\t\ts.locked = true;\n\t\tKVM_MMU_LOCK(kvm);\n\t}\n\treturn s;\n}',
+    decl: '\tstruct kvm_lock_state held = { .locked = false };',
+    take: '\t\theld = kvm_mmu_lock_once(kvm, held);',
+    release: '\tif (held.locked)\n\t\tKVM_MMU_UNLOCK(kvm);',
+  },
   'lock wrappers with bodies': {
     helpers:
       'static void kvm_mmu_lock_wrapped(struct kvm *kvm)\n{\n\twrite_lock(&kvm->mmu_lock);\n}\n\n' +

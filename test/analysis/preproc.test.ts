@@ -19,7 +19,7 @@ const calls = (stmts: readonly Stmt[]): string[] =>
 const body = [
   'void kvm_destroy_vm(struct kvm *kvm)',
   '{',
-  '#if defined(CONFIG_MMU_NOTIFIER) && !defined(KVM_NO_NOTIFIER)',
+  '#if defined(CONFIG_EXAMPLE_NOTIFIER) && !defined(KVM_NO_NOTIFIER)',
   '\tmmu_notifier_unregister(&kvm->mmu_notifier, kvm->mm);',
   '#else',
   '\tkvm_flush_shadow_all(kvm);',
@@ -42,7 +42,7 @@ describe('config conditions', () => {
     const fn = a.graph.lookup('kvm_destroy_vm')!;
     const c = (symbol: string): Cond => ({ k: 'config', symbol });
     assert.deepEqual(ifs(fn.body).map((x) => x.cond), [
-      { k: 'and', a: c('CONFIG_MMU_NOTIFIER'), b: { k: 'not', c: c('KVM_NO_NOTIFIER') } },
+      { k: 'and', a: c('CONFIG_EXAMPLE_NOTIFIER'), b: { k: 'not', c: c('KVM_NO_NOTIFIER') } },
       { k: 'not', c: c('CONFIG_KVM_ARM_PMU') },
       { k: 'and', a: { k: 'or', a: c('CONFIG_KVM_SMC'), b: c('CONFIG_KVM_SMC_MODULE') }, b: { k: 'flag', name: 'kvm.arch.smc' } },
     ]);
@@ -53,7 +53,7 @@ describe('config conditions', () => {
     const header = '#ifndef __KVM_HOST_H\n#define __KVM_HOST_H\n#define KVM_NO_NOTIFIER\n#endif\n';
     const a = await analyzeTexts(
       { 'kvm_main.c': body, 'include/linux/kvm_host.h': header },
-      { overlay: { file: { config: { CONFIG_MMU_NOTIFIER: true, CONFIG_KVM_ARM_PMU: false, CONFIG_KVM_SMC: true } }, source: 'test' } },
+      { overlay: { file: { config: { CONFIG_EXAMPLE_NOTIFIER: true, CONFIG_KVM_ARM_PMU: false, CONFIG_KVM_SMC: true } }, source: 'test' } },
     );
     const fn = a.graph.lookup('kvm_destroy_vm')!;
     // !defined(KVM_NO_NOTIFIER) is false: the #else branch only; no PMU: kvm_pmu_off; IS_ENABLED(CONFIG_KVM_SMC) true.
@@ -67,7 +67,7 @@ describe('config conditions', () => {
     assert.deepEqual(parseKernelConfig('CONFIG_KVM=y\nKVM=y\n'), { error: 'not a kernel .config line (expected CONFIG_NAME=value or "# CONFIG_NAME is not set"): KVM=y', line: 1 });
     const a = await analyzeTexts({ 'kvm_main.c': body }, { overlay: { file: { kernelConfig: { source: '.config', symbols: 'symbols' in parsed ? parsed.symbols : {} } }, source: 'test' } });
     const fn = a.graph.lookup('kvm_destroy_vm')!;
-    // CONFIG_MMU_NOTIFIER is not set: the #else branch; IS_ENABLED(CONFIG_KVM_SMC) is true through the module.
+    // CONFIG_EXAMPLE_NOTIFIER is not set: the #else branch; IS_ENABLED(CONFIG_KVM_SMC) is true through the module.
     assert.deepEqual(calls(fn.body).filter((n) => n !== 'IS_ENABLED'), ['kvm_flush_shadow_all', 'kvm_pmu_off', 'kvm_smc_cleanup']);
   });
 
@@ -100,15 +100,16 @@ describe('config conditions', () => {
 
 describe('the model file\'s "config"', () => {
   it('fixes symbols, and a value that is not true or false is an error at its place', () => {
-    const good = loadModelFile('.lockpath.json', '{ "base": "kvm-arm64-pgt", "config": { "CONFIG_MMU_NOTIFIER": true, "KVM_NO_NOTIFIER": false } }');
+    const good = loadModelFile('.lockpath.json', '{ "base": "kvm-arm64-pgt", "config": { "CONFIG_EXAMPLE_NOTIFIER": true, "KVM_NO_NOTIFIER": false } }');
     assert.deepEqual(good.problems, []);
-    assert.deepEqual(good.model?.config, { CONFIG_MMU_NOTIFIER: true, KVM_NO_NOTIFIER: false });
-    const bad = loadModelFile('.lockpath.json', '{\n  "config": { "CONFIG_MMU_NOTIFIER": "y" }\n}');
+    // On top of the base model's own (every KVM architecture selects the mmu notifier).
+    assert.deepEqual(good.model?.config, { CONFIG_MMU_NOTIFIER: true, CONFIG_KVM_GENERIC_MMU_NOTIFIER: true, CONFIG_EXAMPLE_NOTIFIER: true, KVM_NO_NOTIFIER: false });
+    const bad = loadModelFile('.lockpath.json', '{\n  "config": { "CONFIG_EXAMPLE_NOTIFIER": "y" }\n}');
     assert.equal(bad.model, undefined);
     assert.equal(bad.problems.length, 1);
     assert.equal(bad.problems[0].severity, 'error');
-    assert.deepEqual([bad.problems[0].at.line, bad.problems[0].at.column], [1, 37]);
-    assert.match(bad.problems[0].message, /config\/CONFIG_MMU_NOTIFIER must be boolean/);
+    assert.deepEqual([bad.problems[0].at.line, bad.problems[0].at.column], [1, 41]);
+    assert.match(bad.problems[0].message, /config\/CONFIG_EXAMPLE_NOTIFIER must be boolean/);
   });
 });
 
@@ -158,13 +159,13 @@ describe('lockpath --config', () => {
     const dir = scratchDir('lockpath-config-');
     const config = join(dir, '.config');
     const race = join(fixturesDir, 'resolve', 'preproc', 'race');
-    // Every CONFIG_ symbol the file does not set is off: without CONFIG_MMU_NOTIFIER, the unlocked #else free.
-    writeFileSync(config, '# CONFIG_MMU_NOTIFIER is not set\n');
+    // Every CONFIG_ symbol the file does not set is off: without CONFIG_EXAMPLE_NOTIFIER, the unlocked #else free.
+    writeFileSync(config, '# CONFIG_EXAMPLE_NOTIFIER is not set\n');
     const off = run('check', race, '--no-cache', '--no-model-file', '--config', config);
     assert.equal(off.status, 1, off.stderr);
     assert.match(off.stdout, /kvm_arch_free_stage2_unlocked/);
     const safe = join(fixturesDir, 'resolve', 'preproc', 'safe');
-    writeFileSync(config, 'CONFIG_KVM=y\nCONFIG_MMU_NOTIFIER=y\n');
+    writeFileSync(config, 'CONFIG_KVM=y\nCONFIG_EXAMPLE_NOTIFIER=y\n');
     const on = run('check', safe, '--no-cache', '--config', config);
     assert.equal(on.status, 0, on.stdout + on.stderr);
     assert.match(on.stdout, /0 findings/);

@@ -53,8 +53,9 @@ describe('resolveModel', () => {
     const r = resolveModel({ file: { name: 'deep.json', text }, assumptions: { 'vcpu-thread-pins-mm': false }, assumptionsSource: 'settings' });
     assert.equal(r.problems.length, 1);
     assert.equal(r.problems[0].severity, 'error');
-    assert.deepEqual([r.problems[0].at.line, r.problems[0].at.column], [0, 0]);
-    assert.match(r.problems[0].message, /cannot be read/);
+    // The loader's bounds refuse it where it crosses the nesting limit (model/loader.ts), before any parse.
+    assert.deepEqual([r.problems[0].at.line, r.problems[0].at.column], [0, 32]);
+    assert.match(r.problems[0].message, /nested more than 32 levels deep/);
     assert.equal(r.model, undefined);
     assert.equal(r.overlay?.source, 'settings', 'the overrides still apply, on the built-in model');
   });

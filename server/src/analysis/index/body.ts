@@ -328,6 +328,12 @@ function assignLocal(name: string, value: Node, cx: BodyContext, out: Stmt[], at
     return;
   }
   cx.aliases.delete(name);
+  const call = strip(value).type === 'call_expression' ? out[out.length - 1] : undefined;
+  if (call?.k === 'call' && call.at.line === at.line && !scalarOf(value, cx).blockable) {
+    // r = helper(...): after the call, r holds whatever the helper's returned struct held (program.ts), else unknown.
+    call.resultTo = name;
+    return;
+  }
   out.push({ k: 'assign', local: name, at, ...scalarOf(value, cx) });
 }
 

@@ -69,7 +69,8 @@ export type CalleeRef =
  * calls, lock operations, reads/dereferences/writes/frees of the resource, control flow.
  */
 export type Stmt =
-  | { k: 'call'; callee: CalleeRef; args: CallArg[]; at: Span; assignTo?: string }
+  /** resultTo: the local (or path) the call's value is stored in, when it is not the resource (struct returns). */
+  | { k: 'call'; callee: CalleeRef; args: CallArg[]; at: Span; assignTo?: string; resultTo?: string }
   /** trylock: result names the local that holds whether it succeeded (it fails on a lock anyone holds). */
   | { k: 'lock'; op: 'acquire' | 'release' | 'resched' | 'trylock'; lock: string; mode: 'exclusive' | 'shared'; fn: string; at: Span; result?: string }
   /** A call that may sleep (cond_resched, mutex_lock, might_sleep): not allowed where the context may not block. */

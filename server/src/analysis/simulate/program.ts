@@ -133,6 +133,13 @@ class Compiler {
 
   private readonly slotIndex = new Map<string, number>();
 
+  /** The slot name a local or path of a frame resolves to (through parameters bound to a caller's object). */
+  resolvedName(frame: number, name: string): string {
+    return this.slotNames[this.slot(frame, name)];
+  }
+  /** The local a frame returns by value (return r;), for a caller's `x = f()` to receive its fields. */
+  private readonly returnedLocal = new Map<number, string>();
+
   src(frame: number, v: ValueRef): Src {
     return v.kind === 'field' ? { field: true } : { slot: this.slot(frame, v.name) };
   }
@@ -268,6 +275,7 @@ class Compiler {
           return;
         case 'return':
           if (s.value) this.emit({ op: 'assign', slot: retSlot, src: this.src(frame, s.value), frame, at, next: this.pc + 1 });
+          if (s.local) this.returnedLocal.set(frame, s.local);
           exits.push(jumpPatch(at));
           return;
         case 'break': {
@@ -305,13 +313,34 @@ class Compiler {
     else this.emit(base);
   }
 
+  /** x = f() where f returns its local r: x and each x.f the callee knew as r and r.f (a flag in a return struct). */
+  private receiveStruct(frame: number, child: number, into: string, at: Span): void {
+    this.emit({ op: 'assign', slot: this.slot(frame, into), frame, at, next: this.pc + 1 });
+    const local = this.returnedLocal.get(child);
+    if (!local) return;
+    this.copyFields(child, `${child}:${local}`, frame, into, at, frame);
+  }
+
+  /** Copies every known slot of a struct (the whole and its paths, shortest first) into another frame's struct. */
+  private copyFields(fromFrame: number, prefix: string, toFrame: number, into: string, at: Span, emitFrame: number): void {
+    const fields = [...this.slotNames.entries()].filter(([, name]) => name === prefix || name.startsWith(`${prefix}.`)).sort((a, b) => a[1].length - b[1].length);
+    for (const [slot, name] of fields) {
+      const target = this.slot(toFrame, into + name.slice(prefix.length));
+      this.emit({ op: 'assign', slot: target, src: { slot }, scalar: true, frame: emitFrame, at, next: this.pc + 1 });
+    }
+    void fromFrame;
+  }
+
   /** Binds the callee's parameters to the arguments: values, constants and copies; paths of pointers to the caller's. */
   private bindParams(frame: number, child: number, callee: FunctionFacts, args: readonly (CallArg | undefined)[], at: Span): void {
     callee.params.forEach((p, i) => {
       const a = args[i];
-      if (a?.path) (this.frames[child].paths ??= new Map()).set(p.name, { frame, path: a.path, addressOf: a.addressOf });
+      // A pointer (or &x) is the caller's object; a struct passed by value is a copy of what the caller knew of it.
+      const byValue = !!a?.path && !a.addressOf && /^(const\s+)?struct\s/.test(p.type) && !p.type.includes('*');
+      if (a?.path && !byValue) (this.frames[child].paths ??= new Map()).set(p.name, { frame, path: a.path, addressOf: a.addressOf });
       const slot = this.slot(child, p.name);
       this.assign(frame, slot, a?.value, a?.scalar ?? (a?.path ? { copy: a.path } : {}), at, child);
+      if (byValue) this.copyFields(frame, `${this.resolvedName(frame, a.path!)}`, child, p.name, at, child);
     });
   }
 
@@ -322,6 +351,7 @@ class Compiler {
     if (targets.length === 0) {
       // A macro or a function outside the tree: given a table pointer, it reads the tables (stage2_pud_offset).
       const external = this.graph.externalCallee(fn, site, bindings);
+      if (s.resultTo) this.emit({ op: 'assign', slot: this.slot(frame, s.resultTo), frame, at: s.at, next: this.pc + 1 });
       if (!external || this.graph.model.addressOnlyCalls.includes(external)) return;
       for (const [i, src] of argSrcs.entries()) {
         if (src) this.emit({ op: 'deref', src, text: `${external}(${s.args[i].text})`, frame, at: s.at, next: this.pc + 1 });
@@ -347,6 +377,7 @@ class Compiler {
       if (s.assignTo) {
         this.emit({ op: 'assign', slot: this.slot(frame, s.assignTo), src: { slot: this.slot(child, '$return') }, frame, at: s.at, next: this.pc + 1 });
       }
+      if (s.resultTo) this.receiveStruct(frame, child, s.resultTo, s.at);
       if (targets.length > 1) {
         const pc = this.emit({ op: 'jump', target: -1, frame, at: s.at });
         ends.push((target) => ((this.instrs[pc] as { target: number }).target = target));
