@@ -55,10 +55,11 @@ describe('linux 6.1 arch/arm64/kvm + virt/kvm (Debian linux-source-6.1)', { skip
     const perContext: Record<string, number> = {};
     for (const { chain } of pristine.chains) perContext[chain.context] = (perContext[chain.context] ?? 0) + 1;
     console.log(`# chains per context: ${JSON.stringify(perContext)}`);
-    // Floors read off the 6.1 sources: 5 notifier callbacks reach a stage-2 walker; 3 teardown chains; the VCPU
+    // Floors read off the 6.1 sources: 5 notifier callbacks reach a stage-2 walker; 2 teardown chains (->release
+    // from exit_mmap, and kvm_destroy_vm's mmu_notifier_unregister; its non-notifier #else is not compiled); the VCPU
     // thread reaches user_mem_abort, handle_access_fault, kvm_phys_addr_ioremap, stage2_unmap_vm and the cache
     // flushes; the VM ioctls reach dirty logging (3 ways), the memslot commit and flush.
-    assert.ok(perContext['mmu-notifier'] >= 5 && perContext.teardown >= 3 && perContext.vcpu >= 5 && perContext['vm-ioctl'] >= 5, JSON.stringify(perContext));
+    assert.ok(perContext['mmu-notifier'] >= 5 && perContext.teardown >= 2 && perContext.vcpu >= 5 && perContext['vm-ioctl'] >= 5, JSON.stringify(perContext));
     const hooks = new Map<string, string[]>();
     for (const { chain, verdict } of pristine.chains.filter((c) => c.chain.context === 'mmu-notifier')) {
       const hook = entryName(pristine.model, chain);
