@@ -6,7 +6,18 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', '.snap/**', 'node_modules/**', 'examples/**', 'test/fixtures/**', 'bench/**', 'test-output/**', 'media/**'] },
+  {
+    ignores: [
+      'dist/**',
+      '.snap/**',
+      'node_modules/**',
+      'examples/**',
+      'test/fixtures/**',
+      'bench/**',
+      'test-output/**',
+      'media/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

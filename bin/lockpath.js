@@ -4,7 +4,9 @@ const path = require('node:path');
 const fs = require('node:fs');
 const cli = path.join(__dirname, '..', 'dist', 'cli', 'lockpath.js');
 if (!fs.existsSync(cli)) {
-  process.stderr.write(`lockpath: ${cli} is missing; run \`npm ci && npm run build\` in ${path.join(__dirname, '..')} first\n`);
+  process.stderr.write(
+    `lockpath: ${cli} is missing; run \`npm ci && npm run build\` in ${path.join(__dirname, '..')} first\n`,
+  );
   process.exit(2);
 }
 require(cli).run();

@@ -21,7 +21,12 @@ const distToSegment = (x, y, ax, ay, bx, by) => {
   const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)));
   return Math.hypot(x - (ax + t * (bx - ax)), y - (ay + t * (by - ay)));
 };
-const bolt = [[86, 18], [70, 50], [84, 52], [64, 84]];
+const bolt = [
+  [86, 18],
+  [70, 50],
+  [84, 52],
+  [64, 84],
+];
 
 function colourAt(x, y) {
   if (!inRoundRect(x, y, 2, 2, 126, 126, 22)) return null;
@@ -91,7 +96,12 @@ ihdr.writeUInt32BE(N, 0);
 ihdr.writeUInt32BE(N, 4);
 ihdr[8] = 8; // bit depth
 ihdr[9] = 6; // RGBA
-const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+const png = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  chunk('IHDR', ihdr),
+  chunk('IDAT', deflateSync(raw, { level: 9 })),
+  chunk('IEND', Buffer.alloc(0)),
+]);
 const out = new URL('../media/icon.png', import.meta.url);
 writeFileSync(out, png);
 console.log(`wrote ${out.pathname} (${png.length} bytes)`);

@@ -21,7 +21,10 @@ if (r.status === 0) {
   process.exit(0);
 }
 process.stderr.write(log);
-const offline = /ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ECONNRESET|network|Could not resolve|Temporary failure|Failed to fetch|Unable to fetch/i.test(log);
+const offline =
+  /ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ECONNRESET|network|Could not resolve|Temporary failure|Failed to fetch|Unable to fetch/i.test(
+    log,
+  );
 const why = offline
   ? 'a package registry (apt or the npm registry) could not be reached'
   : `scripts/setup-editors.sh failed (exit ${r.status ?? r.signal})`;

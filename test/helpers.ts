@@ -52,13 +52,19 @@ export function readDir(dir: string, only?: (rel: string) => boolean): Record<st
   return out;
 }
 
-export async function analyzeDir(dir: string, opts: WorkspaceOptions = {}, only?: (rel: string) => boolean): Promise<Analysis> {
+export async function analyzeDir(
+  dir: string,
+  opts: WorkspaceOptions = {},
+  only?: (rel: string) => boolean,
+): Promise<Analysis> {
   return analyzeTexts(readDir(dir, only), opts);
 }
 
 /** One line per chain: context, entry via, path. */
 export function chainLines(a: Analysis): string[] {
-  return a.chains.map((c) => `${c.chain.context} | ${c.chain.entry.via} | ${c.chain.path.join(' > ')} | ${c.verdict.verdict}`);
+  return a.chains.map(
+    (c) => `${c.chain.context} | ${c.chain.entry.via} | ${c.chain.path.join(' > ')} | ${c.verdict.verdict}`,
+  );
 }
 
 const scratch: string[] = [];

@@ -3,7 +3,15 @@
 // timelines). Nothing analytical happens here.
 import * as vscode from 'vscode';
 import { timelineWebviewHtml } from '../../server/src/report/webview';
-import { CloseAction, ErrorAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  TransportKind,
+  type ErrorHandler,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
 import {
   ChainsRequest,
   Commands,
@@ -55,7 +63,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const d = recovery.serverDied();
       if (d.tell) tell(d.tell, d.restart ? 'info' : 'error');
       if (d.restart) status.text = '$(sync~spin) lockpath';
-      else showStatus(status, { state: 'error', files: 0, findings: 0, message: 'the language server kept stopping and was not restarted' });
+      else
+        showStatus(status, {
+          state: 'error',
+          files: 0,
+          findings: 0,
+          message: 'the language server kept stopping and was not restarted',
+        });
       return { action: d.restart ? CloseAction.Restart : CloseAction.DoNotRestart, message: d.tell, handled: true };
     },
   };
@@ -72,14 +86,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     markdown: { isTrusted: { enabledCommands: [Commands.explain, Commands.showRaceTimeline] }, supportHtml: false },
     middleware: {
       // A quick fix may edit a function far away: reveal what it changed once applied.
-      provideCodeActions: async (document, range, context, token, next) => withReveal(await next(document, range, context, token)),
+      provideCodeActions: async (document, range, context, token, next) =>
+        withReveal(await next(document, range, context, token)),
       workspace: {
         // The assumption checkboxes (lockpath.assumption.<id>): send only the ones the user set, so a default does
         // not override the model file.
         configuration: async (params, token, next) => {
           const answer = await next(params, token);
           if (!Array.isArray(answer)) return answer;
-          return (answer as unknown[]).map((value: unknown, i): unknown => (params.items[i]?.section === 'lockpath' && value && typeof value === 'object' ? { ...value, assumption: assumptionOverrides() } : value));
+          return (answer as unknown[]).map((value: unknown, i): unknown =>
+            params.items[i]?.section === 'lockpath' && value && typeof value === 'object'
+              ? { ...value, assumption: assumptionOverrides() }
+              : value,
+          );
         },
       },
     },
@@ -87,7 +106,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   client = new LanguageClient('lockpath', 'lockpath', serverOptions, clientOptions);
   const c = client;
 
-  const tree = new FindingsTree((u) => c.protocol2CodeConverter.asUri(u), (r) => c.protocol2CodeConverter.asRange(r));
+  const tree = new FindingsTree(
+    (u) => c.protocol2CodeConverter.asUri(u),
+    (r) => c.protocol2CodeConverter.asRange(r),
+  );
   const treeView = vscode.window.createTreeView('lockpath.findings', { treeDataProvider: tree, showCollapseAll: true });
   const refreshTree = async (): Promise<void> => {
     try {
@@ -125,7 +147,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await showChains(c, r);
     }),
     vscode.commands.registerCommand(Commands.explain, async (name?: unknown) => {
-      const fn = typeof name === 'string' ? name : wordAtCursor() ?? (await vscode.window.showInputBox({ prompt: 'lockpath: explain which function?' }));
+      const fn =
+        typeof name === 'string'
+          ? name
+          : (wordAtCursor() ?? (await vscode.window.showInputBox({ prompt: 'lockpath: explain which function?' })));
       if (!fn) return;
       const r = await c.sendRequest<ExplainResult>(ExplainRequest, { name: fn });
       await showRendered(context, fn, r.markdown, docs);
@@ -147,14 +172,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 /** The race timeline as a picture; a click on a step opens its line. */
 function showTimelineWebview(r: RaceTimelineResult): void {
   // Titled by what it shows (class, entry, place), never by the finding's id.
-  const panel = vscode.window.createWebviewPanel('lockpath.raceTimeline', `Race: ${r.title}`, vscode.ViewColumn.Beside, { enableScripts: true, localResourceRoots: [] });
+  const panel = vscode.window.createWebviewPanel(
+    'lockpath.raceTimeline',
+    `Race: ${r.title}`,
+    vscode.ViewColumn.Beside,
+    { enableScripts: true, localResourceRoots: [] },
+  );
   const nonce = Array.from({ length: 24 }, () => Math.floor(Math.random() * 36).toString(36)).join('');
   panel.webview.html = timelineWebviewHtml({ title: r.title, svg: r.svg, cspSource: panel.webview.cspSource, nonce });
   panel.webview.onDidReceiveMessage(async (m: { file?: unknown; line?: unknown; column?: unknown }) => {
     const uri = typeof m.file === 'string' ? r.uris[m.file] : undefined;
     if (!uri || typeof m.line !== 'number') return;
-    const position = new vscode.Position(Math.max(0, m.line - 1), Math.max(0, (typeof m.column === 'number' ? m.column : 1) - 1));
-    await vscode.window.showTextDocument(vscode.Uri.parse(uri), { selection: new vscode.Range(position, position), viewColumn: vscode.ViewColumn.One });
+    const position = new vscode.Position(
+      Math.max(0, m.line - 1),
+      Math.max(0, (typeof m.column === 'number' ? m.column : 1) - 1),
+    );
+    await vscode.window.showTextDocument(vscode.Uri.parse(uri), {
+      selection: new vscode.Range(position, position),
+      viewColumn: vscode.ViewColumn.One,
+    });
   });
 }
 
@@ -184,7 +220,9 @@ function showState(item: vscode.StatusBarItem, p: StatusParams): void {
       break;
     case 'idle':
       // The server words the count as Problems shows it ("1 race (3 entries)"): one diagnostic per race.
-      item.text = p.findings ? `$(warning) lockpath: ${p.summary ?? `${p.findings} findings`}` : '$(check) lockpath: no races';
+      item.text = p.findings
+        ? `$(warning) lockpath: ${p.summary ?? `${p.findings} findings`}`
+        : '$(check) lockpath: no races';
       item.tooltip = `lockpath: ${p.summary ?? `${p.findings} findings`}; ${p.files} files, ${p.chains ?? 0} stage-2 chains${p.ms !== undefined ? ` (${p.ms} ms)` : ''}`;
       break;
     case 'error':
@@ -209,25 +247,40 @@ function toLocation(c: LanguageClient, p: PlaceJson): vscode.Location {
  *  line), each previewed as it is highlighted and opened when chosen. */
 async function showChains(c: LanguageClient, r: ChainsResult): Promise<void> {
   if (!r.chains.length) {
-    void vscode.window.showInformationMessage(r.name ? `lockpath: no stage-2 chain passes through ${r.name}` : 'lockpath: no stage-2 chains');
+    void vscode.window.showInformationMessage(
+      r.name ? `lockpath: no stage-2 chain passes through ${r.name}` : 'lockpath: no stage-2 chains',
+    );
     return;
   }
   const icon = (v: string): string => (v === 'race' ? '$(error)' : v === 'safe' ? '$(pass)' : '$(question)');
   const pick = await vscode.window.showQuickPick(
-    r.chains.map((ch) => ({ label: `${icon(ch.verdict)} ${ch.verdict} · ${ch.contextLabel} · ${ch.via}`, description: ch.path.join(' → '), detail: ch.reason, chain: ch })),
-    { title: r.name ? `lockpath: chains through ${r.name}` : 'lockpath: stage-2 chains', matchOnDescription: true, matchOnDetail: true },
+    r.chains.map((ch) => ({
+      label: `${icon(ch.verdict)} ${ch.verdict} · ${ch.contextLabel} · ${ch.via}`,
+      description: ch.path.join(' → '),
+      detail: ch.reason,
+      chain: ch,
+    })),
+    {
+      title: r.name ? `lockpath: chains through ${r.name}` : 'lockpath: stage-2 chains',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    },
   );
   if (!pick) return;
   const hops = pick.chain.locations.map((l, i) => {
     const at = toLocation(c, l);
     const name = pick.chain.path[i] ?? '';
-    const label = i === 0 ? `1. ${pick.chain.contextLabel} enters ${name}` : `${i + 1}. ${pick.chain.path[i - 1]} calls ${name}`;
+    const label =
+      i === 0 ? `1. ${pick.chain.contextLabel} enters ${name}` : `${i + 1}. ${pick.chain.path[i - 1]} calls ${name}`;
     return { label, description: `${vscode.workspace.asRelativePath(at.uri)}:${at.range.start.line + 1}`, at };
   });
   const qp = vscode.window.createQuickPick<(typeof hops)[number]>();
   qp.title = `lockpath: ${pick.chain.verdict} · ${pick.chain.contextLabel} ${pick.chain.via}, in call order`;
   qp.items = hops;
-  qp.onDidChangeActive(([h]) => h && void vscode.window.showTextDocument(h.at.uri, { selection: h.at.range, preserveFocus: true, preview: true }));
+  qp.onDidChangeActive(
+    ([h]) =>
+      h && void vscode.window.showTextDocument(h.at.uri, { selection: h.at.range, preserveFocus: true, preview: true }),
+  );
   const chosen = await new Promise<(typeof hops)[number] | undefined>((resolve) => {
     qp.onDidAccept(() => resolve(qp.selectedItems[0]));
     qp.onDidHide(() => resolve(undefined));
@@ -245,16 +298,28 @@ async function pickFinding(c: LanguageClient): Promise<string | undefined> {
     return undefined;
   }
   const active = vscode.window.activeTextEditor?.document.uri.toString();
-  const here = (f: FindingsResult['findings'][number]): number => (c.protocol2CodeConverter.asUri(f.place.uri).toString() === active ? 0 : 1);
+  const here = (f: FindingsResult['findings'][number]): number =>
+    c.protocol2CodeConverter.asUri(f.place.uri).toString() === active ? 0 : 1;
   const items = [...r.findings]
     .sort((a, b) => here(a) - here(b))
     .map((f) => ({ label: f.name, description: f.hazard, detail: `${f.title} (in ${f.function})`, id: f.id }));
-  return (await vscode.window.showQuickPick(items, { title: `lockpath: race timeline of which race? (${r.summary})`, matchOnDescription: true, matchOnDetail: true }))?.id;
+  return (
+    await vscode.window.showQuickPick(items, {
+      title: `lockpath: race timeline of which race? (${r.summary})`,
+      matchOnDescription: true,
+      matchOnDetail: true,
+    })
+  )?.id;
 }
 
 /** The explanation rendered (the markdown preview), from a file in the extension's storage so that its file links
  *  open at their line; the plain markdown document when the preview is not there. */
-async function showRendered(context: vscode.ExtensionContext, name: string, markdown: string, docs: VirtualDocs): Promise<void> {
+async function showRendered(
+  context: vscode.ExtensionContext,
+  name: string,
+  markdown: string,
+  docs: VirtualDocs,
+): Promise<void> {
   const dir = vscode.Uri.joinPath(context.globalStorageUri, 'explain');
   const file = vscode.Uri.joinPath(dir, `${name.replace(/[^A-Za-z0-9_]/g, '_')}.md`);
   try {
@@ -282,7 +347,8 @@ class VirtualDocs implements vscode.TextDocumentContentProvider {
     this.texts.set(uri.toString(), text);
     this.changed.fire(uri);
     let doc = await vscode.workspace.openTextDocument(uri);
-    if (markdown && doc.languageId !== 'markdown') doc = await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
+    if (markdown && doc.languageId !== 'markdown')
+      doc = await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
     await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
   }
 }

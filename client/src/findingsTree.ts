@@ -20,7 +20,10 @@ export class FindingsTree implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly toUri: (uri: string) => vscode.Uri, private readonly toRange: (r: PlaceJson['range']) => vscode.Range) {}
+  constructor(
+    private readonly toUri: (uri: string) => vscode.Uri,
+    private readonly toRange: (r: PlaceJson['range']) => vscode.Range,
+  ) {}
 
   get summary(): string {
     return this.result.summary;

@@ -11,7 +11,14 @@ export function withReveal<T>(actions: T): T {
   for (const a of actions) {
     if (!(a instanceof vscode.CodeAction) || !a.edit || a.command) continue;
     try {
-      const targets = a.edit.entries().flatMap(([uri, edits]) => edits.map((e) => ({ uri: uri.toString(), line: e.range.start.line, character: e.range.start.character, lines: (e.newText ?? '').split('\n').length - 1 })));
+      const targets = a.edit.entries().flatMap(([uri, edits]) =>
+        edits.map((e) => ({
+          uri: uri.toString(),
+          line: e.range.start.line,
+          character: e.range.start.character,
+          lines: (e.newText ?? '').split('\n').length - 1,
+        })),
+      );
       if (targets.length) a.command = { title: 'Reveal the edit', command: REVEAL_EDIT, arguments: [targets] };
     } catch {
       // Revealing is a courtesy: the fix stays offered without it.
@@ -21,16 +28,28 @@ export function withReveal<T>(actions: T): T {
 }
 
 /** Shows the first edited range that is not in view (else the first one), selected, in the middle of the editor. */
-export async function revealEdits(targets: { uri: string; line: number; character: number; lines: number }[]): Promise<void> {
+export async function revealEdits(
+  targets: { uri: string; line: number; character: number; lines: number }[],
+): Promise<void> {
   if (!Array.isArray(targets) || !targets.length) return;
   const visible = (t: (typeof targets)[number]): boolean =>
-    vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === t.uri && e.visibleRanges.some((r) => r.start.line <= t.line && t.line + t.lines <= r.end.line));
+    vscode.window.visibleTextEditors.some(
+      (e) =>
+        e.document.uri.toString() === t.uri &&
+        e.visibleRanges.some((r) => r.start.line <= t.line && t.line + t.lines <= r.end.line),
+    );
   const t = targets.find((x) => !visible(x)) ?? targets[0];
   const range = new vscode.Range(t.line, 0, t.line + t.lines, 0);
-  const editor = await vscode.window.showTextDocument(vscode.Uri.parse(t.uri), { preserveFocus: false, preview: false });
+  const editor = await vscode.window.showTextDocument(vscode.Uri.parse(t.uri), {
+    preserveFocus: false,
+    preview: false,
+  });
   editor.selection = new vscode.Selection(range.start, range.end);
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-  vscode.window.setStatusBarMessage(`lockpath: the fix changed ${vscode.workspace.asRelativePath(editor.document.uri)}:${t.line + 1}`, 8000);
+  vscode.window.setStatusBarMessage(
+    `lockpath: the fix changed ${vscode.workspace.asRelativePath(editor.document.uri)}:${t.line + 1}`,
+    8000,
+  );
 }
 
 /** The lockpath.assumption.<id> checkboxes the user set (in any scope); unset ones are left to the model file. */

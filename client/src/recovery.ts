@@ -5,7 +5,8 @@
 export const MAX_RESTARTS = 4;
 export const RESTART_WINDOW_MS = 3 * 60_000;
 
-export const RESTARTED_MESSAGE = 'lockpath: the language server stopped unexpectedly and was restarted (details in the lockpath output).';
+export const RESTARTED_MESSAGE =
+  'lockpath: the language server stopped unexpectedly and was restarted (details in the lockpath output).';
 
 export function gaveUpMessage(deaths: number): string {
   return `lockpath: the language server stopped ${deaths} times within ${RESTART_WINDOW_MS / 60_000} minutes and will not be restarted. Run "lockpath: Restart Language Server" to try again (details in the lockpath output).`;

@@ -18,18 +18,32 @@ before(async () => {
 function through(a: Analysis, segment: string[]): { context: string; via: string; guards: string[]; path: string[] }[] {
   return a.chains
     .filter(({ chain }) => chain.path.join('>').includes(segment.join('>')))
-    .map(({ chain }) => ({ context: chain.context, via: chain.entry.via, guards: chain.guards.map((g) => g.function), path: chain.path }));
+    .map(({ chain }) => ({
+      context: chain.context,
+      via: chain.entry.via,
+      guards: chain.guards.map((g) => g.function),
+      path: chain.path,
+    }));
 }
 
-const contextsOf = (a: Analysis, segment: string[]): string[] => [...new Set(through(a, segment).map((c) => c.context))].sort();
+const contextsOf = (a: Analysis, segment: string[]): string[] =>
+  [...new Set(through(a, segment).map((c) => c.context))].sort();
 
 describe("the maintainer's caller table (LKML, 2017-07-06)", () => {
   it('user_mem_abort and handle_access_fault reach stage2_get_pmd from the VCPU thread only', () => {
-    assert.deepEqual(contextsOf(derived, ['user_mem_abort', 'stage2_set_pmd_huge', 'stage2_get_pmd', 'stage2_get_pud']), ['vcpu']);
-    assert.deepEqual(contextsOf(derived, ['user_mem_abort', 'stage2_set_pte', 'stage2_get_pmd', 'stage2_get_pud']), ['vcpu']);
+    assert.deepEqual(
+      contextsOf(derived, ['user_mem_abort', 'stage2_set_pmd_huge', 'stage2_get_pmd', 'stage2_get_pud']),
+      ['vcpu'],
+    );
+    assert.deepEqual(contextsOf(derived, ['user_mem_abort', 'stage2_set_pte', 'stage2_get_pmd', 'stage2_get_pud']), [
+      'vcpu',
+    ]);
     assert.deepEqual(contextsOf(derived, ['handle_access_fault', 'stage2_get_pmd', 'stage2_get_pud']), ['vcpu']);
     const hops = derived.chains.find(({ chain }) => chain.path.includes('user_mem_abort'))!.chain.hops;
-    assert.ok(hops.some((h) => h.function === 'kvm_handle_guest_abort' && h.via.startsWith('table arm_exit_handlers')), 'the exit-handler array is followed');
+    assert.ok(
+      hops.some((h) => h.function === 'kvm_handle_guest_abort' && h.via.startsWith('table arm_exit_handlers')),
+      'the exit-handler array is followed',
+    );
   });
 
   it('kvm_set_spte_handler reaches stage2_get_pmd from the mmu notifier, guarded in kvm_set_spte_hva', () => {
@@ -40,15 +54,37 @@ describe("the maintainer's caller table (LKML, 2017-07-06)", () => {
   });
 
   it('kvm_phys_addr_ioremap is reached from vgic_v2_map_resources (VCPU) and kvm_arch_prepare_memory_region (VM ioctl)', () => {
-    assert.deepEqual(contextsOf(derived, ['vgic_v2_map_resources', 'kvm_phys_addr_ioremap', 'stage2_set_pte', 'stage2_get_pmd']), ['vcpu']);
-    assert.deepEqual(contextsOf(derived, ['kvm_arch_prepare_memory_region', 'kvm_phys_addr_ioremap', 'stage2_set_pte', 'stage2_get_pmd']), ['vm-ioctl']);
+    assert.deepEqual(
+      contextsOf(derived, ['vgic_v2_map_resources', 'kvm_phys_addr_ioremap', 'stage2_set_pte', 'stage2_get_pmd']),
+      ['vcpu'],
+    );
+    assert.deepEqual(
+      contextsOf(derived, [
+        'kvm_arch_prepare_memory_region',
+        'kvm_phys_addr_ioremap',
+        'stage2_set_pte',
+        'stage2_get_pmd',
+      ]),
+      ['vm-ioctl'],
+    );
   });
 
   it('the aging handlers reach stage2_get_pmd from the mmu notifier with no guard; kvm_age_hva from both young callbacks', () => {
     const age = through(derived, ['kvm_age_hva', 'handle_hva_to_gpa', 'kvm_age_hva_handler', 'stage2_get_pmd']);
-    assert.deepEqual(age.map((c) => c.via).sort(), ['kvm_mmu_notifier_ops.clear_flush_young', 'kvm_mmu_notifier_ops.clear_young']);
-    const test = through(derived, ['kvm_test_age_hva', 'handle_hva_to_gpa', 'kvm_test_age_hva_handler', 'stage2_get_pmd']);
-    assert.deepEqual(test.map((c) => c.via), ['kvm_mmu_notifier_ops.test_young']);
+    assert.deepEqual(age.map((c) => c.via).sort(), [
+      'kvm_mmu_notifier_ops.clear_flush_young',
+      'kvm_mmu_notifier_ops.clear_young',
+    ]);
+    const test = through(derived, [
+      'kvm_test_age_hva',
+      'handle_hva_to_gpa',
+      'kvm_test_age_hva_handler',
+      'stage2_get_pmd',
+    ]);
+    assert.deepEqual(
+      test.map((c) => c.via),
+      ['kvm_mmu_notifier_ops.test_young'],
+    );
     assert.ok([...age, ...test].every((c) => c.context === 'mmu-notifier' && c.guards.length === 0));
   });
 
@@ -69,7 +105,9 @@ describe('chains the thread did not list', () => {
     assert.deepEqual(ctx(['stage2_unmap_vm', 'stage2_unmap_memslot']), ['vcpu']);
     assert.deepEqual(ctx(['kvm_arch_flush_shadow_memslot']), ['vm-ioctl']);
     assert.deepEqual(ctx(['kvm_free_stage2_pgd']), ['teardown']);
-    const teardown = through(derived, ['kvm_free_stage2_pgd', 'unmap_stage2_range']).map((c) => c.via).sort();
+    const teardown = through(derived, ['kvm_free_stage2_pgd', 'unmap_stage2_range'])
+      .map((c) => c.via)
+      .sort();
     assert.deepEqual([...new Set(teardown)], ['kvm_destroy_vm', 'kvm_mmu_notifier_ops.release'], 'both teardown paths');
   });
 
@@ -78,12 +116,15 @@ describe('chains the thread did not list', () => {
     assert.deepEqual(contextsOf(derived, ['kvm_arch_prepare_memory_region', 'stage2_flush_memslot']), ['vm-ioctl']);
     assert.deepEqual(contextsOf(derived, ['stage2_wp_range']), ['vm-ioctl']);
     assert.ok(through(derived, ['kvm_vm_ioctl_get_dirty_log']).some((c) => c.path.at(-1) === 'stage2_wp_range'));
-    assert.ok(through(derived, ['kvm_arch_commit_memory_region', 'kvm_mmu_wp_memory_region', 'stage2_wp_range']).length > 0);
+    assert.ok(
+      through(derived, ['kvm_arch_commit_memory_region', 'kvm_mmu_wp_memory_region', 'stage2_wp_range']).length > 0,
+    );
   });
 
   it('no chain from a pinned context walks into kvm_destroy_vm (it runs only when the last reference is gone)', () => {
     for (const { chain } of derived.chains) {
-      if (chain.context === 'vcpu' || chain.context === 'vm-ioctl') assert.ok(!chain.path.includes('kvm_destroy_vm'), chain.path.join(' > '));
+      if (chain.context === 'vcpu' || chain.context === 'vm-ioctl')
+        assert.ok(!chain.path.includes('kvm_destroy_vm'), chain.path.join(' > '));
     }
   });
 });
@@ -92,7 +133,13 @@ describe('contexts: derived from the tree versus the built-in hook table', () =>
   /** (first model hook on the path, context) pairs: the same whichever way the context was found. */
   const hookContexts = (a: Analysis): string[] => {
     const hooks = new Set(a.model.hooks.map((h) => h.function));
-    return [...new Set(a.chains.map(({ chain }) => `${chain.path.find((f) => hooks.has(f)) ?? '?'} ${chain.context} ${chain.walker.name}`))].sort();
+    return [
+      ...new Set(
+        a.chains.map(
+          ({ chain }) => `${chain.path.find((f) => hooks.has(f)) ?? '?'} ${chain.context} ${chain.walker.name}`,
+        ),
+      ),
+    ].sort();
   };
 
   it('mmu.c alone uses the built-in table; with kvm_main.c, arm.c and handle_exit.c the ops tables and exit handlers', () => {
@@ -103,21 +150,33 @@ describe('contexts: derived from the tree versus the built-in hook table', () =>
 
   it('give the same context for every hook and walker', () => {
     const b = hookContexts(builtin);
-    const d = hookContexts(derived).filter((l) => !l.startsWith('? ') && b.some((x) => x.split(' ')[0] === l.split(' ')[0]));
-    assert.deepEqual(d, b.filter((l) => d.some((x) => x.split(' ')[0] === l.split(' ')[0])));
+    const d = hookContexts(derived).filter(
+      (l) => !l.startsWith('? ') && b.some((x) => x.split(' ')[0] === l.split(' ')[0]),
+    );
+    assert.deepEqual(
+      d,
+      b.filter((l) => d.some((x) => x.split(' ')[0] === l.split(' ')[0])),
+    );
     assert.ok(b.length >= 15, `${b.length} hook/context/walker rows`);
-    assert.ok(derived.contextChecks.length >= 8 && derived.contextChecks.every((c) => c.agrees), JSON.stringify(derived.contextChecks));
+    assert.ok(
+      derived.contextChecks.length >= 8 && derived.contextChecks.every((c) => c.agrees),
+      JSON.stringify(derived.contextChecks),
+    );
   });
 
   it('the built-in table enters kvm_age_hva once per callback, like the ops table does', () => {
-    const vias = builtin.chains.filter(({ chain }) => chain.entry.fn.name === 'kvm_age_hva').map(({ chain }) => chain.entry.via);
+    const vias = builtin.chains
+      .filter(({ chain }) => chain.entry.fn.name === 'kvm_age_hva')
+      .map(({ chain }) => chain.entry.via);
     assert.deepEqual([...new Set(vias)].sort(), ['clear_flush_young', 'clear_young']);
   });
 
   it('a built-in hook the tree reaches from another context is reported', async () => {
     const a = await analyzeTexts({
-      'mmu.c': 'int kvm_age_hva(struct kvm *kvm)\n{\n\tpgd_t *pgd = kvm->arch.pgd;\n\treturn stage2_pgd_none(*pgd);\n}\n',
-      'main.c': 'static long kvm_vm_ioctl(struct file *f)\n{\n\treturn kvm_age_hva(f->private_data);\n}\nstatic struct file_operations kvm_vm_fops = {\n\t.unlocked_ioctl = kvm_vm_ioctl,\n};\n',
+      'mmu.c':
+        'int kvm_age_hva(struct kvm *kvm)\n{\n\tpgd_t *pgd = kvm->arch.pgd;\n\treturn stage2_pgd_none(*pgd);\n}\n',
+      'main.c':
+        'static long kvm_vm_ioctl(struct file *f)\n{\n\treturn kvm_age_hva(f->private_data);\n}\nstatic struct file_operations kvm_vm_fops = {\n\t.unlocked_ioctl = kvm_vm_ioctl,\n};\n',
     });
     const check = a.contextChecks.find((c) => c.hook === 'kvm_age_hva');
     assert.deepEqual(check, { hook: 'kvm_age_hva', builtin: 'mmu-notifier', derived: ['vm-ioctl'], agrees: false });

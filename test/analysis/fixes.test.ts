@@ -45,7 +45,11 @@ function apply(files: Files, edits: readonly TextEdit[]): Files {
     assert.ok(old !== undefined, `edit in a file the workspace does not have: ${file}`);
     const ranges = edits
       .filter((e) => e.file === file)
-      .map((e) => ({ start: offsetOf(old, e.span.line, e.span.column), end: offsetOf(old, e.span.endLine, e.span.endColumn), text: e.newText }))
+      .map((e) => ({
+        start: offsetOf(old, e.span.line, e.span.column),
+        end: offsetOf(old, e.span.endLine, e.span.endColumn),
+        text: e.newText,
+      }))
       .sort((a, b) => b.start - a.start);
     let text = old;
     let limit = old.length;
@@ -134,7 +138,11 @@ function exerciseAll(files: Files, t?: TestContext): Tally {
   const a = analyze(files);
   const tally: Tally = { findings: a.findings.length, fixes: 0, reanalyses: 0, withoutFix: [], honest: [] };
   // Every (entry, function) with a hazard before: where findings lead, and the later places on their chains.
-  const sitesBefore = new Set(a.findings.flatMap((f) => [f.function, ...(f.alsoAt ?? []).map((x) => x.function)].map((fn) => `${f.chain.entry.via}|${fn}`)));
+  const sitesBefore = new Set(
+    a.findings.flatMap((f) =>
+      [f.function, ...(f.alsoAt ?? []).map((x) => x.function)].map((fn) => `${f.chain.entry.via}|${fn}`),
+    ),
+  );
   const brokenBefore = new Map(Object.entries(files).map(([p, text]) => [p, brokenNodes(text)]));
   const afterCache = new Map<string, { files: Files; analysis: Analysis }>();
   for (const finding of a.findings) {
@@ -159,7 +167,10 @@ function exerciseAll(files: Files, t?: TestContext): Tally {
       const b = after.analysis;
       const label = `${fix.title} (for ${where(finding)})`;
       // The finding is gone: same class, same function, same entry.
-      const still = b.findings.filter((g) => g.class === finding.class && g.function === finding.function && g.chain.entry.via === finding.chain.entry.via);
+      const still = b.findings.filter(
+        (g) =>
+          g.class === finding.class && g.function === finding.function && g.chain.entry.via === finding.chain.entry.via,
+      );
       assert.deepEqual(still.map(where), [], `${label}: the finding is still there`);
       // Nothing new: every finding left is at an (entry, function) that had a hazard before. (A fix can unmask
       // another class at the same access, e.g. the unguarded aging hooks of v4.10 once teardown takes the lock,
@@ -168,27 +179,53 @@ function exerciseAll(files: Files, t?: TestContext): Tally {
       assert.deepEqual(fresh.map(where), [], `${label}: new findings`);
       // Honest titles: a fix that leaves a finding on the same chain says so.
       const left = b.findings.filter((g) => g.chain.id === finding.chain.id);
-      if (left.length) assert.match(fix.title, /remains?\b/, `${label}: leaves ${left.map(where).join(', ')} on the chain, and the title does not say so`);
-      else assert.doesNotMatch(fix.title, /remains?\b/, `${label}: the title says something remains, but the chain is clean`);
+      if (left.length)
+        assert.match(
+          fix.title,
+          /remains?\b/,
+          `${label}: leaves ${left.map(where).join(', ')} on the chain, and the title does not say so`,
+        );
+      else
+        assert.doesNotMatch(
+          fix.title,
+          /remains?\b/,
+          `${label}: the title says something remains, but the chain is clean`,
+        );
       tally.honest.push({ title: fix.title, left: left.length });
       // Not offered again, for this finding or any left.
       const applied = new Set(editKeys(a, fix.edits));
       for (const g of [finding, ...b.findings]) {
         for (const again of fixesFor(b, g, textOf(after.files))) {
-          for (const k of editKeys(b, again.edits)) assert.ok(!applied.has(k), `${label}: offered again as "${again.title}"`);
+          for (const k of editKeys(b, again.edits))
+            assert.ok(!applied.has(k), `${label}: offered again as "${again.title}"`);
         }
       }
     }
   }
-  t?.diagnostic(`${tally.findings} findings, ${tally.fixes} fixes applied, ${tally.reanalyses} re-analyses${tally.withoutFix.length ? `; no fix for: ${tally.withoutFix.join('; ')}` : ''}`);
+  t?.diagnostic(
+    `${tally.findings} findings, ${tally.fixes} fixes applied, ${tally.reanalyses} re-analyses${tally.withoutFix.length ? `; no fix for: ${tally.withoutFix.join('; ')}` : ''}`,
+  );
   return tally;
 }
 
-const history = ['v4.10', 'v4.11', 'v4.12', 'v4.13'].map((v) => ({ name: `history/${v}`, dir: join(fixturesDir, 'history', v) }));
-const classes = ['teardown-without-lock', 'stale-after-lock-drop', 'unguarded-notifier-path', 'cleared-outside-lock'].flatMap((c) =>
+const history = ['v4.10', 'v4.11', 'v4.12', 'v4.13'].map((v) => ({
+  name: `history/${v}`,
+  dir: join(fixturesDir, 'history', v),
+}));
+const classes = [
+  'teardown-without-lock',
+  'stale-after-lock-drop',
+  'unguarded-notifier-path',
+  'cleared-outside-lock',
+].flatMap((c) =>
   ['before', 'after'].map((s) => ({ name: `classes/${c}/${s}`, dir: join(fixturesDir, 'classes', c, s) })),
 );
-const corpora = [{ name: 'examples/v4.12', dir: exampleDir }, ...history, ...classes, { name: 'fixes/return-types', dir: join(fixturesDir, 'fixes', 'return-types') }].filter((c) => existsSync(c.dir));
+const corpora = [
+  { name: 'examples/v4.12', dir: exampleDir },
+  ...history,
+  ...classes,
+  { name: 'fixes/return-types', dir: join(fixturesDir, 'fixes', 'return-types') },
+].filter((c) => existsSync(c.dir));
 
 describe('every fix on every finding', () => {
   const totals = { findings: 0, fixes: 0 };
@@ -200,7 +237,12 @@ describe('every fix on every finding', () => {
     });
   }
   it('CRLF files get CRLF fixes (history/v4.11: all three kinds of fix)', (t) => {
-    const files = Object.fromEntries(Object.entries(readDir(join(fixturesDir, 'history', 'v4.11'))).map(([p, text]) => [p, text.replace(/\r?\n/g, '\r\n')]));
+    const files = Object.fromEntries(
+      Object.entries(readDir(join(fixturesDir, 'history', 'v4.11'))).map(([p, text]) => [
+        p,
+        text.replace(/\r?\n/g, '\r\n'),
+      ]),
+    );
     const tally = exerciseAll(files, t);
     assert.ok(tally.fixes > 0);
   });
@@ -216,7 +258,8 @@ describe('every fix on every finding', () => {
  */
 function mutations(text: string, randomDeletions: number, seed: number): { name: string; text: string }[] {
   const lines = text.split('\n');
-  const without = (from: number, count: number): string => [...lines.slice(0, from), ...lines.slice(from + count)].join('\n');
+  const without = (from: number, count: number): string =>
+    [...lines.slice(0, from), ...lines.slice(from + count)].join('\n');
   const out: { name: string; text: string }[] = [];
   lines.forEach((l, i) => {
     const t = l.trim();
@@ -224,7 +267,8 @@ function mutations(text: string, randomDeletions: number, seed: number): { name:
       const guarded = /^(return\b.*|goto \w+);$/.test(lines[i + 1]?.trim() ?? '') ? 2 : 1;
       out.push({ name: `without the guard at line ${i + 1}`, text: without(i, guarded) });
     }
-    if (/^spin_(un)?lock\(&kvm->mmu_lock\);$/.test(t)) out.push({ name: `without ${t} at line ${i + 1}`, text: without(i, 1) });
+    if (/^spin_(un)?lock\(&kvm->mmu_lock\);$/.test(t))
+      out.push({ name: `without ${t} at line ${i + 1}`, text: without(i, 1) });
   });
   const body = lines.map((l, i) => (/^\t+\S/.test(l) ? i : -1)).filter((i) => i >= 0);
   for (let k = 0; k < randomDeletions; k++) {
@@ -258,8 +302,13 @@ describe('every fix on every finding of mutated inputs', () => {
     });
   }
   it('exercised something', (t) => {
-    t.diagnostic(`${totals.saidRemains} titles say something remains; ${totals.leftSomething} fixes left a finding on the chain; said so needlessly: ${totals.overcautious.join(' | ') || 'none'}`);
-    assert.ok(totals.leftSomething > 0, 'some mutation leaves a finding on the chain after its fix (the honest-title check ran)');
+    t.diagnostic(
+      `${totals.saidRemains} titles say something remains; ${totals.leftSomething} fixes left a finding on the chain; said so needlessly: ${totals.overcautious.join(' | ') || 'none'}`,
+    );
+    assert.ok(
+      totals.leftSomething > 0,
+      'some mutation leaves a finding on the chain after its fix (the honest-title check ran)',
+    );
     assert.ok(totals.variants >= 30, `${totals.variants} variants`);
     assert.ok(totals.fixes >= 20, `${totals.fixes} fixes applied on mutated inputs`);
   });
@@ -282,7 +331,11 @@ describe('the fix text, to the byte', () => {
   it('v4.12 example: kvm_age_hva gets the hook guard first (tabs, return 0), stage2_get_pud the walker guard (return NULL)', () => {
     const files = readDir(exampleDir);
     const a = analyze(files);
-    const f = findingOf(a, (x) => x.class === 'unguarded-notifier-path' && x.chain.path.includes('kvm_age_hva'), 'on kvm_age_hva');
+    const f = findingOf(
+      a,
+      (x) => x.class === 'unguarded-notifier-path' && x.chain.path.includes('kvm_age_hva'),
+      'on kvm_age_hva',
+    );
     const [hook, walker, ...rest] = fixesFor(a, f, textOf(files));
     assert.equal(rest.length, 0);
     const mmu = 'virt/kvm/arm/mmu.c';
@@ -304,7 +357,11 @@ describe('the fix text, to the byte', () => {
           '\t\treturn 0;\n',
       },
     ]);
-    assert.equal(text.split('\n')[hookFn + 2].trim(), 'trace_kvm_age_hva(start, end);', 'at the top of the body (no declarations)');
+    assert.equal(
+      text.split('\n')[hookFn + 2].trim(),
+      'trace_kvm_age_hva(start, end);',
+      'at the top of the body (no declarations)',
+    );
 
     assert.equal(walker.title, 'Check kvm->arch.pgd in stage2_get_pud (every caller pays)');
     assert.equal(walker.preferred, false);
@@ -352,16 +409,25 @@ describe('the fix text, to the byte', () => {
   it('stale-after-lock-drop: the v4.12 re-check at the top of the loop that reschedules', () => {
     const files = readDir(join(fixturesDir, 'classes', 'stale-after-lock-drop', 'before'));
     const a = analyze(files);
-    const f = findingOf(a, (x) => x.class === 'stale-after-lock-drop' && x.function !== a.model.freeFunction, 'stale in a walker');
+    const f = findingOf(
+      a,
+      (x) => x.class === 'stale-after-lock-drop' && x.function !== a.model.freeFunction,
+      'stale in a walker',
+    );
     const [fix] = fixesFor(a, f, textOf(files));
     assert.equal(fix.title, 'Re-check kvm->arch.pgd after cond_resched_lock in unmap_stage2_range');
     const text = files['mmu.c'];
-    const loopAt = lineOf(text, 'do {', lineOf(text, 'static void unmap_stage2_range(struct kvm *kvm, phys_addr_t start, u64 size)'));
+    const loopAt = lineOf(
+      text,
+      'do {',
+      lineOf(text, 'static void unmap_stage2_range(struct kvm *kvm, phys_addr_t start, u64 size)'),
+    );
     assert.deepEqual(fix.edits, [
       {
         file: 'mmu.c',
         span: { line: loopAt + 1, column: 0, endLine: loopAt + 1, endColumn: 0 },
-        newText: '\t\t/* cond_resched_lock dropped the lock: the tables may be gone */\n\t\tif (!READ_ONCE(kvm->arch.pgd))\n\t\t\tbreak;\n',
+        newText:
+          '\t\t/* cond_resched_lock dropped the lock: the tables may be gone */\n\t\tif (!READ_ONCE(kvm->arch.pgd))\n\t\t\tbreak;\n',
       },
     ]);
   });
@@ -386,7 +452,10 @@ describe('the fix text, to the byte', () => {
   for (const [name, dir] of [
     ['history/v4.10 (no lock at all)', join(fixturesDir, 'history', 'v4.10')],
     ['history/v4.11 (test and free outside the lock)', join(fixturesDir, 'history', 'v4.11')],
-    ['classes/teardown-without-lock/before (a local copy, no lock)', join(fixturesDir, 'classes', 'teardown-without-lock', 'before')],
+    [
+      'classes/teardown-without-lock/before (a local copy, no lock)',
+      join(fixturesDir, 'classes', 'teardown-without-lock', 'before'),
+    ],
   ]) {
     it(`the free function in the v4.12 shape: ${name}`, () => {
       const files = readDir(dir);
@@ -397,11 +466,22 @@ describe('the fix text, to the byte', () => {
       assert.equal(own.edits.length, 1);
       assert.equal(own.edits[0].newText, v412FreeBody);
       // From a notifier's access, the same rewrite, titled as the free side's fault.
-      const onNotifier = findingOf(a, (x) => (x.class === 'cleared-outside-lock' || x.class === 'teardown-without-lock') && x.chain.context === 'mmu-notifier', 'on a notifier');
+      const onNotifier = findingOf(
+        a,
+        (x) =>
+          (x.class === 'cleared-outside-lock' || x.class === 'teardown-without-lock') &&
+          x.chain.context === 'mmu-notifier',
+        'on a notifier',
+      );
       const [side] = fixesFor(a, onNotifier, textOf(files));
       // v4.11 also drops the lock in the walk: the re-check's finding stays on the notifier's chain, and the title says so.
-      const remains = name.startsWith('history/v4.11') ? ' (the stale-after-lock-drop finding on this chain remains)' : '';
-      assert.equal(side.title, `Fix the free side: test and clear kvm->arch.pgd under kvm->mmu_lock in kvm_free_stage2_pgd${remains}`);
+      const remains = name.startsWith('history/v4.11')
+        ? ' (the stale-after-lock-drop finding on this chain remains)'
+        : '';
+      assert.equal(
+        side.title,
+        `Fix the free side: test and clear kvm->arch.pgd under kvm->mmu_lock in kvm_free_stage2_pgd${remains}`,
+      );
       assert.deepEqual(side.edits, own.edits);
     });
   }
@@ -412,10 +492,18 @@ describe('when unsure, nothing', () => {
     const files = readDir(exampleDir);
     const a = analyze(files);
     for (const f of a.findings) {
-      assert.deepEqual(fixesFor(a, f, () => undefined), []);
-      assert.deepEqual(fixesFor(a, f, (p) => '/* moved */\n' + files[p]), []);
+      assert.deepEqual(
+        fixesFor(a, f, () => undefined),
+        [],
+      );
+      assert.deepEqual(
+        fixesFor(a, f, (p) => '/* moved */\n' + files[p]),
+        [],
+      );
       assert.deepEqual(fixesFor(a, { ...f, class: 'no-such-class' as Finding['class'] }, textOf(files)), []);
-      assert.doesNotThrow(() => fixesFor(a, { ...f, chain: { ...f.chain, path: [], hops: [], walker: undefined! } }, textOf(files)));
+      assert.doesNotThrow(() =>
+        fixesFor(a, { ...f, chain: { ...f.chain, path: [], hops: [], walker: undefined! } }, textOf(files)),
+      );
       assert.deepEqual(fixesFor(a, { ...f, witness: undefined!, chain: undefined! }, textOf(files)), []);
       assert.deepEqual(fixesFor(undefined!, f, textOf(files)), []);
     }
@@ -439,7 +527,11 @@ describe('when unsure, nothing', () => {
   it('does not rewrite a free function holding something the rewrite would drop', () => {
     const files = readDir(join(fixturesDir, 'history', 'v4.10'));
     const text = files['mmu.c'];
-    const at = lineOf(text, 'unmap_stage2_range(kvm, 0, KVM_PHYS_SIZE);', lineOf(text, 'void kvm_free_stage2_pgd(struct kvm *kvm)'));
+    const at = lineOf(
+      text,
+      'unmap_stage2_range(kvm, 0, KVM_PHYS_SIZE);',
+      lineOf(text, 'void kvm_free_stage2_pgd(struct kvm *kvm)'),
+    );
     const lines = text.split('\n');
     lines.splice(at + 1, 0, '\tkvm_flush_remote_tlbs(kvm);');
     const changed = { ...files, 'mmu.c': lines.join('\n') };
@@ -458,7 +550,11 @@ describe('which fix for which story', () => {
   it('may-be-freed after a lock drop: the re-check first', () => {
     const files = readDir(join(fixturesDir, 'classes', 'stale-after-lock-drop', 'before'));
     const a = analyze(files);
-    const f = findingOf(a, (x) => x.class === 'stale-after-lock-drop' && x.chain.context === 'mmu-notifier', 'stale on a notifier');
+    const f = findingOf(
+      a,
+      (x) => x.class === 'stale-after-lock-drop' && x.chain.context === 'mmu-notifier',
+      'stale on a notifier',
+    );
     const fixes = fixesFor(a, { ...f, class: 'may-be-freed' }, textOf(files));
     assert.equal(fixes[0]?.title, 'Re-check kvm->arch.pgd after cond_resched_lock in unmap_stage2_range');
     assert.ok(!fixes.some((x) => x.title.includes('kvm_unmap_hva_range')), 'the hook already tests the root');
@@ -467,18 +563,28 @@ describe('which fix for which story', () => {
   it('a class whose own fix is already in the code falls back to the re-check when the witness drops the lock', () => {
     const files = readDir(join(fixturesDir, 'classes', 'stale-after-lock-drop', 'before'));
     const a = analyze(files);
-    const f = findingOf(a, (x) => x.class === 'stale-after-lock-drop' && x.chain.context === 'mmu-notifier', 'stale on a notifier');
+    const f = findingOf(
+      a,
+      (x) => x.class === 'stale-after-lock-drop' && x.chain.context === 'mmu-notifier',
+      'stale on a notifier',
+    );
     // kvm_free_stage2_pgd is already in the v4.12 shape here: no rewrite, but the lock drop is still there.
     const fixes = fixesFor(a, { ...f, class: 'cleared-outside-lock' }, textOf(files));
-    assert.deepEqual(fixes.map((x) => x.title), ['Re-check kvm->arch.pgd after cond_resched_lock in unmap_stage2_range']);
+    assert.deepEqual(
+      fixes.map((x) => x.title),
+      ['Re-check kvm->arch.pgd after cond_resched_lock in unmap_stage2_range'],
+    );
   });
 
-  it('a double free, even told as a stale story, is the free function\'s to fix', () => {
+  it("a double free, even told as a stale story, is the free function's to fix", () => {
     const files = readDir(join(fixturesDir, 'history', 'v4.11'));
     const a = analyze(files);
     const f = findingOf(a, (x) => x.function === a.model.freeFunction, 'in the free function');
     const fixes = fixesFor(a, { ...f, class: 'stale-after-lock-drop', kind: 'double-free' }, textOf(files));
-    assert.deepEqual(fixes.map((x) => x.title), ['Test and clear kvm->arch.pgd under kvm->mmu_lock in kvm_free_stage2_pgd']);
+    assert.deepEqual(
+      fixes.map((x) => x.title),
+      ['Test and clear kvm->arch.pgd under kvm->mmu_lock in kvm_free_stage2_pgd'],
+    );
   });
 });
 
@@ -493,17 +599,34 @@ describe('honest titles', () => {
     assert.ok(free > 0 && lock > free && unlock > lock);
     const lost = { ...files, [mmu]: lines.filter((_, i) => i !== lock && i !== unlock).join('\n') };
     const a = analyze(lost);
-    const nullDeref = findingOf(a, (f) => f.kind === 'null-deref' && f.function === 'stage2_get_pud' && f.chain.context === 'mmu-notifier', 'NULL in stage2_get_pud');
+    const nullDeref = findingOf(
+      a,
+      (f) => f.kind === 'null-deref' && f.function === 'stage2_get_pud' && f.chain.context === 'mmu-notifier',
+      'NULL in stage2_get_pud',
+    );
     const fixes = fixesFor(a, nullDeref, textOf(lost));
     const walker = fixes.find((f) => f.title.startsWith('Check kvm->arch.pgd in stage2_get_pud'));
     assert.ok(walker, fixes.map((f) => f.title).join(' | '));
-    assert.equal(walker.title, 'Check kvm->arch.pgd in stage2_get_pud (every caller pays; guards the NULL case; the freed case remains)');
+    assert.equal(
+      walker.title,
+      'Check kvm->arch.pgd in stage2_get_pud (every caller pays; guards the NULL case; the freed case remains)',
+    );
     const after = analyze(apply(lost, walker.edits));
     const left = after.findings.filter((g) => g.chain.id === nullDeref.chain.id);
-    assert.ok(left.some((g) => g.kind === 'use-after-free' || g.kind === 'concurrent-teardown' || g.class === 'may-be-freed'), left.map(where).join(', '));
+    assert.ok(
+      left.some((g) => g.kind === 'use-after-free' || g.kind === 'concurrent-teardown' || g.class === 'may-be-freed'),
+      left.map(where).join(', '),
+    );
     // On the example as it is (the free path clears under the lock), the same fix promises nothing more than it does.
     const clean = analyze(files);
-    const plain = fixesFor(clean, findingOf(clean, (f) => f.function === 'stage2_get_pud', 'in stage2_get_pud'), textOf(files));
-    assert.ok(plain.some((f) => f.title === 'Check kvm->arch.pgd in stage2_get_pud (every caller pays)'), plain.map((f) => f.title).join(' | '));
+    const plain = fixesFor(
+      clean,
+      findingOf(clean, (f) => f.function === 'stage2_get_pud', 'in stage2_get_pud'),
+      textOf(files),
+    );
+    assert.ok(
+      plain.some((f) => f.title === 'Check kvm->arch.pgd in stage2_get_pud (every caller pays)'),
+      plain.map((f) => f.title).join(' | '),
+    );
   });
 });

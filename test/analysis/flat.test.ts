@@ -7,7 +7,12 @@ import type { Node, Tree } from 'web-tree-sitter';
 import { loadParser, type CParser } from '../../server/src/analysis';
 import { flatten, sourceText, type SyntaxNode } from '../../server/src/analysis/parse/flat';
 import { cursorPort, publicPort } from '../../server/src/analysis/parse/cursor';
-import { acceptWasmBuildForTest, memoryReaderUsable, readTree, WRITTEN_FOR } from '../../server/src/analysis/parse/memory';
+import {
+  acceptWasmBuildForTest,
+  memoryReaderUsable,
+  readTree,
+  WRITTEN_FOR,
+} from '../../server/src/analysis/parse/memory';
 import { join } from 'node:path';
 import { cFiles, exampleDir, fixturesDir, repoRoot } from '../helpers';
 
@@ -42,7 +47,11 @@ function compare(real: Node, flat: SyntaxNode, fields: string[]): number {
   assert.deepEqual(flat.namedChildren.map(describeNode), real.namedChildren.map(describeNode), at);
   for (const f of fields) {
     assert.equal(describeNode(flat.childForFieldName(f)), describeNode(real.childForFieldName(f)), `${at} field ${f}`);
-    assert.deepEqual(flat.childrenForFieldName(f).map(describeNode), real.childrenForFieldName(f).map(describeNode), `${at} fields ${f}`);
+    assert.deepEqual(
+      flat.childrenForFieldName(f).map(describeNode),
+      real.childrenForFieldName(f).map(describeNode),
+      `${at} fields ${f}`,
+    );
   }
   const kids = real.children;
   assert.equal(flat.children.length, kids.length, at);
@@ -86,12 +95,13 @@ describe('flat syntax tree', () => {
     assert.ok(withErrors >= 3, 'the inputs should include trees with errors');
   });
 
-  it('is the same through web-tree-sitter\'s TreeCursor as through the direct cursor', () => {
+  it("is the same through web-tree-sitter's TreeCursor as through the direct cursor", () => {
     for (const [name, text] of inputs()) {
       withTree(text, (tree) => {
         const direct = flatten(tree, text, cursorPort);
         const viaPublic = flatten(tree, text, publicPort);
-        for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const) assert.deepEqual(viaPublic[key], direct[key], `${name}: ${key}`);
+        for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const)
+          assert.deepEqual(viaPublic[key], direct[key], `${name}: ${key}`);
       });
     }
   });
@@ -102,14 +112,21 @@ describe('flat syntax tree', () => {
         assert.ok(readTree(tree), `${name}: wasm memory out of reach`);
         const fromMemory = flatten(tree, text);
         const viaCursor = flatten(tree, text, cursorPort);
-        for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const) assert.deepEqual(fromMemory[key], viaCursor[key], `${name}: ${key}`);
+        for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const)
+          assert.deepEqual(fromMemory[key], viaCursor[key], `${name}: ${key}`);
       });
     }
   });
 
   it('reads wasm memory only with the web-tree-sitter build it was written for, which is the one installed', () => {
-    const installed = JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'web-tree-sitter', 'package.json'), 'utf8')).version;
-    assert.equal(installed, WRITTEN_FOR.webTreeSitter, 'web-tree-sitter was upgraded: follow "Upgrading web-tree-sitter" in ARCHITECTURE.md');
+    const installed = JSON.parse(
+      readFileSync(join(repoRoot, 'node_modules', 'web-tree-sitter', 'package.json'), 'utf8'),
+    ).version;
+    assert.equal(
+      installed,
+      WRITTEN_FOR.webTreeSitter,
+      'web-tree-sitter was upgraded: follow "Upgrading web-tree-sitter" in ARCHITECTURE.md',
+    );
     assert.ok(memoryReaderUsable());
   });
 
@@ -122,7 +139,8 @@ describe('flat syntax tree', () => {
         assert.equal(memoryReaderUsable(), false);
         assert.equal(readTree(tree), undefined);
         const fallback = flatten(tree, text);
-        for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const) assert.deepEqual(fallback[key], fromMemory[key], `${name}: ${key}`);
+        for (const key of ['typeIds', 'fieldIds', 'starts', 'ends', 'after', 'flags'] as const)
+          assert.deepEqual(fallback[key], fromMemory[key], `${name}: ${key}`);
       } finally {
         acceptWasmBuildForTest();
       }

@@ -40,7 +40,10 @@ describe('cold indexing on two threads', () => {
       const two = await analyze(files, 2);
       assert.equal(JSON.stringify(two.files), JSON.stringify(one.files));
       assert.deepEqual(two.problems, one.problems);
-      assert.deepEqual(two.findings.map((f) => f.id), one.findings.map((f) => f.id));
+      assert.deepEqual(
+        two.findings.map((f) => f.id),
+        one.findings.map((f) => f.id),
+      );
     }
     assert.ok(one.files.length >= 8 && one.stats.functions > 100);
   });

@@ -41,7 +41,8 @@ const variants: Record<string, Variant> = {
     release: '\tif (locked != 0)\n\t\tKVM_MMU_UNLOCK(kvm);',
   },
   'flag set through an out-parameter by a helper': {
-    helpers: 'static void kvm_mmu_lock_once(struct kvm *kvm, bool *locked)\n{\n\tif (!*locked) {\n\t\t*locked = true;\n\t\tKVM_MMU_LOCK(kvm);\n\t}\n}',
+    helpers:
+      'static void kvm_mmu_lock_once(struct kvm *kvm, bool *locked)\n{\n\tif (!*locked) {\n\t\t*locked = true;\n\t\tKVM_MMU_LOCK(kvm);\n\t}\n}',
     decl: '\tbool locked = false;',
     take: '\t\tkvm_mmu_lock_once(kvm, &locked);',
     release: '\tif (locked)\n\t\tKVM_MMU_UNLOCK(kvm);',
@@ -83,7 +84,8 @@ function source(v: Variant, buggy: boolean): string {
     .replace('/*@LOCKLESS@*/false', v.lockless ?? 'false');
 }
 
-const analyze = (kvmMain: string): Promise<Analysis> => analyzeTexts({ 'virt/kvm/kvm_main.c': kvmMain, 'arch/arm64/kvm/mmu.c': mmu }, { model: kvmArm64Pgt });
+const analyze = (kvmMain: string): Promise<Analysis> =>
+  analyzeTexts({ 'virt/kvm/kvm_main.c': kvmMain, 'arch/arm64/kvm/mmu.c': mmu }, { model: kvmArm64Pgt });
 
 const rows = (a: Analysis): string[] => a.findings.map((f) => `${f.class} ${f.chain.entry.via} ${f.function}`).sort();
 
@@ -94,7 +96,8 @@ describe('precision: the dispatcher written every way kernels write it', () => {
       assert.deepEqual(rows(a), []);
       const contexts = new Set(a.chains.map(({ chain }) => chain.context));
       assert.ok(contexts.has('mmu-notifier') && contexts.has('teardown'), [...contexts].join());
-      for (const { chain, verdict } of a.chains) assert.equal(verdict.verdict, 'safe', `${chain.path.join(' > ')}: ${verdict.reason}`);
+      for (const { chain, verdict } of a.chains)
+        assert.equal(verdict.verdict, 'safe', `${chain.path.join(' > ')}: ${verdict.reason}`);
     });
 
     it(`${name}: the twin that calls the handler before taking the lock races, with a feasible witness`, async () => {
@@ -104,7 +107,11 @@ describe('precision: the dispatcher written every way kernels write it', () => {
       for (const f of notifier) {
         const hazard = f.witness[f.witness.length - 1];
         assert.equal(hazard.hazard, true);
-        assert.deepEqual(hazard.locks, [], 'the racing walk holds no lock (the lock is taken after the first handler call)');
+        assert.deepEqual(
+          hazard.locks,
+          [],
+          'the racing walk holds no lock (the lock is taken after the first handler call)',
+        );
       }
     });
   }
@@ -113,23 +120,41 @@ describe('precision: the dispatcher written every way kernels write it', () => {
     const v = variants['lock skipped for lockless ranges, and lockless is false (later 6.x)'];
     const a = await analyze(source({ ...v, lockless: 'true' }, false));
     const via = new Set(a.findings.map((f) => f.chain.entry.via));
-    assert.ok(via.has('kvm_mmu_notifier_ops.clear_young') && via.has('kvm_mmu_notifier_ops.test_young'), rows(a).join('\n'));
-    assert.ok(!via.has('kvm_mmu_notifier_ops.invalidate_range_start'), 'invalidation passes lockless = false: still safe');
+    assert.ok(
+      via.has('kvm_mmu_notifier_ops.clear_young') && via.has('kvm_mmu_notifier_ops.test_young'),
+      rows(a).join('\n'),
+    );
+    assert.ok(
+      !via.has('kvm_mmu_notifier_ops.invalidate_range_start'),
+      'invalidation passes lockless = false: still safe',
+    );
   });
 });
 
 describe('precision: blockability flows from the notifier range to the walk', () => {
   it('post-fix shape: the walk reschedules only when the range may block: no finding', async () => {
     const a = await analyze(source(variants['flag in a field of a local struct (6.x r.found_memslot)'], false));
-    assert.deepEqual(rows(a).filter((r) => r.startsWith('sleeps')), []);
+    assert.deepEqual(
+      rows(a).filter((r) => r.startsWith('sleeps')),
+      [],
+    );
   });
 
   it('pre-fix shape: the walk always reschedules: sleeps-in-nonblocking-context from invalidate_range_start only', async () => {
     const preFix = mmu.replace('kvm_pgtable_stage2_unmap, may_block)', 'kvm_pgtable_stage2_unmap, true)');
     assert.notEqual(preFix, mmu);
-    const a = await analyzeTexts({ 'virt/kvm/kvm_main.c': source(variants['flag local (5.13 bool locked)'], false), 'arch/arm64/kvm/mmu.c': preFix }, { model: kvmArm64Pgt });
+    const a = await analyzeTexts(
+      {
+        'virt/kvm/kvm_main.c': source(variants['flag local (5.13 bool locked)'], false),
+        'arch/arm64/kvm/mmu.c': preFix,
+      },
+      { model: kvmArm64Pgt },
+    );
     const sleeps = a.findings.filter((f) => f.class === 'sleeps-in-nonblocking-context');
-    assert.deepEqual(sleeps.map((f) => `${f.chain.entry.via} ${f.function}`), ['kvm_mmu_notifier_ops.invalidate_range_start stage2_apply_range']);
+    assert.deepEqual(
+      sleeps.map((f) => `${f.chain.entry.via} ${f.function}`),
+      ['kvm_mmu_notifier_ops.invalidate_range_start stage2_apply_range'],
+    );
     const last = sleeps[0].witness[sleeps[0].witness.length - 1];
     assert.match(last.action, /cond_resched_rwlock_write/);
     assert.match(sleeps[0].message, /may sleep/);
@@ -140,9 +165,15 @@ describe('precision: blockability flows from the notifier range to the walk', ()
     const always = mmu.replace('range->may_block);\n\treturn false;', 'true);\n\treturn false;');
     assert.ok(never !== mmu && always !== mmu);
     const kvmMain = source(variants['flag local (5.13 bool locked)'], false);
-    const a = await analyzeTexts({ 'virt/kvm/kvm_main.c': kvmMain, 'arch/arm64/kvm/mmu.c': never }, { model: kvmArm64Pgt });
+    const a = await analyzeTexts(
+      { 'virt/kvm/kvm_main.c': kvmMain, 'arch/arm64/kvm/mmu.c': never },
+      { model: kvmArm64Pgt },
+    );
     assert.deepEqual(rows(a), []);
-    const b = await analyzeTexts({ 'virt/kvm/kvm_main.c': kvmMain, 'arch/arm64/kvm/mmu.c': always }, { model: kvmArm64Pgt });
+    const b = await analyzeTexts(
+      { 'virt/kvm/kvm_main.c': kvmMain, 'arch/arm64/kvm/mmu.c': always },
+      { model: kvmArm64Pgt },
+    );
     assert.deepEqual(rows(b).filter((r) => r.startsWith('sleeps')).length, 1);
   });
 });
@@ -175,7 +206,10 @@ const copies: Record<string, CopyVariant> = {
 };
 
 const copySource = (v: CopyVariant, stale: boolean): string =>
-  copyTemplate.replace('/*@SETUP@*/', v.setup).replace('/*@WALK@*/', v.walk).replace('/*@REFRESH@*/', stale ? '\t\t\t/* keeps the copy it made before the drop */' : v.refresh);
+  copyTemplate
+    .replace('/*@SETUP@*/', v.setup)
+    .replace('/*@WALK@*/', v.walk)
+    .replace('/*@REFRESH@*/', stale ? '\t\t\t/* keeps the copy it made before the drop */' : v.refresh);
 
 describe('precision: copies of the root, fresh after a lock drop or stale', () => {
   for (const [name, v] of Object.entries(copies)) {
@@ -191,7 +225,10 @@ describe('precision: copies of the root, fresh after a lock drop or stale', () =
       assert.ok(stale.length > 0, rows(a).join('\n') || 'no finding');
       for (const f of stale) {
         assert.equal(f.class, 'stale-after-lock-drop', rows(a).join('\n'));
-        assert.ok(f.witness.some((s) => s.lane === 0 && /drops/.test(s.action)), 'the witness shows the drop');
+        assert.ok(
+          f.witness.some((s) => s.lane === 0 && /drops/.test(s.action)),
+          'the witness shows the drop',
+        );
       }
     });
   }
@@ -203,20 +240,49 @@ describe('precision: copies of the root, fresh after a lock drop or stale', () =
  * call before the lock must always be found.
  */
 const flagForms = {
-  'struct field': { decl: '', name: 'r.found_memslot', set: 'r.found_memslot = true;', isSet: 'r.found_memslot', notSet: '!r.found_memslot' },
-  'bool local': { decl: '\tbool locked = false;', name: 'locked', set: 'locked = true;', isSet: 'locked', notSet: '!locked' },
-  'int local': { decl: '\tint locked = 0;', name: 'locked', set: 'locked = 1;', isSet: 'locked != 0', notSet: 'locked == 0' },
-  'bool local, tested against false': { decl: '\tbool locked = false;', name: 'locked', set: 'locked = true;', isSet: 'locked != false', notSet: 'locked == false' },
+  'struct field': {
+    decl: '',
+    name: 'r.found_memslot',
+    set: 'r.found_memslot = true;',
+    isSet: 'r.found_memslot',
+    notSet: '!r.found_memslot',
+  },
+  'bool local': {
+    decl: '\tbool locked = false;',
+    name: 'locked',
+    set: 'locked = true;',
+    isSet: 'locked',
+    notSet: '!locked',
+  },
+  'int local': {
+    decl: '\tint locked = 0;',
+    name: 'locked',
+    set: 'locked = 1;',
+    isSet: 'locked != 0',
+    notSet: 'locked == 0',
+  },
+  'bool local, tested against false': {
+    decl: '\tbool locked = false;',
+    name: 'locked',
+    set: 'locked = true;',
+    isSet: 'locked != false',
+    notSet: 'locked == false',
+  },
 };
 const lockForms = {
   macro: { helpers: '', lock: 'KVM_MMU_LOCK(kvm);', unlock: 'KVM_MMU_UNLOCK(kvm);' },
-  'write_lock': { helpers: '', lock: 'write_lock(&kvm->mmu_lock);', unlock: 'write_unlock(&kvm->mmu_lock);' },
+  write_lock: { helpers: '', lock: 'write_lock(&kvm->mmu_lock);', unlock: 'write_unlock(&kvm->mmu_lock);' },
   wrapper: {
-    helpers: 'static void kvm_mmu_lock_wrapped(struct kvm *kvm)\n{\n\twrite_lock(&kvm->mmu_lock);\n}\n\nstatic void kvm_mmu_unlock_wrapped(struct kvm *kvm)\n{\n\twrite_unlock(&kvm->mmu_lock);\n}',
+    helpers:
+      'static void kvm_mmu_lock_wrapped(struct kvm *kvm)\n{\n\twrite_lock(&kvm->mmu_lock);\n}\n\nstatic void kvm_mmu_unlock_wrapped(struct kvm *kvm)\n{\n\twrite_unlock(&kvm->mmu_lock);\n}',
     lock: 'kvm_mmu_lock_wrapped(kvm);',
     unlock: 'kvm_mmu_unlock_wrapped(kvm);',
   },
-  'trylock first': { helpers: '', lock: 'if (!write_trylock(&kvm->mmu_lock))\n\t\t\t\twrite_lock(&kvm->mmu_lock);', unlock: 'write_unlock(&kvm->mmu_lock);' },
+  'trylock first': {
+    helpers: '',
+    lock: 'if (!write_trylock(&kvm->mmu_lock))\n\t\t\t\twrite_lock(&kvm->mmu_lock);',
+    unlock: 'write_unlock(&kvm->mmu_lock);',
+  },
 };
 
 function rewritten(flag: keyof typeof flagForms, lockForm: keyof typeof lockForms, setBeforeLock: boolean): Variant {
@@ -244,7 +310,10 @@ describe('precision property: meaning-preserving rewrites keep the verdicts (fas
           assert.deepEqual(rows(safe), [], `${flag} / ${lockForm}`);
           assert.ok(safe.chains.every(({ verdict }) => verdict.verdict === 'safe'));
           const twin = await analyze(source(v, true));
-          assert.ok(twin.findings.some((f) => f.chain.context === 'mmu-notifier'), `${flag} / ${lockForm}: twin not found`);
+          assert.ok(
+            twin.findings.some((f) => f.chain.context === 'mmu-notifier'),
+            `${flag} / ${lockForm}: twin not found`,
+          );
         },
       ),
       { numRuns: Number(process.env.LOCKPATH_PROPERTY_RUNS ?? 12), seed: 13 },

@@ -12,9 +12,23 @@ import { loadModelFile } from '../../server/src/analysis/model/loader';
 import { analyzeTexts, fixturesDir, repoRoot, scratchDir } from '../helpers';
 
 const ifs = (stmts: readonly Stmt[]): { text: string; cond: Cond }[] =>
-  stmts.flatMap((s) => (s.k === 'if' ? [{ text: s.text, cond: s.cond }, ...ifs(s.then), ...ifs(s.else)] : s.k === 'loop' || s.k === 'switch' ? ifs(s.body) : []));
+  stmts.flatMap((s) =>
+    s.k === 'if'
+      ? [{ text: s.text, cond: s.cond }, ...ifs(s.then), ...ifs(s.else)]
+      : s.k === 'loop' || s.k === 'switch'
+        ? ifs(s.body)
+        : [],
+  );
 const calls = (stmts: readonly Stmt[]): string[] =>
-  stmts.flatMap((s) => (s.k === 'call' && s.callee.kind === 'direct' ? [s.callee.name] : s.k === 'if' ? [...calls(s.then), ...calls(s.else)] : s.k === 'loop' || s.k === 'switch' ? calls(s.body) : []));
+  stmts.flatMap((s) =>
+    s.k === 'call' && s.callee.kind === 'direct'
+      ? [s.callee.name]
+      : s.k === 'if'
+        ? [...calls(s.then), ...calls(s.else)]
+        : s.k === 'loop' || s.k === 'switch'
+          ? calls(s.body)
+          : [],
+  );
 
 const body = [
   'void kvm_destroy_vm(struct kvm *kvm)',
@@ -41,11 +55,18 @@ describe('config conditions', () => {
     const a = await analyzeTexts({ 'kvm_main.c': body });
     const fn = a.graph.lookup('kvm_destroy_vm')!;
     const c = (symbol: string): Cond => ({ k: 'config', symbol });
-    assert.deepEqual(ifs(fn.body).map((x) => x.cond), [
-      { k: 'and', a: c('CONFIG_EXAMPLE_NOTIFIER'), b: { k: 'not', c: c('KVM_NO_NOTIFIER') } },
-      { k: 'not', c: c('CONFIG_KVM_ARM_PMU') },
-      { k: 'and', a: { k: 'or', a: c('CONFIG_KVM_SMC'), b: c('CONFIG_KVM_SMC_MODULE') }, b: { k: 'flag', name: 'kvm.arch.smc' } },
-    ]);
+    assert.deepEqual(
+      ifs(fn.body).map((x) => x.cond),
+      [
+        { k: 'and', a: c('CONFIG_EXAMPLE_NOTIFIER'), b: { k: 'not', c: c('KVM_NO_NOTIFIER') } },
+        { k: 'not', c: c('CONFIG_KVM_ARM_PMU') },
+        {
+          k: 'and',
+          a: { k: 'or', a: c('CONFIG_KVM_SMC'), b: c('CONFIG_KVM_SMC_MODULE') },
+          b: { k: 'flag', name: 'kvm.arch.smc' },
+        },
+      ],
+    );
     assert.ok(!calls(fn.body).includes('never_called'), '#if 0 is never compiled in');
   });
 
@@ -53,22 +74,56 @@ describe('config conditions', () => {
     const header = '#ifndef __KVM_HOST_H\n#define __KVM_HOST_H\n#define KVM_NO_NOTIFIER\n#endif\n';
     const a = await analyzeTexts(
       { 'kvm_main.c': body, 'include/linux/kvm_host.h': header },
-      { overlay: { file: { config: { CONFIG_EXAMPLE_NOTIFIER: true, CONFIG_KVM_ARM_PMU: false, CONFIG_KVM_SMC: true } }, source: 'test' } },
+      {
+        overlay: {
+          file: { config: { CONFIG_EXAMPLE_NOTIFIER: true, CONFIG_KVM_ARM_PMU: false, CONFIG_KVM_SMC: true } },
+          source: 'test',
+        },
+      },
     );
     const fn = a.graph.lookup('kvm_destroy_vm')!;
     // !defined(KVM_NO_NOTIFIER) is false: the #else branch only; no PMU: kvm_pmu_off; IS_ENABLED(CONFIG_KVM_SMC) true.
-    assert.deepEqual(ifs(fn.body), [{ text: 'IS_ENABLED(CONFIG_KVM_SMC) && kvm->arch.smc', cond: { k: 'flag', name: 'kvm.arch.smc' } }]);
-    assert.deepEqual(calls(fn.body).filter((n) => !['IS_ENABLED'].includes(n)), ['kvm_flush_shadow_all', 'kvm_pmu_off', 'kvm_smc_cleanup']);
+    assert.deepEqual(ifs(fn.body), [
+      { text: 'IS_ENABLED(CONFIG_KVM_SMC) && kvm->arch.smc', cond: { k: 'flag', name: 'kvm.arch.smc' } },
+    ]);
+    assert.deepEqual(
+      calls(fn.body).filter((n) => !['IS_ENABLED'].includes(n)),
+      ['kvm_flush_shadow_all', 'kvm_pmu_off', 'kvm_smc_cleanup'],
+    );
   });
 
   it('a kernel .config is complete: a CONFIG_ symbol it does not set is off; =m sets X_MODULE', async () => {
-    const parsed = parseKernelConfig('CONFIG_KVM=y\nCONFIG_KVM_SMC=m\n# CONFIG_KVM_ARM_PMU is not set\nCONFIG_NR_CPUS=256\n\n# comment\n');
-    assert.deepEqual(parsed, { symbols: { CONFIG_KVM: true, CONFIG_KVM_SMC: false, CONFIG_KVM_SMC_MODULE: true, CONFIG_KVM_ARM_PMU: false, CONFIG_NR_CPUS: true } });
-    assert.deepEqual(parseKernelConfig('CONFIG_KVM=y\nKVM=y\n'), { error: 'not a kernel .config line (expected CONFIG_NAME=value or "# CONFIG_NAME is not set"): KVM=y', line: 1 });
-    const a = await analyzeTexts({ 'kvm_main.c': body }, { overlay: { file: { kernelConfig: { source: '.config', symbols: 'symbols' in parsed ? parsed.symbols : {} } }, source: 'test' } });
+    const parsed = parseKernelConfig(
+      'CONFIG_KVM=y\nCONFIG_KVM_SMC=m\n# CONFIG_KVM_ARM_PMU is not set\nCONFIG_NR_CPUS=256\n\n# comment\n',
+    );
+    assert.deepEqual(parsed, {
+      symbols: {
+        CONFIG_KVM: true,
+        CONFIG_KVM_SMC: false,
+        CONFIG_KVM_SMC_MODULE: true,
+        CONFIG_KVM_ARM_PMU: false,
+        CONFIG_NR_CPUS: true,
+      },
+    });
+    assert.deepEqual(parseKernelConfig('CONFIG_KVM=y\nKVM=y\n'), {
+      error: 'not a kernel .config line (expected CONFIG_NAME=value or "# CONFIG_NAME is not set"): KVM=y',
+      line: 1,
+    });
+    const a = await analyzeTexts(
+      { 'kvm_main.c': body },
+      {
+        overlay: {
+          file: { kernelConfig: { source: '.config', symbols: 'symbols' in parsed ? parsed.symbols : {} } },
+          source: 'test',
+        },
+      },
+    );
     const fn = a.graph.lookup('kvm_destroy_vm')!;
     // CONFIG_EXAMPLE_NOTIFIER is not set: the #else branch; IS_ENABLED(CONFIG_KVM_SMC) is true through the module.
-    assert.deepEqual(calls(fn.body).filter((n) => n !== 'IS_ENABLED'), ['kvm_flush_shadow_all', 'kvm_pmu_off', 'kvm_smc_cleanup']);
+    assert.deepEqual(
+      calls(fn.body).filter((n) => n !== 'IS_ENABLED'),
+      ['kvm_flush_shadow_all', 'kvm_pmu_off', 'kvm_smc_cleanup'],
+    );
   });
 
   it('reads the unconditional defines of a header, and of the architectures only those they all define', () => {
@@ -90,20 +145,38 @@ describe('config conditions', () => {
     ].join('\n');
     assert.deepEqual(headerDefines(h), ['KVM_ARCH_WANT_MMU_NOTIFIER', 'KVM_HAVE_MMU_RWLOCK', '__ARM64_KVM_HOST_H__']);
     assert.deepEqual(headerDefines('#ifdef CONFIG_Y\n#define A\n#endif\n#define B\n'), ['B']);
-    const defs: Record<string, string[]> = { 'arch/arm64/include/asm/kvm_host.h': ['A', 'B'], 'arch/riscv/include/asm/kvm_host.h': ['B'], 'include/linux/kvm_host.h': ['C'] };
+    const defs: Record<string, string[]> = {
+      'arch/arm64/include/asm/kvm_host.h': ['A', 'B'],
+      'arch/riscv/include/asm/kvm_host.h': ['B'],
+      'include/linux/kvm_host.h': ['C'],
+    };
     const paths = [...Object.keys(defs), 'arch/arm64/kvm/mmu.c', 'arch/riscv/kvm/mmu.c'];
-    assert.deepEqual(treeDefines(paths, (p) => defs[p] ?? []), ['B', 'C']);
+    assert.deepEqual(
+      treeDefines(paths, (p) => defs[p] ?? []),
+      ['B', 'C'],
+    );
     // An architecture with sources but no headers in the tree agrees on nothing.
-    assert.deepEqual(treeDefines([...paths, 'arch/loongarch/kvm/mmu.c'], (p) => defs[p] ?? []), ['C']);
+    assert.deepEqual(
+      treeDefines([...paths, 'arch/loongarch/kvm/mmu.c'], (p) => defs[p] ?? []),
+      ['C'],
+    );
   });
 });
 
 describe('the model file\'s "config"', () => {
   it('fixes symbols, and a value that is not true or false is an error at its place', () => {
-    const good = loadModelFile('.lockpath.json', '{ "base": "kvm-arm64-pgt", "config": { "CONFIG_EXAMPLE_NOTIFIER": true, "KVM_NO_NOTIFIER": false } }');
+    const good = loadModelFile(
+      '.lockpath.json',
+      '{ "base": "kvm-arm64-pgt", "config": { "CONFIG_EXAMPLE_NOTIFIER": true, "KVM_NO_NOTIFIER": false } }',
+    );
     assert.deepEqual(good.problems, []);
     // On top of the base model's own (every KVM architecture selects the mmu notifier).
-    assert.deepEqual(good.model?.config, { CONFIG_MMU_NOTIFIER: true, CONFIG_KVM_GENERIC_MMU_NOTIFIER: true, CONFIG_EXAMPLE_NOTIFIER: true, KVM_NO_NOTIFIER: false });
+    assert.deepEqual(good.model?.config, {
+      CONFIG_MMU_NOTIFIER: true,
+      CONFIG_KVM_GENERIC_MMU_NOTIFIER: true,
+      CONFIG_EXAMPLE_NOTIFIER: true,
+      KVM_NO_NOTIFIER: false,
+    });
     const bad = loadModelFile('.lockpath.json', '{\n  "config": { "CONFIG_EXAMPLE_NOTIFIER": "y" }\n}');
     assert.equal(bad.model, undefined);
     assert.equal(bad.problems.length, 1);
@@ -140,20 +213,31 @@ describe('one choice per config symbol along a chain', () => {
 
   it('a call under #ifdef X does not lead to one under #ifndef X; the chain says what it assumed', async () => {
     const a = await analyzeTexts(files);
-    const aging = a.chains.filter(({ chain }) => chain.path[0] === 'kvm_age_gfn').map(({ chain }) => `${chain.path.join(' > ')} ${JSON.stringify(chain.config)}`);
-    assert.deepEqual([...new Set(aging)], ['kvm_age_gfn > stage2_walk > kvm_fast_walk {"CONFIG_KVM_STAGE2_FAST":true}']);
+    const aging = a.chains
+      .filter(({ chain }) => chain.path[0] === 'kvm_age_gfn')
+      .map(({ chain }) => `${chain.path.join(' > ')} ${JSON.stringify(chain.config)}`);
+    assert.deepEqual(
+      [...new Set(aging)],
+      ['kvm_age_gfn > stage2_walk > kvm_fast_walk {"CONFIG_KVM_STAGE2_FAST":true}'],
+    );
   });
 
   it('a symbol the model fixes off removes the calls under it from the graph', async () => {
-    const a = await analyzeTexts(files, { overlay: { file: { config: { CONFIG_KVM_STAGE2_FAST: false } }, source: 'test' } });
-    assert.deepEqual(a.chains.filter(({ chain }) => chain.path[0] === 'kvm_age_gfn'), []);
+    const a = await analyzeTexts(files, {
+      overlay: { file: { config: { CONFIG_KVM_STAGE2_FAST: false } }, source: 'test' },
+    });
+    assert.deepEqual(
+      a.chains.filter(({ chain }) => chain.path[0] === 'kvm_age_gfn'),
+      [],
+    );
     assert.deepEqual(a.graph.callersOf('stage2_walk'), []);
   });
 });
 
 describe('lockpath --config', () => {
   const bin = join(repoRoot, 'bin', 'lockpath.js');
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
 
   it('a kernel .config decides #if branches: the preproc race twin is safe with the notifier configured', () => {
     const dir = scratchDir('lockpath-config-');
@@ -178,7 +262,13 @@ describe('lockpath --config', () => {
     const r = run('check', join(fixturesDir, 'resolve', 'preproc', 'safe'), '--no-cache', '--config', config);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /bad\.config:2: not a kernel \.config line/);
-    const missing = run('check', join(fixturesDir, 'resolve', 'preproc', 'safe'), '--no-cache', '--config', join(dir, 'nope'));
+    const missing = run(
+      'check',
+      join(fixturesDir, 'resolve', 'preproc', 'safe'),
+      '--no-cache',
+      '--config',
+      join(dir, 'nope'),
+    );
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /cannot read the kernel config .*nope/);
   });

@@ -39,7 +39,11 @@ const FREE = {
 }`,
 };
 
-const model = applyModelFile(kvmArmV4, { hooks: [{ function: 'lp_hook', context: 'mmu-notifier', via: ['clear_young'], locksHeld: [] }] }, 'properties');
+const model = applyModelFile(
+  kvmArmV4,
+  { hooks: [{ function: 'lp_hook', context: 'mmu-notifier', via: ['clear_young'], locksHeld: [] }] },
+  'properties',
+);
 
 function source(ops: readonly Op[], free: keyof typeof FREE): string {
   return `int lp_hook(struct kvm *kvm)\n{\n\tpgd_t *pgd;\n\n${ops.map((o) => C[o]).join('\n')}\n\treturn 0;\n}\n\n${FREE[free]}\n\nvoid kvm_arch_flush_shadow_all(struct kvm *kvm)\n{\n\tkvm_free_stage2_pgd(kvm);\n}\n`;
@@ -69,7 +73,10 @@ function heldBefore(ops: readonly Op[]): boolean[] {
   return out;
 }
 
-const ops = fc.array(fc.constantFrom<Op>('lock', 'unlock', 'guard', 'read', 'deref', 'dfield', 'resched'), { minLength: 1, maxLength: 7 });
+const ops = fc.array(fc.constantFrom<Op>('lock', 'unlock', 'guard', 'read', 'deref', 'dfield', 'resched'), {
+  minLength: 1,
+  maxLength: 7,
+});
 const free = fc.constantFrom<keyof typeof FREE>('fixed', 'v411');
 const runs = { numRuns: 60, seed: 20170706 };
 
@@ -108,7 +115,10 @@ describe('simulator properties (fast-check, generated hooks)', () => {
   it('gives the same findings and witnesses on every run', async () => {
     await fc.assert(
       fc.asyncProperty(ops, free, async (program, f) => {
-        const show = (a: Analysis) => JSON.stringify(a.findings.map((x) => [x.id, x.class, x.kind, x.at, x.witness.map((s) => [s.lane, s.action, s.at.line])]));
+        const show = (a: Analysis) =>
+          JSON.stringify(
+            a.findings.map((x) => [x.id, x.class, x.kind, x.at, x.witness.map((s) => [s.lane, s.action, s.at.line])]),
+          );
         assert.equal(show(await analyze(program, f)), show(await analyze(program, f)));
       }),
       { numRuns: 25, seed: 42 },
@@ -117,21 +127,28 @@ describe('simulator properties (fast-check, generated hooks)', () => {
 
   it('a hook that tests the pointer under the lock before every dereference is safe against the fixed teardown', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.constantFrom<Op>('dfield', 'read', 'deref'), { minLength: 1, maxLength: 4 }), async (body) => {
-        const program: Op[] = ['lock', 'guard', ...body, 'unlock'];
-        assert.equal(hookVerdict(await analyze(program, 'fixed')), 'safe', program.join(','));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<Op>('dfield', 'read', 'deref'), { minLength: 1, maxLength: 4 }),
+        async (body) => {
+          const program: Op[] = ['lock', 'guard', ...body, 'unlock'];
+          assert.equal(hookVerdict(await analyze(program, 'fixed')), 'safe', program.join(','));
+        },
+      ),
       { numRuns: 20, seed: 7 },
     );
   });
 
   it('an unguarded dereference of the field from a notifier always races', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<Op[]>(['dfield'], ['lock', 'dfield', 'unlock'], ['read', 'deref']), free, async (program, f) => {
-        const a = await analyze(program, f);
-        assert.equal(hookVerdict(a), 'race');
-        assert.ok(a.findings.some((x) => x.function === 'lp_hook'));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom<Op[]>(['dfield'], ['lock', 'dfield', 'unlock'], ['read', 'deref']),
+        free,
+        async (program, f) => {
+          const a = await analyze(program, f);
+          assert.equal(hookVerdict(a), 'race');
+          assert.ok(a.findings.some((x) => x.function === 'lp_hook'));
+        },
+      ),
       { numRuns: 6, seed: 1 },
     );
   });

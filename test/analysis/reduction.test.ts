@@ -36,7 +36,8 @@ function compare(a: Analysis, label: string): { full: number; reduced: number } 
   let reduced = 0;
   for (const sim of a.simulations) {
     for (const run of sim.runs) {
-      const story = (h: Parameters<typeof classify>[0]) => classify(h, run.threads, a.model.lock.name, sim.entry.context);
+      const story = (h: Parameters<typeof classify>[0]) =>
+        classify(h, run.threads, a.model.lock.name, sim.entry.context);
       const r = explore(run.threads, 2_000_000, story, { reduce: true });
       const f = explore(run.threads, 2_000_000, story, { reduce: false });
       assert.ok(f.complete && r.complete, `${label}: ${sim.entry.fn.name} vs ${run.actor.path.label} did not finish`);
@@ -77,11 +78,17 @@ describe('the reduced search finds what the full search finds', () => {
   });
 
   it('without path explosion: forty branches in a row under the lock', async () => {
-    const branches = Array.from({ length: 40 }, (_, i) => `\tif (more(kvm))\n\t\tn${i % 4} = ${i};\n\twalk(*pgd);`).join('\n');
+    const branches = Array.from(
+      { length: 40 },
+      (_, i) => `\tif (more(kvm))\n\t\tn${i % 4} = ${i};\n\twalk(*pgd);`,
+    ).join('\n');
     const text = `int kvm_age_hva(struct kvm *kvm, unsigned long start, unsigned long end)\n{\n\tpgd_t *pgd;\n\tint n0, n1, n2, n3;\n\n\tspin_lock(&kvm->mmu_lock);\n\tif (!kvm->arch.pgd) {\n\t\tspin_unlock(&kvm->mmu_lock);\n\t\treturn 0;\n\t}\n\tpgd = kvm->arch.pgd;\n${branches}\n\tspin_unlock(&kvm->mmu_lock);\n\treturn 0;\n}\n\nvoid kvm_free_stage2_pgd(struct kvm *kvm)\n{\n\tvoid *pgd = NULL;\n\n\tspin_lock(&kvm->mmu_lock);\n\tif (kvm->arch.pgd) {\n\t\tpgd = READ_ONCE(kvm->arch.pgd);\n\t\tkvm->arch.pgd = NULL;\n\t}\n\tspin_unlock(&kvm->mmu_lock);\n\tif (pgd)\n\t\tfree_pages_exact(pgd, S2_PGD_SIZE);\n}\n\nvoid kvm_arch_flush_shadow_all(struct kvm *kvm)\n{\n\tkvm_free_stage2_pgd(kvm);\n}\n`;
     const a = await analyzeTexts({ 'mmu.c': text });
     const own = a.chains.filter(({ chain }) => chain.entry.fn.name === 'kvm_age_hva');
-    assert.ok(own.length > 0 && own.every(({ verdict }) => verdict.verdict === 'safe'), own.map(({ verdict }) => verdict.reason).join('; '));
+    assert.ok(
+      own.length > 0 && own.every(({ verdict }) => verdict.verdict === 'safe'),
+      own.map(({ verdict }) => verdict.reason).join('; '),
+    );
     // 2^40 ways through the branches; dead values forgotten at each join, they are a few hundred states.
     assert.ok(a.stats.states < 5_000, `${a.stats.states} states`);
   });
@@ -91,11 +98,18 @@ describe('the reduced search finds what the full search finds', () => {
       `void kvm_free_stage2_pgd(struct kvm *kvm)\n{\n\tvoid *pgd = NULL;\n\n\tspin_lock(&kvm->mmu_lock);\n\tif (kvm->arch.pgd) {\n\t\tunmap_all(kvm);\n\t\tpgd = READ_ONCE(kvm->arch.pgd);\n\t\tkvm->arch.pgd = NULL;\n\t}\n\tspin_unlock(&kvm->mmu_lock);\n\tif (pgd)\n\t\tfree_pages_exact(pgd, S2_PGD_SIZE);\n}\n\nstatic void unmap_all(struct kvm *kvm)\n{\n\tpgd_t *pgd = kvm->arch.pgd;\n\n\tdo {\n\t\twalk_all(*pgd);\n\t\tcond_resched_lock(&kvm->mmu_lock);\n\t} while (more(kvm));\n}`,
       `void kvm_free_stage2_pgd(struct kvm *kvm)\n{\n\tif (kvm->arch.pgd == NULL)\n\t\treturn;\n\tspin_lock(&kvm->mmu_lock);\n\twalk_all(*kvm->arch.pgd);\n\tspin_unlock(&kvm->mmu_lock);\n\tfree_pages_exact(kvm->arch.pgd, S2_PGD_SIZE);\n\tkvm->arch.pgd = NULL;\n}`,
     ];
-    const model = applyModelFile(kvmArmV4, { hooks: [{ function: 'lp_hook', context: 'mmu-notifier', via: ['clear_young'], locksHeld: [] }] }, 'reduction');
+    const model = applyModelFile(
+      kvmArmV4,
+      { hooks: [{ function: 'lp_hook', context: 'mmu-notifier', via: ['clear_young'], locksHeld: [] }] },
+      'reduction',
+    );
     let tried = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.constantFrom<HookOp>('lock', 'unlock', 'guard', 'read', 'deref', 'dfield', 'resched', 'loop'), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.constantFrom<HookOp>('lock', 'unlock', 'guard', 'read', 'deref', 'dfield', 'resched', 'loop'), {
+          minLength: 1,
+          maxLength: 8,
+        }),
         fc.constantFrom(0, 1),
         async (ops, t) => {
           const text = `int lp_hook(struct kvm *kvm)\n{\n\tpgd_t *pgd = kvm->arch.pgd;\n\n${ops.map((o) => hookC[o]).join('\n')}\n\treturn 0;\n}\n\n${teardown[t]}\n\nvoid kvm_arch_flush_shadow_all(struct kvm *kvm)\n{\n\tkvm_free_stage2_pgd(kvm);\n}\n`;

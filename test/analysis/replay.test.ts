@@ -11,12 +11,18 @@ import { analyzeDir, exampleDir, fixturesDir } from '../helpers';
 
 const folders = [
   exampleDir,
-  ...readdirSync(join(fixturesDir, 'history')).filter((d) => d.startsWith('v')).map((d) => join(fixturesDir, 'history', d)),
-  ...readdirSync(join(fixturesDir, 'classes')).filter((d) => !d.endsWith('.md')).flatMap((d) => ['before', 'after'].map((w) => join(fixturesDir, 'classes', d, w))),
+  ...readdirSync(join(fixturesDir, 'history'))
+    .filter((d) => d.startsWith('v'))
+    .map((d) => join(fixturesDir, 'history', d)),
+  ...readdirSync(join(fixturesDir, 'classes'))
+    .filter((d) => !d.endsWith('.md'))
+    .flatMap((d) => ['before', 'after'].map((w) => join(fixturesDir, 'classes', d, w))),
 ];
 
 function hazards(a: Analysis): { threads: Parameters<typeof replayWitness>[0]; hazard: Hazard }[] {
-  return a.simulations.flatMap((s) => s.runs.flatMap((r) => r.result.hazards.map((hazard) => ({ threads: r.threads, hazard }))));
+  return a.simulations.flatMap((s) =>
+    s.runs.flatMap((r) => r.result.hazards.map((hazard) => ({ threads: r.threads, hazard }))),
+  );
 }
 
 describe('witness replay', () => {
@@ -37,18 +43,34 @@ describe('witness replay', () => {
   it('rejects a witness with a lock step left out, or a test taken the other way', async () => {
     const a = await analyzeDir(exampleDir);
     const all = hazards(a);
-    const withLock = all.find(({ threads, hazard }) => hazard.witness.some((s) => threads[s.thread].program.instrs[s.pc].op === 'lock' && s.thread === 1));
+    const withLock = all.find(({ threads, hazard }) =>
+      hazard.witness.some((s) => threads[s.thread].program.instrs[s.pc].op === 'lock' && s.thread === 1),
+    );
     assert.ok(withLock, 'a witness where the teardown takes the lock');
-    const lockAt = withLock.hazard.witness.findIndex((s) => withLock.threads[s.thread].program.instrs[s.pc].op === 'lock' && s.thread === 1);
+    const lockAt = withLock.hazard.witness.findIndex(
+      (s) => withLock.threads[s.thread].program.instrs[s.pc].op === 'lock' && s.thread === 1,
+    );
     const dropped = { ...withLock.hazard, witness: withLock.hazard.witness.filter((_, i) => i !== lockAt) };
     const r = replayWitness(withLock.threads, dropped);
     assert.equal(r.feasible, false);
     assert.ok(!r.feasible && r.step <= lockAt + 1 && r.why.length > 0, JSON.stringify(r));
 
-    const withTest = all.find(({ threads, hazard }) => hazard.witness.some((s) => s.taken !== undefined && threads[s.thread].program.instrs[s.pc].op === 'branch' && (threads[s.thread].program.instrs[s.pc] as { guard: boolean }).guard));
+    const withTest = all.find(({ threads, hazard }) =>
+      hazard.witness.some(
+        (s) =>
+          s.taken !== undefined &&
+          threads[s.thread].program.instrs[s.pc].op === 'branch' &&
+          (threads[s.thread].program.instrs[s.pc] as { guard: boolean }).guard,
+      ),
+    );
     assert.ok(withTest);
-    const at = withTest.hazard.witness.findIndex((s) => s.taken !== undefined && (withTest.threads[s.thread].program.instrs[s.pc] as { guard?: boolean }).guard);
-    const flipped = { ...withTest.hazard, witness: withTest.hazard.witness.map((s, i) => (i === at ? { ...s, taken: !s.taken } : s)) };
+    const at = withTest.hazard.witness.findIndex(
+      (s) => s.taken !== undefined && (withTest.threads[s.thread].program.instrs[s.pc] as { guard?: boolean }).guard,
+    );
+    const flipped = {
+      ...withTest.hazard,
+      witness: withTest.hazard.witness.map((s, i) => (i === at ? { ...s, taken: !s.taken } : s)),
+    };
     const f = replayWitness(withTest.threads, flipped);
     assert.equal(f.feasible, false);
     assert.match(!f.feasible ? f.why : '', /test|cannot be at|holds/);
@@ -63,7 +85,10 @@ describe('witness replay', () => {
         const hazard = f.witness.find((s) => s.hazard) ?? f.witness[f.witness.length - 1];
         const dropped = f.witness.some((s) => s.lane === 0 && /drops|unlock/.test(s.action));
         const missing = f.chain.locks.map(display).filter((l) => !hazard.locks.includes(l));
-        assert.ok(dropped || missing.length === 0, `${dir}: ${f.id} chain holds ${f.chain.locks.join(', ')}, the witness's hazard step holds ${hazard.locks.join(', ') || 'nothing'}`);
+        assert.ok(
+          dropped || missing.length === 0,
+          `${dir}: ${f.id} chain holds ${f.chain.locks.join(', ')}, the witness's hazard step holds ${hazard.locks.join(', ') || 'nothing'}`,
+        );
         checked++;
       }
     }

@@ -23,8 +23,13 @@ describe('resolution fixtures (safe and race twins)', () => {
       it(`${folder}/${twin} gives the findings and chains of its expected.json`, async () => {
         const dir = join(root, folder, twin);
         const want = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
-        const a = await analyzeDir(dir, want.config ? { overlay: { file: { config: want.config }, source: 'expected.json' } } : {});
-        const rows = [...new Set(a.findings.map((f) => `${f.class} | ${entryName(a.model, f.chain)} | ${f.function}`))].sort();
+        const a = await analyzeDir(
+          dir,
+          want.config ? { overlay: { file: { config: want.config }, source: 'expected.json' } } : {},
+        );
+        const rows = [
+          ...new Set(a.findings.map((f) => `${f.class} | ${entryName(a.model, f.chain)} | ${f.function}`)),
+        ].sort();
         assert.deepEqual(rows, want.findings.map((f) => `${f.class} | ${f.entry} | ${f.function}`).sort());
         assert.deepEqual(chainLines(a).sort(), [...want.chains].sort());
         assert.equal(twin === 'race', want.findings.length > 0, 'a race twin races, a safe twin does not');
@@ -36,23 +41,39 @@ describe('resolution fixtures (safe and race twins)', () => {
 describe('calls through struct fields', () => {
   const files = (): Record<string, string> => {
     const dir = join(root, 'field-type', 'safe');
-    return Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.c')).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+    return Object.fromEntries(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.c'))
+        .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
+    );
   };
 
   it('records the struct type of local initializers and of assignments', async () => {
     const a = await analyzeTexts(files());
     const fn = (name: string) => a.files.flatMap((f) => f.functions).find((f) => f.name === name)!;
-    assert.deepEqual(fn('kvm_handle_range').fieldInits, [{ field: 'handler', value: 'handler', structType: 'kvm_mmu_notifier_range' }]);
-    assert.deepEqual(fn('kvm_init_stage2_walker').fieldInits, [{ field: 'handler', value: 'stage2_age_guarded', structType: 'kvm_pgt_walker' }]);
+    assert.deepEqual(fn('kvm_handle_range').fieldInits, [
+      { field: 'handler', value: 'handler', structType: 'kvm_mmu_notifier_range' },
+    ]);
+    assert.deepEqual(fn('kvm_init_stage2_walker').fieldInits, [
+      { field: 'handler', value: 'stage2_age_guarded', structType: 'kvm_pgt_walker' },
+    ]);
   });
 
   it('resolves by type when the base has one, and says "by name" when it has none', async () => {
     const f = files();
     // The base is a field of a field: its struct type is not known, so every .handler store is a candidate.
-    f['kvm_main.c'] = f['kvm_main.c'].replace('young = walker->handler(kvm);', 'young = kvm->arch.walker->handler(kvm);');
+    f['kvm_main.c'] = f['kvm_main.c'].replace(
+      'young = walker->handler(kvm);',
+      'young = kvm->arch.walker->handler(kvm);',
+    );
     const a = await analyzeTexts(f);
-    const notifier = a.chains.filter(({ chain }) => chain.context === 'mmu-notifier').map(({ chain }) => `${chain.path.at(-1)} (${chain.hops.at(-1)!.via})`);
-    assert.deepEqual(notifier.sort(), ['stage2_age_guarded (field .handler (by name))', 'stage2_age_unguarded (field .handler (by name))']);
+    const notifier = a.chains
+      .filter(({ chain }) => chain.context === 'mmu-notifier')
+      .map(({ chain }) => `${chain.path.at(-1)} (${chain.hops.at(-1)!.via})`);
+    assert.deepEqual(notifier.sort(), [
+      'stage2_age_guarded (field .handler (by name))',
+      'stage2_age_unguarded (field .handler (by name))',
+    ]);
     const typed = await analyzeTexts(files());
     const hop = typed.chains.find(({ chain }) => chain.context === 'mmu-notifier')!.chain.hops.at(-1)!;
     assert.equal(hop.via, 'field .handler');
@@ -75,16 +96,24 @@ describe('function-like macros', () => {
       name: 'KVM_PGT_FN',
       params: ['fn'],
       calls: [{ callee: { prefix: 'is_protected_kvm_enabled', suffix: '' }, args: [] }],
-      values: [{ prefix: '', param: 0, suffix: '' }, { prefix: 'p', param: 0, suffix: '' }],
+      values: [
+        { prefix: '', param: 0, suffix: '' },
+        { prefix: 'p', param: 0, suffix: '' },
+      ],
     });
     assert.equal(hyp.variadic, true);
-    assert.deepEqual(hyp.calls.map((c) => [c.callee, c.args]), [
-      [{ prefix: 'has_vhe', suffix: '' }, []],
-      [{ prefix: '', param: 0, suffix: '' }, [1]],
-      [{ prefix: 'isb', suffix: '' }, []],
-      [{ prefix: 'kvm_call_hyp_nvhe', suffix: '' }, [0, 1]],
+    assert.deepEqual(
+      hyp.calls.map((c) => [c.callee, c.args]),
+      [
+        [{ prefix: 'has_vhe', suffix: '' }, []],
+        [{ prefix: '', param: 0, suffix: '' }, [1]],
+        [{ prefix: 'isb', suffix: '' }, []],
+        [{ prefix: 'kvm_call_hyp_nvhe', suffix: '' }, [0, 1]],
+      ],
+    );
+    assert.deepEqual(alias.calls, [
+      { callee: { prefix: 'stage2_apply_range', suffix: '' }, args: [0, 1, 2, 3, 'true'] },
     ]);
-    assert.deepEqual(alias.calls, [{ callee: { prefix: 'stage2_apply_range', suffix: '' }, args: [0, 1, 2, 3, 'true'] }]);
   });
 
   it('a variadic macro passes the rest of its arguments on, and a macro calling a macro is followed', async () => {
@@ -98,7 +127,9 @@ describe('function-like macros', () => {
       ].join('\n'),
     });
     const fn = a.graph.lookup('kvm_flush')!;
-    const targets = fn.calls.flatMap((s) => a.graph.staticTargets(fn, s)).map((t) => `${t.fn.name} (${t.via}) ${t.args.map((x) => x.text).join(', ')}`);
+    const targets = fn.calls
+      .flatMap((s) => a.graph.staticTargets(fn, s))
+      .map((t) => `${t.fn.name} (${t.via}) ${t.args.map((x) => x.text).join(', ')}`);
     assert.deepEqual(targets, ['__kvm_flush_vm (macro kvm_call_hyp) kvm, kvm->arch.mmu.pgt']);
   });
 });

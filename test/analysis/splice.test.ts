@@ -23,7 +23,14 @@ async function freshFacts(model: Model, files: Record<string, string>, file: str
 
 /** What an analysis says, positions included (findings with their witnesses, chains with their verdicts). */
 const show = (a: Analysis) => ({
-  findings: a.findings.map((f) => [f.id, f.class, f.file, f.at, f.message, f.witness.map((s) => [s.lane, s.action, s.file, s.at])]),
+  findings: a.findings.map((f) => [
+    f.id,
+    f.class,
+    f.file,
+    f.at,
+    f.message,
+    f.witness.map((s) => [s.lane, s.action, s.file, s.at]),
+  ]),
   chains: a.chains.map((c) => [c.chain.id, c.verdict.verdict, c.verdict.reason, c.chain.hops]),
 });
 
@@ -42,13 +49,17 @@ describe('re-indexing one function after an edit', () => {
     const before = factsOf(ws, model, MMU);
     const lines = files[MMU].split('\n');
     const line = lines.findIndex((l) => l.includes('trace_kvm_age_hva(start, end);'));
-    ws.applyChanges(MMU, [{ start: { line, character: 0 }, end: { line, character: 0 }, text: '\t/* one */\n\t/* two */\n' }]);
+    ws.applyChanges(MMU, [
+      { start: { line, character: 0 }, end: { line, character: 0 }, text: '\t/* one */\n\t/* two */\n' },
+    ]);
     const after = factsOf(ws, model, MMU);
     const i = before.functions.findIndex((f) => f.name === 'kvm_age_hva');
     assert.ok(i > 0);
-    for (let j = 0; j < i; j++) assert.equal(after.functions[j], before.functions[j], `${before.functions[j].name} is reused`);
+    for (let j = 0; j < i; j++)
+      assert.equal(after.functions[j], before.functions[j], `${before.functions[j].name} is reused`);
     assert.notEqual(after.functions[i], before.functions[i]);
-    for (let j = i + 1; j < before.functions.length; j++) assert.equal(after.functions[j].span.line, before.functions[j].span.line + 2, after.functions[j].name);
+    for (let j = i + 1; j < before.functions.length; j++)
+      assert.equal(after.functions[j].span.line, before.functions[j].span.line + 2, after.functions[j].name);
     assert.deepEqual(after, await freshFacts(model, files, MMU, ws.text(MMU)!));
     ws.dispose();
   });
@@ -66,7 +77,17 @@ describe('re-indexing one function after an edit', () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return (seed >>> 8) % n;
     };
-    const pieces = ['\t/* x */\n', '\n', 'x', ';', '}', '{', '\tif (!kvm->arch.pgd)\n\t\treturn 0;\n', '\tspin_unlock(&kvm->mmu_lock);\n', 'static int t = { .f = g };\n'];
+    const pieces = [
+      '\t/* x */\n',
+      '\n',
+      'x',
+      ';',
+      '}',
+      '{',
+      '\tif (!kvm->arch.pgd)\n\t\treturn 0;\n',
+      '\tspin_unlock(&kvm->mmu_lock);\n',
+      'static int t = { .f = g };\n',
+    ];
     let reused = 0;
     for (let i = 0; i < 150; i++) {
       const text = ws.text(MMU)!;
@@ -75,7 +96,11 @@ describe('re-indexing one function after an edit', () => {
       const from = rand(3) ? near - 2000 + rand(4000) : rand(text.length);
       const start = Math.max(0, Math.min(text.length, from));
       const end = rand(3) === 0 ? Math.min(text.length, start + rand(40)) : start;
-      const change: TextChange = { start: positionAt(text, start), end: positionAt(text, end), text: rand(4) === 0 ? '' : pieces[rand(pieces.length)] };
+      const change: TextChange = {
+        start: positionAt(text, start),
+        end: positionAt(text, end),
+        text: rand(4) === 0 ? '' : pieces[rand(pieces.length)],
+      };
       const old = factsOf(ws, model, MMU);
       ws.applyChanges(MMU, [change]);
       whole.applyChanges(MMU, [change]);
@@ -85,7 +110,8 @@ describe('re-indexing one function after an edit', () => {
       // Analysed after every edit (so an edit that keeps the shape can keep programs), compared every fifth time with
       // the whole-file workspace, whose facts change shape with every edit (it compiles every program afresh).
       const analysis = ws.analyze();
-      if (i % 5 === 0) assert.deepEqual(show(analysis), show(whole.analyze()), `analysis after edit ${i}: ${JSON.stringify(change)}`);
+      if (i % 5 === 0)
+        assert.deepEqual(show(analysis), show(whole.analyze()), `analysis after edit ${i}: ${JSON.stringify(change)}`);
     }
     assert.ok(reused > 30, `the shortcut was taken ${reused} times`);
     const kept = ws.programStats();

@@ -5,13 +5,39 @@ import { parseArgs } from '../../server/src/cli/args';
 
 describe('parseArgs', () => {
   it('reads the check flags as before', () => {
-    const a = parseArgs(['check', '--json', '--model', 'm.json', '--no-model-file', '--assume', 'vcpu-thread-pins-mm=off', '--assume=vm-fd-pins-kvm=on', '--include', 'a/**', '--include=b/**', '--exclude', 'c/**', '--max-states', '10', '--max-file-size=2000', '--verbose', '--no-cache', 'tree']);
+    const a = parseArgs([
+      'check',
+      '--json',
+      '--model',
+      'm.json',
+      '--no-model-file',
+      '--assume',
+      'vcpu-thread-pins-mm=off',
+      '--assume=vm-fd-pins-kvm=on',
+      '--include',
+      'a/**',
+      '--include=b/**',
+      '--exclude',
+      'c/**',
+      '--max-states',
+      '10',
+      '--max-file-size=2000',
+      '--verbose',
+      '--no-cache',
+      'tree',
+    ]);
     assert.equal(a.command, 'check');
     assert.deepEqual(a.paths, ['tree']);
     assert.equal(a.model, 'm.json');
-    assert.deepEqual(a.assume, [['vcpu-thread-pins-mm', false], ['vm-fd-pins-kvm', true]]);
+    assert.deepEqual(a.assume, [
+      ['vcpu-thread-pins-mm', false],
+      ['vm-fd-pins-kvm', true],
+    ]);
     assert.deepEqual([a.include, a.exclude], [['a/**', 'b/**'], ['c/**']]);
-    assert.deepEqual([a.maxStates, a.maxFileBytes, a.verbose, a.cache, a.noModelFile, a.json], [10, 2000, true, false, true, true]);
+    assert.deepEqual(
+      [a.maxStates, a.maxFileBytes, a.verbose, a.cache, a.noModelFile, a.json],
+      [10, 2000, true, false, true, true],
+    );
     assert.equal(a.failOn, 'incomplete');
     assert.equal(parseArgs(['--sarif']).sarif, '-');
     assert.equal(parseArgs(['--sarif=out.sarif', 'x']).sarif, 'out.sarif');
@@ -34,7 +60,8 @@ describe('parseArgs', () => {
   });
 
   it('says what is wrong, naming the flag', () => {
-    const fails = (argv: string[], message: RegExp): void => assert.throws(() => parseArgs(argv), message, argv.join(' '));
+    const fails = (argv: string[], message: RegExp): void =>
+      assert.throws(() => parseArgs(argv), message, argv.join(' '));
     fails(['--frobnicate'], /^Error: unknown option --frobnicate$/);
     fails(['--model'], /^Error: --model needs a value$/);
     fails(['--model', '--json'], /^Error: --model needs a value$/);
@@ -53,7 +80,10 @@ describe('parseArgs', () => {
     fails(['check', '--format=email'], /--format=email is for lockpath review/);
     fails(['review', 'a..b', '--format=html'], /--format takes text or email, not "html"/);
     fails(['--fail-on', 'always'], /--fail-on takes race, incomplete or none, not "always"/);
-    fails(['demo', 'linux'], /demo analyses the bundled example and takes no PATH; for your tree: lockpath check linux/);
+    fails(
+      ['demo', 'linux'],
+      /demo analyses the bundled example and takes no PATH; for your tree: lockpath check linux/,
+    );
     fails(['check', '--patch', 'x'], /--patch is for lockpath review/);
     fails(['review', 'a..b', '--baseline', 'x'], /--baseline is for lockpath check/);
   });

@@ -12,7 +12,12 @@ import { exampleDir, repoRoot, scratchDir } from '../helpers';
 const bin = join(repoRoot, 'bin', 'lockpath.js');
 
 function run(args: string[], env: NodeJS.ProcessEnv, cwd = scratchDir('lockpath-cwd-')) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
 }
 
 /** FNV-1a over UTF-16 code units, continued from state `h` (what the caches keyed texts by before). */
@@ -45,7 +50,7 @@ function fnvCollision(a: string, b: string): [string, string] {
 }
 
 describe('the caches', () => {
-  it('prune only build folders lockpath created: the user\'s own index-* folders are all kept', () => {
+  it("prune only build folders lockpath created: the user's own index-* folders are all kept", () => {
     const cache = scratchDir('lockpath-cache-');
     // Six older builds' folders lockpath wrote (with its marker), a day apart (index-old-0 the newest) ...
     for (let i = 0; i < 6; i++) {
@@ -66,9 +71,17 @@ describe('the caches', () => {
     const r = run(['--json', exampleDir], { LOCKPATH_CACHE: cache });
     assert.equal(r.status, 1, r.stderr);
     const left = readdirSync(cache).sort();
-    assert.deepEqual(left.filter((d) => d.startsWith('index-mine-')), ['index-mine-0', 'index-mine-1', 'index-mine-2', 'index-mine-3', 'index-mine-4']);
-    assert.deepEqual(left.filter((d) => d.startsWith('index-old-')), ['index-old-0', 'index-old-1', 'index-old-2'].slice(0, KEPT_OTHER_BUILDS));
-    const current = left.filter((d) => d.startsWith('index-') && !d.startsWith('index-old-') && !d.startsWith('index-mine-'));
+    assert.deepEqual(
+      left.filter((d) => d.startsWith('index-mine-')),
+      ['index-mine-0', 'index-mine-1', 'index-mine-2', 'index-mine-3', 'index-mine-4'],
+    );
+    assert.deepEqual(
+      left.filter((d) => d.startsWith('index-old-')),
+      ['index-old-0', 'index-old-1', 'index-old-2'].slice(0, KEPT_OTHER_BUILDS),
+    );
+    const current = left.filter(
+      (d) => d.startsWith('index-') && !d.startsWith('index-old-') && !d.startsWith('index-mine-'),
+    );
     assert.equal(current.length, 1);
     assert.ok(existsSync(join(cache, current[0], CACHE_MARKER)), 'the new build folder carries the marker');
   });

@@ -11,9 +11,17 @@ import { exampleDir, repoRoot, scratchDir } from '../helpers';
 
 const bin = join(repoRoot, 'bin', 'lockpath.js');
 
-function lockpath(args: string[], options: { uid?: number; gid?: number } = {}): { code: number; out: string; err: string; ms: number } {
+function lockpath(
+  args: string[],
+  options: { uid?: number; gid?: number } = {},
+): { code: number; out: string; err: string; ms: number } {
   const started = Date.now();
-  const r = spawnSync(process.execPath, [bin, '--no-cache', ...args], { cwd: tmpdir(), encoding: 'utf8', timeout: 120_000, ...options });
+  const r = spawnSync(process.execPath, [bin, '--no-cache', ...args], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+    timeout: 120_000,
+    ...options,
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr, ms: Date.now() - started };
 }
 
@@ -39,7 +47,10 @@ describe('folder walks', () => {
     assert.equal(r.code, 1, r.err);
     const j = JSON.parse(r.out);
     assert.equal(j.findings.length, 3, 'the run went on');
-    assert.deepEqual(j.incomplete.filter((x: { kind: string }) => x.kind === 'skipped'), [{ kind: 'skipped', file: 'virt/kvm/arm/up', reason: 'link loops back to virt/kvm' }]);
+    assert.deepEqual(
+      j.incomplete.filter((x: { kind: string }) => x.kind === 'skipped'),
+      [{ kind: 'skipped', file: 'virt/kvm/arm/up', reason: 'link loops back to virt/kvm' }],
+    );
     // The same tree with the races fixed away (only the free path and a guarded walker): exit 3, not 0.
     const clean = scratchDir('lockpath-loop-clean-');
     mkdirSync(join(clean, 'virt', 'kvm', 'arm'), { recursive: true });
@@ -65,7 +76,13 @@ describe('folder walks', () => {
       assert.equal(r.code, 1, r.err);
       const j = JSON.parse(r.out);
       assert.equal(j.findings.length, 3);
-      assert.ok(j.incomplete.some((x: { kind: string; file: string; reason: string }) => x.kind === 'skipped' && x.file === 'virt/kvm/secret' && /unreadable folder/.test(x.reason)), JSON.stringify(j.incomplete));
+      assert.ok(
+        j.incomplete.some(
+          (x: { kind: string; file: string; reason: string }) =>
+            x.kind === 'skipped' && x.file === 'virt/kvm/secret' && /unreadable folder/.test(x.reason),
+        ),
+        JSON.stringify(j.incomplete),
+      );
     } finally {
       chmodSync(join(dir, 'virt', 'kvm', 'secret'), 0o755);
     }
@@ -93,7 +110,10 @@ describe('globs', () => {
   it('a glob of many **a segments is refused at once with a clear message, not matched for minutes', () => {
     const glob = '**a'.repeat(30);
     const started = Date.now();
-    assert.throws(() => globToRegExp(glob), (e: Error) => e instanceof GlobError && /has 30 wildcards in the segment/.test(e.message));
+    assert.throws(
+      () => globToRegExp(glob),
+      (e: Error) => e instanceof GlobError && /has 30 wildcards in the segment/.test(e.message),
+    );
     assert.deepEqual(usableGlobs([glob, '*.c']).length, 1, 'the server keeps the globs that work');
     const dir = scratchDir('lockpath-glob-');
     writeFileSync(join(dir, `${'a'.repeat(200)}b.c`), 'int x;\n');

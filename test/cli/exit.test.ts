@@ -12,7 +12,12 @@ import { exampleDir, fixturesDir, repoRoot, scratchDir } from '../helpers';
 const bin = join(repoRoot, 'bin', 'lockpath.js');
 
 export function lockpath(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, ...args, '--no-cache'], { cwd: tmpdir(), encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [bin, ...args, '--no-cache'], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, ...env },
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -30,7 +35,10 @@ describe('exit statuses of check', () => {
     assert.equal(r.code, 3, r.out + r.err);
     assert.match(r.out, /0 race, 14 safe, 12 inconclusive/);
     assert.match(r.out, /^INCOMPLETE: \d+ things not checked:$/m);
-    assert.match(r.out, /^ {2}search-bound kvm_mmu_notifier_clear_young \(kvm_mmu_notifier_ops\.clear_young\): the interleaving search stopped at its bound/m);
+    assert.match(
+      r.out,
+      /^ {2}search-bound kvm_mmu_notifier_clear_young \(kvm_mmu_notifier_ops\.clear_young\): the interleaving search stopped at its bound/m,
+    );
     assert.match(r.out, /^ {2}inconclusive-chain chain kvm_age_hva \([0-9a-f]{8}\): the search stopped at its bound/m);
     const j = JSON.parse(lockpath(['demo', '--json', '--max-states', '1']).out);
     assert.equal(j.summary.complete, false);
@@ -55,7 +63,12 @@ describe('exit statuses of check', () => {
     assert.equal(j.code, 1, j.err);
     const parsed = JSON.parse(j.out);
     assert.equal(parsed.findings.length, 3);
-    assert.ok(parsed.incomplete.some((x: Incomplete) => x.kind === 'skipped' && x.file === 'virt/kvm/blob.c' && /binary/.test(x.reason)), JSON.stringify(parsed.incomplete));
+    assert.ok(
+      parsed.incomplete.some(
+        (x: Incomplete) => x.kind === 'skipped' && x.file === 'virt/kvm/blob.c' && /binary/.test(x.reason),
+      ),
+      JSON.stringify(parsed.incomplete),
+    );
   });
 
   it('a complete clean run exits 0 and says it is complete, in text, JSON and SARIF', () => {
@@ -74,7 +87,9 @@ describe('exit statuses of check', () => {
   it('SARIF of an incomplete run is not successful and lists what was not checked', () => {
     const sarif = JSON.parse(lockpath(['--sarif', noResourceDir()]).out);
     const tool = join(repoRoot, 'node_modules', '@microsoft', 'sarif-multitool-linux');
-    const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(tool, 'sarif-2.1.0.json'), 'utf8')));
+    const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(
+      JSON.parse(readFileSync(join(tool, 'sarif-2.1.0.json'), 'utf8')),
+    );
     assert.ok(validate(structuredClone(sarif)), JSON.stringify(validate.errors?.slice(0, 5)));
     const inv = sarif.runs[0].invocations[0];
     assert.equal(inv.executionSuccessful, false);
@@ -99,6 +114,9 @@ describe('exit statuses of check', () => {
     assert.equal(r.code, 0);
     assert.match(r.out, /--fail-on WHAT/);
     assert.match(r.out, /3 no race found, but not everything\s+was checked/);
-    assert.match(readFileSync(join(repoRoot, 'README.md'), 'utf8'), /3 when no race was found but not everything was checked/);
+    assert.match(
+      readFileSync(join(repoRoot, 'README.md'), 'utf8'),
+      /3 when no race was found but not everything was checked/,
+    );
   });
 });

@@ -12,7 +12,11 @@ export function lockpath(args: string[], cwd: string): { code: number; out: stri
 }
 
 export function git(dir: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-c', 'user.email=test@lockpath.invalid', '-c', 'user.name=lockpath test', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(
+    'git',
+    ['-c', 'user.email=test@lockpath.invalid', '-c', 'user.name=lockpath test', '-c', 'commit.gpgsign=false', ...args],
+    { cwd: dir, encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }

@@ -11,7 +11,12 @@ import { git, lockpath, MMU } from './git-fixture';
 interface History {
   start: { commit: string; findings: string[] };
   commits: { commit: string; subject: string; findings: string[]; introduced: string[]; removed: string[] }[];
-  findings: { id: string; introduced: string | null; removed: string | null; finding: { class: string; hook: string } }[];
+  findings: {
+    id: string;
+    introduced: string | null;
+    removed: string | null;
+    finding: { class: string; hook: string };
+  }[];
 }
 
 describe('lockpath history', () => {
@@ -46,9 +51,15 @@ describe('lockpath history', () => {
   it('lists the commits that touch the analysed files, with what each introduced and removed', () => {
     const h = run(`${ids['v4.10']}..HEAD`);
     assert.equal(h.start.commit, ids['v4.10']);
-    assert.deepEqual(h.commits.map((c) => c.subject), ['mmu.c as of v4.11', 'mmu.c as of v4.12', 'mmu.c as of v4.13'], 'the notes-only commit is not listed');
+    assert.deepEqual(
+      h.commits.map((c) => c.subject),
+      ['mmu.c as of v4.11', 'mmu.c as of v4.12', 'mmu.c as of v4.13'],
+      'the notes-only commit is not listed',
+    );
     assert.equal(h.commits.at(-1)!.findings.length, 0, 'v4.13 has no race');
-    const aging = h.findings.filter((f) => f.finding.class === 'unguarded-notifier-path' && f.finding.hook === 'kvm_age_hva');
+    const aging = h.findings.filter(
+      (f) => f.finding.class === 'unguarded-notifier-path' && f.finding.hook === 'kvm_age_hva',
+    );
     assert.ok(aging.length >= 1);
     for (const f of aging) {
       assert.equal(f.introduced, null, 'present before the range');
@@ -57,13 +68,20 @@ describe('lockpath history', () => {
     const unlocked = h.findings.filter((f) => f.finding.class === 'teardown-without-lock');
     assert.ok(unlocked.length >= 1);
     for (const f of unlocked) assert.equal(f.removed, ids['v4.11'], 'v4.11 took the lock in the free path');
-    assert.deepEqual(h.commits[0].removed.sort(), h.findings.filter((f) => f.removed === ids['v4.11']).map((f) => f.id).sort());
+    assert.deepEqual(
+      h.commits[0].removed.sort(),
+      h.findings
+        .filter((f) => f.removed === ids['v4.11'])
+        .map((f) => f.id)
+        .sort(),
+    );
   });
 
   it('--shard i/n parts joined with --merge equal the unsharded run (in any order)', () => {
     const whole = run(`${ids['v4.10']}..HEAD`);
     const dir = scratchDir('lockpath-shards-');
-    for (const n of [2, 3, 5]) { // 5 shards for 3 commits: some shards have none
+    for (const n of [2, 3, 5]) {
+      // 5 shards for 3 commits: some shards have none
       const parts: string[] = [];
       for (let i = 1; i <= n; i++) {
         const r = lockpath(['history', `${ids['v4.10']}..HEAD`, '--shard', `${i}/${n}`], repo);

@@ -7,7 +7,11 @@ import { before, describe, it } from 'node:test';
 import { exampleDir, scratchDir } from '../helpers';
 import { commitEdit, exampleRepo, git, lockpath, MMU, SPTE_GUARD } from './git-fixture';
 
-interface Diff { new: { id: string; hook: string; chain: { function: string }[]; witness: { lane: number; hazard?: boolean }[] }[]; fixed: { id: string }[]; unchanged: { id: string }[] }
+interface Diff {
+  new: { id: string; hook: string; chain: { function: string }[]; witness: { lane: number; hazard?: boolean }[] }[];
+  fixed: { id: string }[];
+  unchanged: { id: string }[];
+}
 
 const dropGuard = (t: string): string => t.replace(SPTE_GUARD, '\tpte_t stage2_pte;\n');
 
@@ -31,8 +35,14 @@ describe('lockpath review BASE..HEAD', () => {
     assert.deepEqual([d.base, d.head], [base, removal]);
     assert.equal(d.new.length, 1);
     assert.equal(d.new[0].hook, 'kvm_set_spte_hva');
-    assert.deepEqual(d.new[0].chain.map((h) => h.function).slice(0, 2), ['kvm_mmu_notifier_change_pte', 'kvm_set_spte_hva']);
-    assert.ok(d.new[0].witness.some((s) => s.lane === 1) && d.new[0].witness.at(-1)?.hazard, 'two lanes ending in the hazard');
+    assert.deepEqual(d.new[0].chain.map((h) => h.function).slice(0, 2), [
+      'kvm_mmu_notifier_change_pte',
+      'kvm_set_spte_hva',
+    ]);
+    assert.ok(
+      d.new[0].witness.some((s) => s.lane === 1) && d.new[0].witness.at(-1)?.hazard,
+      'two lanes ending in the hazard',
+    );
     assert.equal(d.fixed.length, 0);
     assert.equal(d.unchanged.length, 3, 'the v4.12 aging races stay');
   });
@@ -45,7 +55,10 @@ describe('lockpath review BASE..HEAD', () => {
     assert.match(r.out, /read 6 files: arch\/arm64\/kvm, virt\/kvm/);
     const json: Diff = JSON.parse(lockpath(['review', `${removal}..HEAD`, '--json'], repo).out);
     const added: Diff = JSON.parse(lockpath(['review', `${base}..${removal}`, '--json'], repo).out);
-    assert.deepEqual(json.fixed.map((f) => f.id), added.new.map((f) => f.id));
+    assert.deepEqual(
+      json.fixed.map((f) => f.id),
+      added.new.map((f) => f.id),
+    );
   });
 
   it('from a subfolder of a kernel tree inside a larger repository, reviews that kernel tree', () => {
@@ -97,14 +110,22 @@ describe('lockpath review --patch', () => {
     const r = lockpath(['review', '--patch', patch, tree, '--json'], repo);
     assert.equal(r.code, 1, r.err);
     const d: Diff = JSON.parse(r.out);
-    assert.deepEqual(d.new.map((f) => f.hook), ['kvm_set_spte_hva']);
+    assert.deepEqual(
+      d.new.map((f) => f.hook),
+      ['kvm_set_spte_hva'],
+    );
     assert.equal(d.unchanged.length, 3);
     assert.equal(readFileSync(join(tree, MMU), 'utf8'), beforeText);
   });
 
   it('a patch that does not apply is a clear error naming the file and the hunk (exit 2)', () => {
     const bad = join(scratchDir('lockpath-badpatch-'), 'bad.patch');
-    writeFileSync(bad, readFileSync(patch, 'utf8').replace('\tif (!kvm->arch.pgd)\n-\t\treturn;', '\tif (!kvm->arch.pgd)\n-\t\treturn 0;').replace(/^ \tpte_t stage2_pte;$/m, ' \tpte_t stage3_pte;'));
+    writeFileSync(
+      bad,
+      readFileSync(patch, 'utf8')
+        .replace('\tif (!kvm->arch.pgd)\n-\t\treturn;', '\tif (!kvm->arch.pgd)\n-\t\treturn 0;')
+        .replace(/^ \tpte_t stage2_pte;$/m, ' \tpte_t stage3_pte;'),
+    );
     const r = lockpath(['review', '--patch', bad, tree], repo);
     assert.equal(r.code, 2, r.out);
     assert.match(r.err, /bad\.patch:\d+: virt\/kvm\/arm\/mmu\.c: hunk #1 \(@@ -\d+,\d+ \+\d+,\d+ @@\) does not apply/);
@@ -129,8 +150,14 @@ describe('lockpath review --patch', () => {
     assert.match(r.out, /!! dereferences \*pgd: NULL/);
     assert.match(r.out, /Still racing after this change \(3\)/);
     const quoted = lines.filter((l) => l.startsWith('>'));
-    assert.ok(quoted.length >= 4 && quoted.every((l) => l === '>' || l.startsWith('> ')), 'quoted lines start with "> "');
-    assert.ok(lines.indexOf(quoted.at(-1)!) < lines.findIndex((l) => l.startsWith('This adds a race')), 'nothing but the hunk is quoted');
+    assert.ok(
+      quoted.length >= 4 && quoted.every((l) => l === '>' || l.startsWith('> ')),
+      'quoted lines start with "> "',
+    );
+    assert.ok(
+      lines.indexOf(quoted.at(-1)!) < lines.findIndex((l) => l.startsWith('This adds a race')),
+      'nothing but the hunk is quoted',
+    );
   });
 });
 

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { KERNEL_EXCLUDES, KERNEL_GLOBS, isKernelLayout, isKernelRoot, findKernelRoot, scopeFilter, scopeOf } from '../../server/src/files/scope';
+import {
+  KERNEL_EXCLUDES,
+  KERNEL_GLOBS,
+  isKernelLayout,
+  isKernelRoot,
+  findKernelRoot,
+  scopeFilter,
+  scopeOf,
+} from '../../server/src/files/scope';
 import { exampleDir, repoRoot, scratchDir } from '../helpers';
 import { lockpath } from './git-fixture';
 
@@ -29,14 +37,19 @@ describe('scope', () => {
     assert.ok(isKernelLayout(['virt/kvm/kvm_main.c', 'arch/arm64/kvm/mmu.c']));
     assert.ok(!isKernelLayout(['virt/kvm/kvm_main.c', 'arch/arm64/mm/mmu.c']));
     const inScope = scopeFilter(scopeOf(true));
-    assert.ok(inScope('arch/arm64/kvm/mmu.c') && !inScope('arch/arm64/kvm/hyp/switch.c') && !inScope('drivers/misc/other.c'));
+    assert.ok(
+      inScope('arch/arm64/kvm/mmu.c') && !inScope('arch/arm64/kvm/hyp/switch.c') && !inScope('drivers/misc/other.c'),
+    );
   });
 
   it('check reads the KVM folders, leaves hyp/ out and says so', () => {
     const dir = kernelTree();
     const r = lockpath(['check', dir], scratchDir('lockpath-cwd-'));
     assert.equal(r.code, 1, r.err);
-    assert.match(r.out, /^lockpath: read 6 files: arch\/arm64\/kvm, virt\/kvm; left out: arch\/arm64\/kvm\/hyp\/ \(EL2 code\)$/m);
+    assert.match(
+      r.out,
+      /^lockpath: read 6 files: arch\/arm64\/kvm, virt\/kvm; left out: arch\/arm64\/kvm\/hyp\/ \(EL2 code\)$/m,
+    );
     const j = JSON.parse(lockpath(['check', '--json', dir], dir).out);
     assert.ok(!j.files.some((f: string) => f.includes('hyp/') || f.startsWith('drivers/')), j.files.join(' '));
   });
@@ -52,7 +65,7 @@ describe('scope', () => {
     assert.match(outside.err, /is not inside a kernel tree.*give a PATH.*lockpath demo/);
   });
 
-  it('the editor\'s defaults (package.json lockpath.index.*) are the same rules', () => {
+  it("the editor's defaults (package.json lockpath.index.*) are the same rules", () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     const props = pkg.contributes.configuration.properties;
     assert.deepEqual(props['lockpath.index.include'].default, KERNEL_GLOBS);

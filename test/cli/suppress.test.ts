@@ -20,7 +20,11 @@ const RACE_LINE = 411;
 const HEADER_LINE = 404;
 
 function lockpath(args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, '--no-cache', ...args], { cwd: tmpdir(), encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [bin, '--no-cache', ...args], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -29,53 +33,90 @@ function exampleWith(edit: (lines: string[]) => void): string {
   const dir = scratchDir('lockpath-suppress-');
   cpSync(exampleDir, dir, { recursive: true });
   const lines = readFileSync(join(exampleDir, MMU), 'utf8').split('\n');
-  assert.match(lines[RACE_LINE - 1], /stage2_pgd_none\(\*pgd\)/, 'the example still has its races where this test expects them');
+  assert.match(
+    lines[RACE_LINE - 1],
+    /stage2_pgd_none\(\*pgd\)/,
+    'the example still has its races where this test expects them',
+  );
   edit(lines);
   writeFileSync(join(dir, MMU), lines.join('\n'));
   return dir;
 }
 
-type Json = { findings: { id: string }[]; suppressed: { id: string; reason: string; by: string; commentLine?: number }[]; summary: { findings: number; suppressed: number }; problems: { file: string; line: number; severity: string; message: string }[] };
+type Json = {
+  findings: { id: string }[];
+  suppressed: { id: string; reason: string; by: string; commentLine?: number }[];
+  summary: { findings: number; suppressed: number };
+  problems: { file: string; line: number; severity: string; message: string }[];
+};
 
 describe('suppression', () => {
   it('an ignore comment for the class at the end of the line suppresses all three races: listed with the reason, exit 0', () => {
-    const dir = exampleWith((l) => { l[RACE_LINE - 1] += ' // lockpath: ignore unguarded-notifier-path -- notifiers are unregistered first here'; });
+    const dir = exampleWith((l) => {
+      l[RACE_LINE - 1] += ' // lockpath: ignore unguarded-notifier-path -- notifiers are unregistered first here';
+    });
     const r = lockpath(['--json', dir]);
     assert.equal(r.code, 0, r.out + r.err);
     const j = JSON.parse(r.out) as Json;
     assert.equal(j.findings.length, 0);
     assert.equal(j.summary.suppressed, 3);
-    assert.ok(j.suppressed.every((s) => s.reason === 'notifiers are unregistered first here' && s.by === 'comment' && s.commentLine === RACE_LINE));
+    assert.ok(
+      j.suppressed.every(
+        (s) =>
+          s.reason === 'notifiers are unregistered first here' && s.by === 'comment' && s.commentLine === RACE_LINE,
+      ),
+    );
     const text = lockpath([dir]);
     assert.match(text.out, /^suppressed \(3, not counted as races\):$/m);
-    assert.match(text.out, /^ {2}virt\/kvm\/arm\/mmu\.c:411:31: \[unguarded-notifier-path\] LP[0-9A-F]{8} \(ignore comment at virt\/kvm\/arm\/mmu\.c:411\): notifiers are unregistered first here$/m);
+    assert.match(
+      text.out,
+      /^ {2}virt\/kvm\/arm\/mmu\.c:411:31: \[unguarded-notifier-path\] LP[0-9A-F]{8} \(ignore comment at virt\/kvm\/arm\/mmu\.c:411\): notifiers are unregistered first here$/m,
+    );
   });
 
   it('an ignore comment for one finding id on the line above suppresses that one only: the other two still exit 1', () => {
     const all = (JSON.parse(lockpath(['--json', exampleDir]).out) as Json).findings.map((f) => f.id);
-    const dir = exampleWith((l) => l.splice(RACE_LINE - 1, 0, `\t// lockpath: ignore ${all[1]} -- reviewed on the list`));
+    const dir = exampleWith((l) =>
+      l.splice(RACE_LINE - 1, 0, `\t// lockpath: ignore ${all[1]} -- reviewed on the list`),
+    );
     const r = lockpath(['--json', dir]);
     assert.equal(r.code, 1);
     const j = JSON.parse(r.out) as Json;
-    assert.deepEqual(j.findings.map((f) => f.id), [all[0], all[2]]);
-    assert.deepEqual(j.suppressed.map((s) => s.id), [all[1]]);
+    assert.deepEqual(
+      j.findings.map((f) => f.id),
+      [all[0], all[2]],
+    );
+    assert.deepEqual(
+      j.suppressed.map((s) => s.id),
+      [all[1]],
+    );
   });
 
   it('an ignore comment above the function header covers its findings; SARIF marks them suppressed in source', () => {
-    const dir = exampleWith((l) => l.splice(HEADER_LINE - 1, 0, '/* lockpath: ignore unguarded-notifier-path -- the caller checks */'));
+    const dir = exampleWith((l) =>
+      l.splice(HEADER_LINE - 1, 0, '/* lockpath: ignore unguarded-notifier-path -- the caller checks */'),
+    );
     const sarifRun = lockpath(['--sarif', dir]);
     assert.equal(sarifRun.code, 0, sarifRun.err);
     const sarif = JSON.parse(sarifRun.out);
     const tool = join(repoRoot, 'node_modules', '@microsoft', 'sarif-multitool-linux');
-    const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(tool, 'sarif-2.1.0.json'), 'utf8')));
+    const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(
+      JSON.parse(readFileSync(join(tool, 'sarif-2.1.0.json'), 'utf8')),
+    );
     assert.ok(validate(structuredClone(sarif)), JSON.stringify(validate.errors?.slice(0, 5)));
     const results = sarif.runs[0].results as { suppressions?: { kind: string; justification: string }[] }[];
     assert.equal(results.length, 3);
-    assert.ok(results.every((x) => x.suppressions?.[0].kind === 'inSource' && x.suppressions[0].justification === 'the caller checks'));
+    assert.ok(
+      results.every(
+        (x) => x.suppressions?.[0].kind === 'inSource' && x.suppressions[0].justification === 'the caller checks',
+      ),
+    );
   });
 
   it('an ignore comment that matches nothing is a warning with its location, and suppresses nothing', () => {
-    const dir = exampleWith((l) => { l[RACE_LINE - 2] += ' // lockpath: ignore stale-after-lock-drop -- not here'; });
+    const dir = exampleWith((l) => {
+      l[RACE_LINE - 2] += ' // lockpath: ignore stale-after-lock-drop -- not here';
+    });
     const r = lockpath(['--json', dir]);
     assert.equal(r.code, 1);
     const j = JSON.parse(r.out) as Json;
@@ -87,15 +128,28 @@ describe('suppression', () => {
     assert.equal(w.severity, 'warning');
   });
 
-  it('the model file\'s reviewed list suppresses by id with the reason; an id it does not find is a warning', () => {
+  it("the model file's reviewed list suppresses by id with the reason; an id it does not find is a warning", () => {
     const all = (JSON.parse(lockpath(['--json', exampleDir]).out) as Json).findings.map((f) => f.id);
     const dir = exampleWith(() => {});
-    writeFileSync(join(dir, '.lockpath.json'), JSON.stringify({ reviewed: [{ id: all[0], reason: 'fixed by the caller in 4.13' }, { id: 'LP00000000', reason: 'gone' }] }));
+    writeFileSync(
+      join(dir, '.lockpath.json'),
+      JSON.stringify({
+        reviewed: [
+          { id: all[0], reason: 'fixed by the caller in 4.13' },
+          { id: 'LP00000000', reason: 'gone' },
+        ],
+      }),
+    );
     const r = lockpath(['--json', dir]);
     assert.equal(r.code, 1, r.err);
     const j = JSON.parse(r.out) as Json;
-    assert.deepEqual(j.suppressed.map((s) => [s.id, s.by, s.reason]), [[all[0], 'reviewed', 'fixed by the caller in 4.13']]);
-    assert.ok(j.problems.some((p) => p.severity === 'warning' && /reviewed finding LP00000000 is not found/.test(p.message)));
+    assert.deepEqual(
+      j.suppressed.map((s) => [s.id, s.by, s.reason]),
+      [[all[0], 'reviewed', 'fixed by the caller in 4.13']],
+    );
+    assert.ok(
+      j.problems.some((p) => p.severity === 'warning' && /reviewed finding LP00000000 is not found/.test(p.message)),
+    );
     writeFileSync(join(dir, '.lockpath.json'), JSON.stringify({ reviewed: [{ id: all[0] }] }));
     const bad = lockpath([dir]);
     assert.equal(bad.code, 2);

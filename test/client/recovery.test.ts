@@ -13,14 +13,20 @@ describe('client restart policy', () => {
       now += 1000;
       return p.serverDied();
     });
-    assert.deepEqual(decisions.slice(0, MAX_RESTARTS).map((d) => d.restart), Array(MAX_RESTARTS).fill(true));
-    assert.deepEqual(decisions.map((d) => d.tell ?? ''), [
-      RESTARTED_MESSAGE,
-      ...Array(MAX_RESTARTS - 1).fill(''),
-      `lockpath: the language server stopped ${MAX_RESTARTS + 1} times within 3 minutes and will not be restarted. Run "lockpath: Restart Language Server" to try again (details in the lockpath output).`,
-      '',
-      '',
-    ]);
+    assert.deepEqual(
+      decisions.slice(0, MAX_RESTARTS).map((d) => d.restart),
+      Array(MAX_RESTARTS).fill(true),
+    );
+    assert.deepEqual(
+      decisions.map((d) => d.tell ?? ''),
+      [
+        RESTARTED_MESSAGE,
+        ...Array(MAX_RESTARTS - 1).fill(''),
+        `lockpath: the language server stopped ${MAX_RESTARTS + 1} times within 3 minutes and will not be restarted. Run "lockpath: Restart Language Server" to try again (details in the lockpath output).`,
+        '',
+        '',
+      ],
+    );
     assert.ok(decisions.slice(MAX_RESTARTS).every((d) => !d.restart));
   });
 

@@ -130,7 +130,8 @@ export async function startCodeServer(name: string, options: StartOptions = {}):
   const timings: Record<string, number> = {};
   const pageErrors: string[] = [];
   // What this needs, each named when missing.
-  if (!existsSync(CODE_SERVER)) throw new Error(`code-server ${CODE_SERVER_VERSION} is missing: no ${CODE_SERVER}; ${SETUP_HINT}`);
+  if (!existsSync(CODE_SERVER))
+    throw new Error(`code-server ${CODE_SERVER_VERSION} is missing: no ${CODE_SERVER}; ${SETUP_HINT}`);
   if (!existsSync(CHROMIUM)) throw new Error(`chromium is missing: no ${CHROMIUM}; ${SETUP_HINT}`);
   const pw = playwright();
   requireBuild();
@@ -141,7 +142,10 @@ export async function startCodeServer(name: string, options: StartOptions = {}):
   let context: BrowserContext | undefined;
   let logFd: number | undefined;
   const logFile = join(box.dir, 'code-server.log');
-  const logTail = (): string => (existsSync(logFile) ? `\ncode-server log (end):\n${readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')}` : '');
+  const logTail = (): string =>
+    existsSync(logFile)
+      ? `\ncode-server log (end):\n${readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')}`
+      : '';
 
   const close = async (): Promise<void> => {
     // Bounded: a browser that does not close must not hold the run (its profile is in the sandbox, removed below).
@@ -166,21 +170,41 @@ export async function startCodeServer(name: string, options: StartOptions = {}):
       vsix = join(box.dir, 'lockpath.vsix');
       const vsce = join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
       if (!existsSync(vsce)) throw new Error(`@vscode/vsce is missing (a devDependency: run \`npm ci\`): no ${vsce}`);
-      const r = await runBounded(process.execPath, [vsce, 'package', '--no-dependencies', '--readme-path', 'MARKETPLACE.md', '--out', vsix], { cwd: repoRoot, env: box.env, ms: 120_000 });
-      if (r.code !== 0 || !existsSync(vsix)) throw new Error(`vsce package failed (exit ${r.code}): ${r.stdout.slice(-1500)}${r.stderr.slice(-1500)}`);
+      const r = await runBounded(
+        process.execPath,
+        [vsce, 'package', '--no-dependencies', '--readme-path', 'MARKETPLACE.md', '--out', vsix],
+        { cwd: repoRoot, env: box.env, ms: 120_000 },
+      );
+      if (r.code !== 0 || !existsSync(vsix))
+        throw new Error(`vsce package failed (exit ${r.code}): ${r.stdout.slice(-1500)}${r.stderr.slice(-1500)}`);
     }
     timings.packageMs = performance.now() - t0;
 
     const userData = join(box.dir, 'user-data');
     const extensionsDir = join(box.dir, 'extensions');
     mkdirSync(join(userData, 'User'), { recursive: true });
-    writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(options.untrusted ? { ...SETTINGS, ...UNTRUSTED_SETTINGS } : SETTINGS, null, 2));
+    writeFileSync(
+      join(userData, 'User', 'settings.json'),
+      JSON.stringify(options.untrusted ? { ...SETTINGS, ...UNTRUSTED_SETTINGS } : SETTINGS, null, 2),
+    );
     const common = ['--user-data-dir', userData, '--extensions-dir', extensionsDir];
-    const install = await runBounded(process.execPath, [CODE_SERVER, ...common, '--install-extension', vsix], { cwd: box.dir, env: box.env, ms: 120_000 });
-    if (install.code !== 0) throw new Error(`code-server --install-extension failed (exit ${install.code}): ${install.stdout}${install.stderr}`);
-    const list = await runBounded(process.execPath, [CODE_SERVER, ...common, '--list-extensions', '--show-versions'], { cwd: box.dir, env: box.env, ms: 60_000 });
+    const install = await runBounded(process.execPath, [CODE_SERVER, ...common, '--install-extension', vsix], {
+      cwd: box.dir,
+      env: box.env,
+      ms: 120_000,
+    });
+    if (install.code !== 0)
+      throw new Error(
+        `code-server --install-extension failed (exit ${install.code}): ${install.stdout}${install.stderr}`,
+      );
+    const list = await runBounded(process.execPath, [CODE_SERVER, ...common, '--list-extensions', '--show-versions'], {
+      cwd: box.dir,
+      env: box.env,
+      ms: 60_000,
+    });
     const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
-    if (!list.stdout.includes(`lockpath.lockpath@${version}`)) throw new Error(`the extension is not listed after installing ${vsix}: ${list.stdout}${list.stderr}`);
+    if (!list.stdout.includes(`lockpath.lockpath@${version}`))
+      throw new Error(`the extension is not listed after installing ${vsix}: ${list.stdout}${list.stderr}`);
     timings.installMs = performance.now() - t0 - timings.packageMs;
 
     // code-server in its own process group (killed whole on close), on a free loopback port.
@@ -189,7 +213,19 @@ export async function startCodeServer(name: string, options: StartOptions = {}):
     const trustFlags = options.untrusted ? [] : ['--disable-workspace-trust'];
     server = spawn(
       process.execPath,
-      [CODE_SERVER, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', ...trustFlags, '--disable-getting-started-override', ...common, box.root],
+      [
+        CODE_SERVER,
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--auth',
+        'none',
+        '--disable-telemetry',
+        '--disable-update-check',
+        ...trustFlags,
+        '--disable-getting-started-override',
+        ...common,
+        box.root,
+      ],
       { cwd: box.dir, env: box.env, stdio: ['ignore', logFd, logFd], detached: true },
     );
     server.on('exit', (code, signal) => (serverExit = `exit ${code ?? signal}`));
@@ -197,7 +233,10 @@ export async function startCodeServer(name: string, options: StartOptions = {}):
     const until = Date.now() + 60_000;
     for (;;) {
       if (serverExit) throw new Error(`code-server stopped during start-up (${serverExit})`);
-      const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > until) throw new Error(`code-server did not answer ${base}/healthz within 60 s`);
       await new Promise((r) => setTimeout(r, 100));
@@ -214,7 +253,10 @@ export async function startCodeServer(name: string, options: StartOptions = {}):
     context.setDefaultTimeout(UI_MS);
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`${base}/?folder=${encodeURIComponent(box.root)}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await page.goto(`${base}/?folder=${encodeURIComponent(box.root)}`, {
+      waitUntil: 'domcontentloaded',
+      timeout: 60_000,
+    });
     await explorerRows(page).first().waitFor({ timeout: 90_000 });
     timings.workbenchMs = performance.now() - t0 - timings.packageMs - timings.installMs - timings.serverMs;
     return { box, extensionsDir, page, pageErrors, timings, logTail, close };
@@ -251,7 +293,9 @@ export async function expand(page: Page, name: string): Promise<void> {
 /** Opens a file from the Explorer by its folders and name, and waits for its editor. */
 export async function openFromExplorer(page: Page, folders: string[], file: string): Promise<void> {
   for (const folder of folders) await expand(page, folder);
-  await explorerRows(page).and(page.locator(`[aria-label="${file}"]`)).click();
+  await explorerRows(page)
+    .and(page.locator(`[aria-label="${file}"]`))
+    .click();
   await page.locator('.tab.active', { hasText: file }).waitFor();
   await editorOf(page).locator('.view-line').first().waitFor();
 }

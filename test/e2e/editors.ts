@@ -34,7 +34,16 @@ export function sandbox(name: string): Sandbox {
     XDG_RUNTIME_DIR: join(dir, 'run'),
     TMPDIR: join(dir, 'tmp'),
   };
-  for (const k of ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'XDG_RUNTIME_DIR', 'TMPDIR']) mkdirSync(env[k]!, { recursive: true, mode: 0o700 });
+  for (const k of [
+    'HOME',
+    'XDG_CONFIG_HOME',
+    'XDG_DATA_HOME',
+    'XDG_STATE_HOME',
+    'XDG_CACHE_HOME',
+    'XDG_RUNTIME_DIR',
+    'TMPDIR',
+  ])
+    mkdirSync(env[k]!, { recursive: true, mode: 0o700 });
   // The editors edit the example (the quick fix): a copy keeps the repo's own files out of reach of any save.
   const root = join(dir, 'v4.12');
   cpSync(exampleDir, root, { recursive: true });
@@ -50,7 +59,10 @@ export function requireBuild(): void {
 /** An executable on PATH, or an Error naming what is missing and how to install it. */
 export function requireCommand(cmd: string, args: string[], what: string): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
-  if (r.error || r.status !== 0) throw new Error(`${what} is missing: \`${cmd} ${args.join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}: ${r.stderr.trim()}`}); ${SETUP_HINT}`);
+  if (r.error || r.status !== 0)
+    throw new Error(
+      `${what} is missing: \`${cmd} ${args.join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}: ${r.stderr.trim()}`}); ${SETUP_HINT}`,
+    );
   return (r.stdout || r.stderr).trim().split('\n')[0];
 }
 
@@ -64,7 +76,11 @@ export interface Run {
 }
 
 /** Runs a program in its own process group with stdin closed; past `ms` the whole group is killed. */
-export function runBounded(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; ms: number }): Promise<Run> {
+export function runBounded(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; ms: number },
+): Promise<Run> {
   return new Promise((resolve) => {
     const started = performance.now();
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -79,7 +95,14 @@ export function runBounded(cmd: string, args: string[], opts: { cwd: string; env
     }, opts.ms);
     child.on('error', (e) => {
       clearTimeout(timer);
-      resolve({ code: null, signal: null, stdout, stderr: `${stderr}${e.message}`, ms: performance.now() - started, timedOut });
+      resolve({
+        code: null,
+        signal: null,
+        stdout,
+        stderr: `${stderr}${e.message}`,
+        ms: performance.now() - started,
+        timedOut,
+      });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -128,6 +151,7 @@ export function readmeSnippet(heading: string, lang: string, from: string, to: s
   if (at < 0) throw new Error(`README.md has no line starting with ${heading}`);
   const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)\\n```').exec(readme.slice(at));
   if (!m) throw new Error(`README.md has no \`\`\`${lang} block after ${heading}`);
-  if (!m[1].includes(from)) throw new Error(`the README's ${lang} block after ${heading} does not start the server as ${from}`);
+  if (!m[1].includes(from))
+    throw new Error(`the README's ${lang} block after ${heading} does not start the server as ${from}`);
   return m[1].split(from).join(to);
 }

@@ -9,7 +9,19 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../helpers';
-import { GUARD, readmeSnippet, requireBuild, requireCommand, runBounded, sandbox, serverCommand, SETUP_HINT, stepsOf, type Run, type Sandbox } from './editors';
+import {
+  GUARD,
+  readmeSnippet,
+  requireBuild,
+  requireCommand,
+  runBounded,
+  sandbox,
+  serverCommand,
+  SETUP_HINT,
+  stepsOf,
+  type Run,
+  type Sandbox,
+} from './editors';
 
 const SCRIPT = join(repoRoot, 'test', 'e2e', 'eglot.el');
 const README_CHECK = join(repoRoot, 'test', 'e2e', 'eglot-readme.el');
@@ -48,13 +60,19 @@ describe('Emacs + eglot with lockpath serve --stdio on examples/v4.12', { timeou
   before(async () => {
     try {
       requireCommand('emacs', ['--version'], 'emacs (Debian package `emacs-nox`)');
-      if (!existsSync(EGLOT)) throw new Error(`eglot is missing: no ${EGLOT} (Debian package \`elpa-eglot\`); ${SETUP_HINT}`);
+      if (!existsSync(EGLOT))
+        throw new Error(`eglot is missing: no ${EGLOT} (Debian package \`elpa-eglot\`); ${SETUP_HINT}`);
       requireBuild();
       box = sandbox('eglot');
       mmuText = readFileSync(join(box.root, 'virt/kvm/arm/mmu.c'), 'utf8');
       run = await runBounded('emacs', ['--batch', '-Q', '-l', SCRIPT], {
         cwd: box.root,
-        env: { ...box.env, LOCKPATH_ROOT: box.root, LOCKPATH_CMD: JSON.stringify(serverCommand), LOCKPATH_WAIT_MS: String(WAIT_MS) },
+        env: {
+          ...box.env,
+          LOCKPATH_ROOT: box.root,
+          LOCKPATH_CMD: JSON.stringify(serverCommand),
+          LOCKPATH_WAIT_MS: String(WAIT_MS),
+        },
         ms: 240_000,
       });
       steps = stepsOf(run.stdout);
@@ -85,7 +103,10 @@ describe('Emacs + eglot with lockpath serve --stdio on examples/v4.12', { timeou
     assert.equal(d.findings.length, 3);
     assert.match(mmuText.split('\n')[d.line], /\*pgd/, 'on the dereference');
     assert.match(d.text, /^lockpath \[unguarded-notifier-path\]: kvm->arch.pgd may be NULL here/);
-    assert.match(d.text, /reached from 3 entries: .*kvm_age_hva \(clear_flush_young\).*kvm_age_hva \(clear_young\).*kvm_test_age_hva \(test_young\)/);
+    assert.match(
+      d.text,
+      /reached from 3 entries: .*kvm_age_hva \(clear_flush_young\).*kvm_age_hva \(clear_young\).*kvm_test_age_hva \(test_young\)/,
+    );
   });
 
   it('hover on kvm_set_spte_hva gives its safe verdict in a few lines', () => {
@@ -97,11 +118,19 @@ describe('Emacs + eglot with lockpath serve --stdio on examples/v4.12', { timeou
   it('the code lens request (no eglot UI) answers the mmu-notifier race above kvm_age_hva', () => {
     const s = step('codelens');
     const lenses = s.lenses as { line: number; title: string }[];
-    assert.ok(lenses.some((l) => l.line === s.age_line && /^mmu notifier · race/.test(l.title)), JSON.stringify(lenses.filter((l) => l.line === s.age_line)));
+    assert.ok(
+      lenses.some((l) => l.line === s.age_line && /^mmu notifier · race/.test(l.title)),
+      JSON.stringify(lenses.filter((l) => l.line === s.age_line)),
+    );
   });
 
   it('eglot-code-actions lists the fixes, the preferred one first', () => {
-    const actions = step('codeaction').actions as { title: string; kind: string; isPreferred: boolean; hasEdit: boolean }[];
+    const actions = step('codeaction').actions as {
+      title: string;
+      kind: string;
+      isPreferred: boolean;
+      hasEdit: boolean;
+    }[];
     assert.ok(actions.length >= 2, JSON.stringify(actions));
     assert.equal(actions[0].isPreferred, true);
     assert.match(actions[0].title, /kvm_age_hva/);
@@ -113,7 +142,10 @@ describe('Emacs + eglot with lockpath serve --stdio on examples/v4.12', { timeou
     assert.equal(s.changed, true);
     assert.ok((s.age_hva as string).includes(GUARD), `the guard in kvm_age_hva:\n${s.age_hva}`);
     assert.ok((s.findings as number) < 3, `the findings drop: ${s.findings}`);
-    assert.ok(!(s.diagnostics as Diag[]).some((d) => /kvm_age_hva \(clear/.test(d.text)), JSON.stringify(s.diagnostics));
+    assert.ok(
+      !(s.diagnostics as Diag[]).some((d) => /kvm_age_hva \(clear/.test(d.text)),
+      JSON.stringify(s.diagnostics),
+    );
   });
 });
 
@@ -126,18 +158,30 @@ describe("the README's eglot config", { timeout: 300_000 }, () => {
     if (setupError) throw setupError;
     const s = steps.get(name);
     const f = steps.get('fail');
-    assert.ok(s, `emacs reported no "${name}" step; exit ${run.code}${f ? `; failed: ${f.message}` : ''}\nstderr: ${run.stderr.slice(-2000)}`);
+    assert.ok(
+      s,
+      `emacs reported no "${name}" step; exit ${run.code}${f ? `; failed: ${f.message}` : ''}\nstderr: ${run.stderr.slice(-2000)}`,
+    );
     return s;
   };
 
   before(async () => {
     try {
       requireCommand('emacs', ['--version'], 'emacs (Debian package `emacs-nox`)');
-      if (!existsSync(EGLOT)) throw new Error(`eglot is missing: no ${EGLOT} (Debian package \`elpa-eglot\`); ${SETUP_HINT}`);
+      if (!existsSync(EGLOT))
+        throw new Error(`eglot is missing: no ${EGLOT} (Debian package \`elpa-eglot\`); ${SETUP_HINT}`);
       requireBuild();
       box = sandbox('eglot-readme');
       const config = join(box.dir, 'lockpath-eglot.el');
-      writeFileSync(config, readmeSnippet('**Emacs with eglot', 'elisp', '("lockpath" "serve" "--stdio")', `(${serverCommand.map((a) => JSON.stringify(a)).join(' ')})`));
+      writeFileSync(
+        config,
+        readmeSnippet(
+          '**Emacs with eglot',
+          'elisp',
+          '("lockpath" "serve" "--stdio")',
+          `(${serverCommand.map((a) => JSON.stringify(a)).join(' ')})`,
+        ),
+      );
       run = await runBounded('emacs', ['--batch', '-Q', '-l', README_CHECK], {
         cwd: box.root,
         env: { ...box.env, LOCKPATH_ROOT: box.root, LOCKPATH_CONFIG: config, LOCKPATH_WAIT_MS: '120000' },
@@ -182,7 +226,10 @@ describe("the README's flymake backend for lockpath beside clangd", { timeout: 3
       box = sandbox('flymake-readme');
       const config = join(box.dir, 'lockpath-flymake.el');
       const cli = `(list ${[process.execPath, join(repoRoot, 'bin', 'lockpath.js')].map((a) => JSON.stringify(a)).join(' ')} "check" root)`;
-      writeFileSync(config, readmeSnippet('**Emacs: lockpath beside clangd.', 'elisp', '(list "lockpath" "check" root)', cli));
+      writeFileSync(
+        config,
+        readmeSnippet('**Emacs: lockpath beside clangd.', 'elisp', '(list "lockpath" "check" root)', cli),
+      );
       run = await runBounded('emacs', ['--batch', '-Q', '-l', FLYMAKE_CHECK], {
         cwd: box.root,
         env: { ...box.env, LOCKPATH_ROOT: box.root, LOCKPATH_CONFIG: config, LOCKPATH_WAIT_MS: '120000' },
@@ -201,7 +248,10 @@ describe("the README's flymake backend for lockpath beside clangd", { timeout: 3
   it('flymake shows the race on the dereference in stage2_get_pud, from the command line', () => {
     if (setupError) throw setupError;
     const s = steps.get('diagnostics');
-    assert.ok(s, `no diagnostics step; exit ${run.code}; ${JSON.stringify(steps.get('fail'))}\nstderr: ${run.stderr.slice(-2000)}`);
+    assert.ok(
+      s,
+      `no diagnostics step; exit ${run.code}; ${JSON.stringify(steps.get('fail'))}\nstderr: ${run.stderr.slice(-2000)}`,
+    );
     const diags = s.diagnostics as { line: number; text: string; type: string; message: string }[];
     const mmu = readFileSync(join(box!.root, 'virt/kvm/arm/mmu.c'), 'utf8').split('\n');
     const race = diags.filter((d) => /kvm->arch\.pgd may be NULL here/.test(d.message));

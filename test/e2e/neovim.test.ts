@@ -10,7 +10,18 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../helpers';
-import { GUARD, readmeSnippet, requireBuild, requireCommand, runBounded, sandbox, serverCommand, stepsOf, type Run, type Sandbox } from './editors';
+import {
+  GUARD,
+  readmeSnippet,
+  requireBuild,
+  requireCommand,
+  runBounded,
+  sandbox,
+  serverCommand,
+  stepsOf,
+  type Run,
+  type Sandbox,
+} from './editors';
 
 const SCRIPT = join(repoRoot, 'test', 'e2e', 'neovim.lua');
 const README_CHECK = join(repoRoot, 'test', 'e2e', 'neovim-readme.lua');
@@ -58,7 +69,12 @@ describe('Neovim 0.7 with lockpath serve --stdio on examples/v4.12', { timeout: 
       mmuText = readFileSync(join(box.root, 'virt/kvm/arm/mmu.c'), 'utf8');
       run = await runBounded('nvim', ['--headless', '-u', 'NONE', '-i', 'NONE', '-n', '-c', `luafile ${SCRIPT}`], {
         cwd: box.root,
-        env: { ...box.env, LOCKPATH_ROOT: box.root, LOCKPATH_CMD: JSON.stringify(serverCommand), LOCKPATH_WAIT_MS: String(WAIT_MS) },
+        env: {
+          ...box.env,
+          LOCKPATH_ROOT: box.root,
+          LOCKPATH_CMD: JSON.stringify(serverCommand),
+          LOCKPATH_WAIT_MS: String(WAIT_MS),
+        },
         ms: 240_000,
       });
       steps = stepsOf(run.stdout);
@@ -113,20 +129,33 @@ describe('Neovim 0.7 with lockpath serve --stdio on examples/v4.12', { timeout: 
     const s = step('references');
     const refs = s.references as { file: string; line: number; text: string }[];
     assert.ok(refs.length >= 10, JSON.stringify(refs));
-    const has = (re: RegExp, what: string): void => assert.ok(refs.some((r) => re.test(`${r.file}: ${r.text.trim()}`)), `${what}: ${JSON.stringify(refs)}`);
+    const has = (re: RegExp, what: string): void =>
+      assert.ok(
+        refs.some((r) => re.test(`${r.file}: ${r.text.trim()}`)),
+        `${what}: ${JSON.stringify(refs)}`,
+      );
     has(/^virt\/kvm\/arm\/mmu\.c: kvm->arch\.pgd = NULL;/, 'the write that clears it');
     has(/^virt\/kvm\/arm\/mmu\.c: free_pages_exact\(pgd, S2_PGD_SIZE\);/, 'the free');
     has(/^virt\/kvm\/arm\/mmu\.c: if \(!READ_ONCE\(kvm->arch\.pgd\)\)/, 'a test');
     has(/^virt\/kvm\/arm\/arm\.c: .*kvm->arch\.pgd/, 'a use in another file');
-    assert.ok(refs.some((r) => r.line === s.line && r.file === 'virt/kvm/arm/mmu.c'), 'the access asked about');
+    assert.ok(
+      refs.some((r) => r.line === s.line && r.file === 'virt/kvm/arm/mmu.c'),
+      'the access asked about',
+    );
   });
 
   it('code lens above kvm_age_hva names the mmu-notifier context and its race', () => {
     const s = step('codelens');
     const lenses = s.lenses as { line: number; title: string; command: string }[];
     const above = lenses.filter((l) => l.line === s.age_line);
-    assert.ok(above.length, `a lens on kvm_age_hva's line ${s.age_line}: ${JSON.stringify(lenses.map((l) => [l.line, l.title]))}`);
-    assert.ok(above.some((l) => /^mmu notifier · race/.test(l.title) && l.command === 'lockpath.showRaceTimeline'), JSON.stringify(above));
+    assert.ok(
+      above.length,
+      `a lens on kvm_age_hva's line ${s.age_line}: ${JSON.stringify(lenses.map((l) => [l.line, l.title]))}`,
+    );
+    assert.ok(
+      above.some((l) => /^mmu notifier · race/.test(l.title) && l.command === 'lockpath.showRaceTimeline'),
+      JSON.stringify(above),
+    );
   });
 
   it('code actions answer on the diagnostic, the preferred fix first', () => {
@@ -134,7 +163,10 @@ describe('Neovim 0.7 with lockpath serve --stdio on examples/v4.12', { timeout: 
     const actions = s.actions as { title: string; kind: string; isPreferred: boolean; hasEdit: boolean }[];
     assert.ok((s.context as number) >= 1, 'nvim passed the line diagnostics as context');
     assert.ok(actions.length >= 2, JSON.stringify(actions));
-    assert.ok(actions.every((a) => a.kind === 'quickfix' && a.hasEdit), JSON.stringify(actions));
+    assert.ok(
+      actions.every((a) => a.kind === 'quickfix' && a.hasEdit),
+      JSON.stringify(actions),
+    );
     assert.equal(actions[0].isPreferred, true);
     assert.match(actions[0].title, /kvm_age_hva/);
     assert.ok(actions.some((a) => /Check kvm->arch.pgd in kvm_age_hva/.test(a.title)));
@@ -148,7 +180,10 @@ describe('Neovim 0.7 with lockpath serve --stdio on examples/v4.12', { timeout: 
     assert.equal(status.state, 'idle');
     assert.ok(status.findings < 3, `the findings drop: ${status.findings}`);
     const diags = s.diagnostics as Diag[];
-    assert.ok(!diags.some((d) => /kvm_age_hva \(clear/.test(d.message)), `no diagnostic names kvm_age_hva any more: ${JSON.stringify(diags)}`);
+    assert.ok(
+      !diags.some((d) => /kvm_age_hva \(clear/.test(d.message)),
+      `no diagnostic names kvm_age_hva any more: ${JSON.stringify(diags)}`,
+    );
   });
 });
 
@@ -161,7 +196,10 @@ describe("the README's Neovim config, as a user's init.lua", { timeout: 300_000 
     if (setupError) throw setupError;
     const s = steps.get(name);
     const f = steps.get('fail');
-    assert.ok(s, `nvim reported no "${name}" step; exit ${run.code}${f ? `; failed: ${f.message}` : ''}\nstderr: ${run.stderr.slice(-2000)}`);
+    assert.ok(
+      s,
+      `nvim reported no "${name}" step; exit ${run.code}${f ? `; failed: ${f.message}` : ''}\nstderr: ${run.stderr.slice(-2000)}`,
+    );
     return s;
   };
 
@@ -171,13 +209,38 @@ describe("the README's Neovim config, as a user's init.lua", { timeout: 300_000 
       requireBuild();
       box = sandbox('nvim-readme');
       const init = join(box.dir, 'init.lua');
-      writeFileSync(init, readmeSnippet('**Neovim 0.7', 'lua', "{ 'lockpath', 'serve', '--stdio' }", `{ ${serverCommand.map((a) => JSON.stringify(a)).join(', ')} }`));
+      writeFileSync(
+        init,
+        readmeSnippet(
+          '**Neovim 0.7',
+          'lua',
+          "{ 'lockpath', 'serve', '--stdio' }",
+          `{ ${serverCommand.map((a) => JSON.stringify(a)).join(', ')} }`,
+        ),
+      );
       // Started from a subfolder, with the file given by a relative path: the config finds the root by itself.
-      run = await runBounded('nvim', ['--headless', '-i', 'NONE', '-n', '-u', init, '-c', 'filetype on', '-c', 'edit ../virt/kvm/arm/mmu.c', '-c', `luafile ${README_CHECK}`], {
-        cwd: join(box.root, 'arch'),
-        env: { ...box.env, LOCKPATH_WAIT_MS: '120000' },
-        ms: 240_000,
-      });
+      run = await runBounded(
+        'nvim',
+        [
+          '--headless',
+          '-i',
+          'NONE',
+          '-n',
+          '-u',
+          init,
+          '-c',
+          'filetype on',
+          '-c',
+          'edit ../virt/kvm/arm/mmu.c',
+          '-c',
+          `luafile ${README_CHECK}`,
+        ],
+        {
+          cwd: join(box.root, 'arch'),
+          env: { ...box.env, LOCKPATH_WAIT_MS: '120000' },
+          ms: 240_000,
+        },
+      );
       steps = stepsOf(run.stdout);
     } catch (e) {
       setupError = e as Error;

@@ -15,7 +15,16 @@ import type { ReportJson } from '../../server/src/report/json';
 import { exampleDir, repoRoot } from '../helpers';
 
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
 const SCREENSHOTS = join(repoRoot, 'test-output', 'timeline');
 
 /** playwright-core, loaded at run time so the test bundle does not try to inline it. */
@@ -23,7 +32,9 @@ function playwright(): typeof import('playwright-core') {
   try {
     return createRequire(join(repoRoot, 'package.json'))('playwright-core');
   } catch (e) {
-    throw new Error(`playwright-core is missing (a devDependency: run \`npm ci\` in ${repoRoot}): ${(e as Error).message}`);
+    throw new Error(
+      `playwright-core is missing (a devDependency: run \`npm ci\` in ${repoRoot}): ${(e as Error).message}`,
+    );
   }
 }
 
@@ -105,7 +116,10 @@ describe('the HTML report in chromium', { timeout: 180_000 }, () => {
   it('loads with no request but the file itself, and no CSP or script error', () => {
     ready();
     assert.deepEqual(blocked, [], 'nothing was blocked because nothing else was asked for');
-    assert.deepEqual(requests.filter((r) => r !== url), []);
+    assert.deepEqual(
+      requests.filter((r) => r !== url),
+      [],
+    );
     assert.deepEqual(pageErrors, []);
   });
 
@@ -114,7 +128,9 @@ describe('the HTML report in chromium', { timeout: 180_000 }, () => {
     assert.equal(await page.locator('article.finding').count(), report.findings.length);
     for (const f of report.findings) {
       const svg = page.locator(`#finding-${f.id} svg.lp-timeline`);
-      const threads = [...new Set(f.witness.map((s) => s.lane))].sort().map((l) => f.witness.find((s) => s.lane === l)!.thread);
+      const threads = [...new Set(f.witness.map((s) => s.lane))]
+        .sort()
+        .map((l) => f.witness.find((s) => s.lane === l)!.thread);
       assert.deepEqual(await svg.locator('.lp-lane-title').allTextContents(), threads);
       assert.equal(await svg.locator('.lp-step').count(), f.witness.length);
     }
@@ -129,20 +145,25 @@ describe('the HTML report in chromium', { timeout: 180_000 }, () => {
       assert.ok(await hazard.isVisible(), `${f.id}: hazard visible`);
       const mark = await hazard.locator('.lp-hazard-mark').boundingBox();
       const box = await svg.boundingBox();
-      assert.ok(mark && box && mark.width >= 16 && mark.y >= box.y && mark.y + mark.height <= box.y + box.height, `${f.id}: hazard marker drawn inside the diagram`);
+      assert.ok(
+        mark && box && mark.width >= 16 && mark.y >= box.y && mark.y + mark.height <= box.y + box.height,
+        `${f.id}: hazard marker drawn inside the diagram`,
+      );
       assert.match((await hazard.textContent()) ?? '', /dereferences \*pgd: NULL/);
       // Widths are estimated from character counts when drawing; check them against the real font.
       const overflows = await svg.evaluate((el) => {
         const root = el as unknown as SvgNode;
         const num = (n: SvgNode, attr: string): number => Number(n.getAttribute(attr));
         const right = new Map<string, number>();
-        for (const h of root.querySelectorAll('.lp-lane .lp-header')) right.set(h.parentElement!.dataset.lane!, num(h, 'x') + num(h, 'width'));
+        for (const h of root.querySelectorAll('.lp-lane .lp-header'))
+          right.set(h.parentElement!.dataset.lane!, num(h, 'x') + num(h, 'width'));
         const out: string[] = [];
         for (const step of root.querySelectorAll('.lp-step')) {
           const edge = right.get(step.dataset.lane!)!;
           for (const t of step.querySelectorAll('.lp-action, .lp-where')) {
             const b = t.getBBox();
-            if (b.x + b.width > edge) out.push(`step ${step.dataset.index}: "${t.textContent}" ends at ${Math.round(b.x + b.width)} > ${edge}`);
+            if (b.x + b.width > edge)
+              out.push(`step ${step.dataset.index}: "${t.textContent}" ends at ${Math.round(b.x + b.width)} > ${edge}`);
           }
         }
         for (const t of root.querySelectorAll('.lp-lane-title, .lp-legend text')) {

@@ -10,7 +10,16 @@ import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MAX_RESTARTS, RESTARTED_MESSAGE } from '../../client/src/recovery';
 import { repoRoot } from '../helpers';
-import { ANALYSIS_MS, goTo, locate, openFromExplorer, runCommand, useCodeServer, statusItem, type CodeServer } from './codeserver';
+import {
+  ANALYSIS_MS,
+  goTo,
+  locate,
+  openFromExplorer,
+  runCommand,
+  useCodeServer,
+  statusItem,
+  type CodeServer,
+} from './codeserver';
 import { MMU } from './editors';
 
 const SHOTS = join(repoRoot, 'test-output', 'vscode-recovery');
@@ -29,7 +38,8 @@ function serverPids(extensionsDir: string): number[] {
     } catch {
       continue; // gone meanwhile
     }
-    if (argv.some((a) => a.startsWith(extensionsDir) && a.endsWith(join('dist', 'server', 'server.js')))) pids.push(Number(name));
+    if (argv.some((a) => a.startsWith(extensionsDir) && a.endsWith(join('dist', 'server', 'server.js'))))
+      pids.push(Number(name));
   }
   return pids;
 }
@@ -53,7 +63,8 @@ describe('VS Code: the lockpath server killed mid-session', { timeout: 600_000 }
   });
   const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(SHOTS, `${name}.png`) });
   const lockpathStatus = (): ReturnType<typeof statusItem> => statusItem(page, 'lockpath.lockpath');
-  const squiggle = (): ReturnType<typeof statusItem> => page.locator('.editor-group-container .monaco-editor .squiggly-error').first();
+  const squiggle = (): ReturnType<typeof statusItem> =>
+    page.locator('.editor-group-container .monaco-editor .squiggly-error').first();
   const onlyServer = (): number | undefined => {
     const pids = serverPids(session!.extensionsDir);
     assert.ok(pids.length <= 1, `one lockpath server at a time: ${pids.join(', ')}`);
@@ -104,7 +115,9 @@ describe('VS Code: the lockpath server killed mid-session', { timeout: 600_000 }
       await lockpathStatus().filter({ hasText: 'lockpath: 1 race (3 entries)' }).waitFor({ timeout: ANALYSIS_MS });
       await squiggle().waitFor({ timeout: ANALYSIS_MS });
       assert.match((await statusItem(page, 'status.problems').getAttribute('aria-label')) ?? '', /^Errors: 1\b/);
-      console.log(`# round ${round}: server ${killed} killed, ${next} serving again after ${Math.round(performance.now() - started)} ms`);
+      console.log(
+        `# round ${round}: server ${killed} killed, ${next} serving again after ${Math.round(performance.now() - started)} ms`,
+      );
     }
     await shot('01-recovered');
     const told = (await notices()).filter((t) => t.includes('stopped unexpectedly and was restarted'));
@@ -129,9 +142,16 @@ describe('VS Code: the lockpath server killed mid-session', { timeout: 600_000 }
     assert.deepEqual(serverPids(session!.extensionsDir), [], 'no server was started again');
     const all = await notices();
     assert.equal(all.filter((t) => /will not be restarted/.test(t)).length, 1, all.join('\n'));
-    assert.match(all.find((t) => /will not be restarted/.test(t)) ?? '', /^lockpath: the language server stopped 5 times within 3 minutes and will not be restarted\. Run "lockpath: Restart Language Server" to try again/);
+    assert.match(
+      all.find((t) => /will not be restarted/.test(t)) ?? '',
+      /^lockpath: the language server stopped 5 times within 3 minutes and will not be restarted\. Run "lockpath: Restart Language Server" to try again/,
+    );
     assert.equal(all.filter((t) => t.includes('was restarted')).length, 1, 'still one restart notice');
-    assert.equal(all.filter((t) => /lockpath|server/i.test(t)).length, 2, `no other notice from lockpath or the client library:\n${all.join('\n')}`);
+    assert.equal(
+      all.filter((t) => /lockpath|server/i.test(t)).length,
+      2,
+      `no other notice from lockpath or the client library:\n${all.join('\n')}`,
+    );
     await shot('02-gave-up');
   });
 

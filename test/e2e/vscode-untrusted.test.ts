@@ -10,13 +10,24 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { repoRoot } from '../helpers';
-import { ANALYSIS_MS, goTo, locate, openFromExplorer, runCommand, useCodeServer, statusItem, UI_MS, type CodeServer } from './codeserver';
+import {
+  ANALYSIS_MS,
+  goTo,
+  locate,
+  openFromExplorer,
+  runCommand,
+  useCodeServer,
+  statusItem,
+  UI_MS,
+  type CodeServer,
+} from './codeserver';
 import { MMU } from './editors';
 
 const SHOTS = join(repoRoot, 'test-output', 'vscode-untrusted');
 /** Drops the mm assumptions (8 more races over the folder, test/lsp/model.test.ts) and names one that does not
  *  exist, which full mode reports as a warning on this file: read, it shows in the status and in Problems. */
-const MODEL = '{\n  "assumptions": { "vcpu-thread-pins-mm": false, "vm-ioctl-pins-mm": false, "no-such-assumption": false }\n}\n';
+const MODEL =
+  '{\n  "assumptions": { "vcpu-thread-pins-mm": false, "vm-ioctl-pins-mm": false, "no-such-assumption": false }\n}\n';
 /** The message of the model file's own warning in full mode. */
 const MODEL_WARNING = 'unknown assumption "no-such-assumption"';
 /** The class of the races that only the model file's dropped assumptions produce (Problems shows the code). */
@@ -25,13 +36,23 @@ const MODEL_RACE = 'may-be-freed';
 describe('VS Code: an untrusted folder gets lockpath in limited mode', { timeout: 420_000 }, () => {
   let session: CodeServer | undefined;
   let page: Page;
-  const ready = useCodeServer('vscode-untrusted', { untrusted: true, files: { '.lockpath.json': MODEL }, shots: SHOTS, clearShots: ['01-limited', '02-model-file', '03-trusted'] }, (s) => {
-    session = s;
-    page = s.page;
-  });
+  const ready = useCodeServer(
+    'vscode-untrusted',
+    {
+      untrusted: true,
+      files: { '.lockpath.json': MODEL },
+      shots: SHOTS,
+      clearShots: ['01-limited', '02-model-file', '03-trusted'],
+    },
+    (s) => {
+      session = s;
+      page = s.page;
+    },
+  );
   const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(SHOTS, `${name}.png`) });
   const lockpathStatus = (): Locator => statusItem(page, 'lockpath.lockpath');
-  const problemsLabel = async (): Promise<string> => (await statusItem(page, 'status.problems').getAttribute('aria-label')) ?? '';
+  const problemsLabel = async (): Promise<string> =>
+    (await statusItem(page, 'status.problems').getAttribute('aria-label')) ?? '';
   /** The Problems panel's file rows (collapsed, so every file shows however many rows its problems take). */
   const problemFiles = async (): Promise<string[]> => {
     const panel = page.locator('.markers-panel');
@@ -72,10 +93,18 @@ describe('VS Code: an untrusted folder gets lockpath in limited mode', { timeout
     const text = readFileSync(join(session!.box.root, MMU), 'utf8');
     const deref = locate(text, 'stage2_pgd_none(*pgd)', locate(text, 'stage2_get_pud(struct kvm').line + 1);
     await goTo(page, deref.line + 1);
-    await page.locator('.editor-group-container .monaco-editor .squiggly-error').first().waitFor({ timeout: ANALYSIS_MS });
+    await page
+      .locator('.editor-group-container .monaco-editor .squiggly-error')
+      .first()
+      .waitFor({ timeout: ANALYSIS_MS });
     // mmu.c alone with the built-in model: 3 races (the whole folder with the model file would give 11).
-    await lockpathStatus().filter({ hasText: 'lockpath: 1 race (3 entries) (limited)' }).waitFor({ timeout: ANALYSIS_MS });
-    assert.match(await lockpathStatus().getAttribute('aria-label') ?? '', /lockpath: 1 race \(3 entries\) \(limited\)/);
+    await lockpathStatus()
+      .filter({ hasText: 'lockpath: 1 race (3 entries) (limited)' })
+      .waitFor({ timeout: ANALYSIS_MS });
+    assert.match(
+      (await lockpathStatus().getAttribute('aria-label')) ?? '',
+      /lockpath: 1 race \(3 entries\) \(limited\)/,
+    );
     // One error and no warning: a race from the model file's assumptions would be a warning.
     assert.match(await problemsLabel(), /^Errors: 1$/);
     const files = await problemFiles();
@@ -95,7 +124,10 @@ describe('VS Code: an untrusted folder gets lockpath in limited mode', { timeout
     assert.match(await problemsLabel(), /^Errors: 1$/);
     const files = await problemFiles();
     assert.ok(!files.some((f) => f.includes('.lockpath.json')), `nothing on .lockpath.json:\n${files.join('\n')}`);
-    assert.match(await lockpathStatus().getAttribute('aria-label') ?? '', /lockpath: 1 race \(3 entries\) \(limited\)/);
+    assert.match(
+      (await lockpathStatus().getAttribute('aria-label')) ?? '',
+      /lockpath: 1 race \(3 entries\) \(limited\)/,
+    );
     await shot('02-model-file');
     await hidePanel();
   });
@@ -108,11 +140,16 @@ describe('VS Code: an untrusted folder gets lockpath in limited mode', { timeout
     await trustEditor.getByRole('button', { name: 'Trust', exact: true }).click();
     await statusItem(page, 'status.workspaceTrust').waitFor({ state: 'hidden' });
     // The model file's dropped assumptions: 11 races over the indexed folder, no longer limited.
-    await lockpathStatus().filter({ hasText: /lockpath: \d+ races? \(11 entries\)/ }).waitFor({ timeout: ANALYSIS_MS });
-    assert.doesNotMatch(await lockpathStatus().getAttribute('aria-label') ?? '', /limited/);
+    await lockpathStatus()
+      .filter({ hasText: /lockpath: \d+ races? \(11 entries\)/ })
+      .waitFor({ timeout: ANALYSIS_MS });
+    assert.doesNotMatch((await lockpathStatus().getAttribute('aria-label')) ?? '', /limited/);
     assert.match(await problemsLabel(), /^Errors: 1, Warnings: [1-9]/);
     const files = await problemFiles();
-    assert.ok(files.some((f) => f.startsWith('.lockpath.json')), `the model file has a problem row:\n${files.join('\n')}`);
+    assert.ok(
+      files.some((f) => f.startsWith('.lockpath.json')),
+      `the model file has a problem row:\n${files.join('\n')}`,
+    );
     const onModel = await problemsOf('.lockpath.json');
     assert.ok(onModel.includes(MODEL_WARNING), `the model file's warning is shown once it is read:\n${onModel}`);
     await problemFiles();

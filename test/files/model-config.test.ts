@@ -7,11 +7,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveModel } from '../../server/src/files/model-config';
 
-const enabled = (m: { assumptions: { id: string; enabled: boolean }[] } | undefined, id: string): boolean | undefined => m?.assumptions.find((a) => a.id === id)?.enabled;
+const enabled = (m: { assumptions: { id: string; enabled: boolean }[] } | undefined, id: string): boolean | undefined =>
+  m?.assumptions.find((a) => a.id === id)?.enabled;
 
 describe('resolveModel', () => {
   it('overrides alone make an overlay named by their source; unknown ids are left out and named', () => {
-    const r = resolveModel({ assumptions: { 'vcpu-thread-pins-mm': false, 'no-such': true }, assumptionsSource: 'command line' });
+    const r = resolveModel({
+      assumptions: { 'vcpu-thread-pins-mm': false, 'no-such': true },
+      assumptionsSource: 'command line',
+    });
     assert.equal(r.model, undefined);
     assert.deepEqual(r.overlay, { file: { assumptions: { 'vcpu-thread-pins-mm': false } }, source: 'command line' });
     assert.deepEqual(r.unknownAssumptions, ['no-such']);
@@ -21,7 +25,11 @@ describe('resolveModel', () => {
 
   it('a file with an explicit base is a fixed model, with the overrides applied on top of the file', () => {
     const text = '{ "base": "kvm-arm-v4", "assumptions": { "vm-ioctl-pins-mm": false } }';
-    const r = resolveModel({ file: { name: '.lockpath.json', text }, assumptions: { 'vcpu-thread-pins-mm': false }, assumptionsSource: 'settings' });
+    const r = resolveModel({
+      file: { name: '.lockpath.json', text },
+      assumptions: { 'vcpu-thread-pins-mm': false },
+      assumptionsSource: 'settings',
+    });
     assert.equal(r.overlay, undefined);
     assert.equal(r.model?.id, 'kvm-arm-v4');
     assert.equal(enabled(r.model, 'vm-ioctl-pins-mm'), false);
@@ -31,7 +39,11 @@ describe('resolveModel', () => {
 
   it('a file with base auto is an overlay named by its source, the overrides merged into it; its globs come back', () => {
     const text = '{ "assumptions": { "vm-ioctl-pins-mm": false }, "index": { "include": ["extra/**"] } }';
-    const r = resolveModel({ file: { name: '.lockpath.json', source: '/abs/.lockpath.json', text }, assumptions: { 'vcpu-thread-pins-mm': false }, assumptionsSource: 'settings' });
+    const r = resolveModel({
+      file: { name: '.lockpath.json', source: '/abs/.lockpath.json', text },
+      assumptions: { 'vcpu-thread-pins-mm': false },
+      assumptionsSource: 'settings',
+    });
     assert.equal(r.model, undefined);
     assert.equal(r.overlay?.source, '/abs/.lockpath.json');
     assert.deepEqual(r.overlay?.file.assumptions, { 'vm-ioctl-pins-mm': false, 'vcpu-thread-pins-mm': false });
@@ -39,7 +51,11 @@ describe('resolveModel', () => {
   });
 
   it('a file with errors is not used: its problems come back, with positions, and only the overrides apply', () => {
-    const r = resolveModel({ file: { name: 'm.json', text: '{\n  "bogus": 1,\n  "index": { "include": ["x/**"] }\n}' }, assumptions: {}, assumptionsSource: 'settings' });
+    const r = resolveModel({
+      file: { name: 'm.json', text: '{\n  "bogus": 1,\n  "index": { "include": ["x/**"] }\n}' },
+      assumptions: {},
+      assumptionsSource: 'settings',
+    });
     assert.equal(r.model, undefined);
     assert.equal(r.overlay, undefined);
     assert.deepEqual(r.index, { include: [], exclude: [] });
@@ -50,7 +66,11 @@ describe('resolveModel', () => {
 
   it('a file nested 100 000 deep is an error at its start, not a throw', () => {
     const text = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    const r = resolveModel({ file: { name: 'deep.json', text }, assumptions: { 'vcpu-thread-pins-mm': false }, assumptionsSource: 'settings' });
+    const r = resolveModel({
+      file: { name: 'deep.json', text },
+      assumptions: { 'vcpu-thread-pins-mm': false },
+      assumptionsSource: 'settings',
+    });
     assert.equal(r.problems.length, 1);
     assert.equal(r.problems[0].severity, 'error');
     // The loader's bounds refuse it where it crosses the nesting limit (model/loader.ts), before any parse.
@@ -65,8 +85,14 @@ describe('resolveModel', () => {
     try {
       const path = join(dir, '.lockpath.json');
       writeFileSync(path, '{ "base": "kvm-arm64-pgt" }');
-      assert.equal(resolveModel({ file: { name: '.lockpath.json', fsPath: path }, assumptionsSource: 'x' }).model?.id, 'kvm-arm64-pgt');
-      const missing = resolveModel({ file: { name: 'none.json', fsPath: join(dir, 'none.json') }, assumptionsSource: 'x' });
+      assert.equal(
+        resolveModel({ file: { name: '.lockpath.json', fsPath: path }, assumptionsSource: 'x' }).model?.id,
+        'kvm-arm64-pgt',
+      );
+      const missing = resolveModel({
+        file: { name: 'none.json', fsPath: join(dir, 'none.json') },
+        assumptionsSource: 'x',
+      });
       assert.match(missing.unreadable ?? '', /ENOENT/);
       assert.deepEqual(missing.problems, []);
     } finally {

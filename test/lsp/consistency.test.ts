@@ -30,7 +30,10 @@ describe('one wording for races in status, Problems, lenses and hovers', { timeo
   it('the status counts races as Problems shows them, and entries as the diagnostics name them', () => {
     const races = diags.filter((d) => d.source === 'lockpath' && d.code);
     const entries = races.reduce((n, d) => n + (d.data as { findings: string[] }).findings.length, 0);
-    const idle = client.statuses.filter((s) => s.state === 'idle').pop() as unknown as { summary: string; findings: number };
+    const idle = client.statuses.filter((s) => s.state === 'idle').pop() as unknown as {
+      summary: string;
+      findings: number;
+    };
     assert.equal(races.length, 1);
     assert.equal(entries, 3);
     assert.equal(idle.summary, `${races.length} race (${entries} entries)`);
@@ -63,14 +66,21 @@ describe('one wording for races in status, Problems, lenses and hovers', { timeo
       checked++;
       const link = md.indexOf('](command:lockpath.explain');
       assert.ok(link > 0, `${name}: a link to the full explanation`);
-      assert.ok(Buffer.byteLength(md.slice(0, link)) < 2048, `${name}: ${Buffer.byteLength(md.slice(0, link))} bytes before the link`);
+      assert.ok(
+        Buffer.byteLength(md.slice(0, link)) < 2048,
+        `${name}: ${Buffer.byteLength(md.slice(0, link))} bytes before the link`,
+      );
       assert.ok(Buffer.byteLength(md) < 3072, `${name}: ${Buffer.byteLength(md)} bytes in all`);
       const race = md.indexOf('- race at ');
       const safe = md.search(/· safe: /);
       if (race >= 0) {
         withRaces++;
         assert.ok(safe < 0 || race < safe, `${name}: races first`);
-        assert.match(md.split('\n')[0], /· \*\*kvm->arch\.pgd may be NULL · 1 race/, `${name}: the count in the first line`);
+        assert.match(
+          md.split('\n')[0],
+          /· \*\*kvm->arch\.pgd may be NULL · 1 race/,
+          `${name}: the count in the first line`,
+        );
       }
     }
     assert.ok(checked >= 15, `hovers on ${checked} functions`);

@@ -18,7 +18,7 @@ describe('deeply nested functions in the editor', { timeout: 240_000 }, () => {
     await client?.stop();
   });
 
-  it('10 000 nested braces and 10 000 nested ifs: one warning each at the function\'s name, the races kept', async () => {
+  it("10 000 nested braces and 10 000 nested ifs: one warning each at the function's name, the races kept", async () => {
     const before = findingIds(client.diagnostics.get(mmu)!.diagnostics);
     assert.equal(before.length, 3);
     const lines = original.split('\n').length - 1;
@@ -29,9 +29,20 @@ describe('deeply nested functions in the editor', { timeout: 240_000 }, () => {
     assert.deepEqual(findingIds(ds), before);
     const deep = ds.filter((d) => /nests/.test(d.message)).map((d) => [d.severity, d.range.start, d.message]);
     assert.deepEqual(deep, [
-      [DiagnosticSeverity.Warning, { line: lines, character: 5 }, 'function deep_braces nests 10005 levels deep (limit 256): not analysed'],
-      [DiagnosticSeverity.Warning, { line: lines + 4, character: 5 }, 'function deep_ifs nests 20006 levels deep (limit 256): not analysed'],
+      [
+        DiagnosticSeverity.Warning,
+        { line: lines, character: 5 },
+        'function deep_braces nests 10005 levels deep (limit 256): not analysed',
+      ],
+      [
+        DiagnosticSeverity.Warning,
+        { line: lines + 4, character: 5 },
+        'function deep_ifs nests 20006 levels deep (limit 256): not analysed',
+      ],
     ]);
-    assert.ok(!ds.some((d) => /internal error/.test(d.message)), JSON.stringify(ds.filter((d) => /internal/.test(d.message))));
+    assert.ok(
+      !ds.some((d) => /internal error/.test(d.message)),
+      JSON.stringify(ds.filter((d) => /internal/.test(d.message))),
+    );
   });
 });

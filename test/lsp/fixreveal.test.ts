@@ -23,8 +23,14 @@ describe('quick fixes away from the race can be previewed', { timeout: 180_000 }
       rootUri: pathToFileURL(exampleDir).href,
       workspaceFolders: [{ uri: pathToFileURL(exampleDir).href, name: 'v4.12' }],
       capabilities: {
-        workspace: { configuration: true, workspaceEdit: { documentChanges: true, changeAnnotationSupport: { groupsOnLabel: true } } },
-        textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true }, codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix'] } } } },
+        workspace: {
+          configuration: true,
+          workspaceEdit: { documentChanges: true, changeAnnotationSupport: { groupsOnLabel: true } },
+        },
+        textDocument: {
+          publishDiagnostics: { relatedInformation: true, versionSupport: true },
+          codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix'] } } },
+        },
       },
     });
     await client.conn.sendNotification('initialized', {});
@@ -37,7 +43,11 @@ describe('quick fixes away from the race can be previewed', { timeout: 180_000 }
 
   it('offers the far fix at once and as a preview whose far edits need confirmation', async () => {
     const d = diags.find((x) => x.code === 'unguarded-notifier-path')!;
-    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: mmu }, range: d.range, context: { diagnostics: [d] } });
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri: mmu },
+      range: d.range,
+      context: { diagnostics: [d] },
+    });
     assert.ok(actions.length >= 2, JSON.stringify(actions.map((a) => a.title)));
     const first = actions[0];
     assert.match(first.title, /^Apply the 2 preferred fixes here/);
@@ -45,18 +55,29 @@ describe('quick fixes away from the race can be previewed', { timeout: 180_000 }
     assert.equal(first.edit!.changeAnnotations, undefined, 'the one-keystroke fix applies without a review');
     const preview = actions.find((a) => a.title === `Preview: ${first.title}`);
     assert.ok(preview, JSON.stringify(actions.map((a) => a.title)));
-    assert.ok(actions.indexOf(preview) > actions.findIndex((a) => !a.title.startsWith('Preview: ') && a !== first), 'previews come after the plain fixes');
+    assert.ok(
+      actions.indexOf(preview) > actions.findIndex((a) => !a.title.startsWith('Preview: ') && a !== first),
+      'previews come after the plain fixes',
+    );
     assert.notEqual(preview.isPreferred, true);
     const annotations = preview.edit!.changeAnnotations ?? {};
     const ids = Object.keys(annotations);
     assert.equal(ids.length, 1, JSON.stringify(preview.edit));
     assert.equal(annotations[ids[0]].needsConfirmation, true);
-    assert.match(annotations[ids[0]].label, /^lockpath: edits kvm_age_hva \(mmu\.c:\d+\), kvm_test_age_hva \(mmu\.c:\d+\), away from the race$/);
-    const annotated = (preview.edit!.documentChanges as TextDocumentEdit[]).flatMap((dc) => dc.edits as AnnotatedTextEdit[]);
+    assert.match(
+      annotations[ids[0]].label,
+      /^lockpath: edits kvm_age_hva \(mmu\.c:\d+\), kvm_test_age_hva \(mmu\.c:\d+\), away from the race$/,
+    );
+    const annotated = (preview.edit!.documentChanges as TextDocumentEdit[]).flatMap(
+      (dc) => dc.edits as AnnotatedTextEdit[],
+    );
     assert.ok(annotated.length >= 2 && annotated.every((e) => e.annotationId === ids[0]), JSON.stringify(annotated));
     // The same edits either way; applied, they fix the race.
     const edits = (first.edit!.documentChanges as TextDocumentEdit[]).flatMap((dc) => dc.edits as AnnotatedTextEdit[]);
-    assert.deepEqual(edits, annotated.map((e) => ({ range: e.range, newText: e.newText })));
+    assert.deepEqual(
+      edits,
+      annotated.map((e) => ({ range: e.range, newText: e.newText })),
+    );
     const fixed = applyEdits(client.text(mmu), edits);
     client.setText(mmu, fixed);
     const after = await client.diagnosticsAt(mmu, client.version(mmu), 60_000);

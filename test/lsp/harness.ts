@@ -41,14 +41,23 @@ export class TestClient {
   private readonly texts = new Map<string, string>();
   private listeners: (() => void)[] = [];
 
-  constructor(readonly root: string, opts: { settings?: Record<string, unknown>; command?: string[]; env?: Record<string, string> } = {}) {
+  constructor(
+    readonly root: string,
+    opts: { settings?: Record<string, unknown>; command?: string[]; env?: Record<string, string> } = {},
+  ) {
     if (!existsSync(serverJs)) throw new Error(`${serverJs} missing: run npm run build`);
     this.settings = opts.settings ?? {};
-    this.proc = spawn(process.execPath, opts.command ?? [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    this.proc = spawn(process.execPath, opts.command ?? [serverJs, '--stdio'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    });
     this.proc.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
     });
-    this.conn = createProtocolConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
+    this.conn = createProtocolConnection(
+      new StreamMessageReader(this.proc.stdout!),
+      new StreamMessageWriter(this.proc.stdin!),
+    );
     this.conn.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
       this.diagnostics.set(p.uri, p);
       this.publications.push(p);
@@ -68,7 +77,9 @@ export class TestClient {
     this.conn.onNotification('window/showMessage', (p: { message: string }) => {
       this.logs.push(`showMessage: ${p.message}`);
     });
-    this.conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section === 'lockpath' ? this.settings : null)));
+    this.conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
+      p.items.map((i) => (i.section === 'lockpath' ? this.settings : null)),
+    );
     this.conn.onRequest('window/workDoneProgress/create', () => null);
     this.conn.onRequest('client/registerCapability', () => null);
     this.conn.onRequest('workspace/codeLens/refresh', () => null);
@@ -128,7 +139,10 @@ export class TestClient {
     const v = (this.versions.get(uri) ?? 1) + 1;
     this.versions.set(uri, v);
     this.texts.set(uri, newText);
-    void this.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: v }, contentChanges: [change] });
+    void this.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: v },
+      contentChanges: [change],
+    });
     return v;
   }
 
@@ -139,7 +153,14 @@ export class TestClient {
     while (a < prev.length && a < next.length && prev[a] === next[a]) a++;
     let b = 0;
     while (b < prev.length - a && b < next.length - a && prev[prev.length - 1 - b] === next[next.length - 1 - b]) b++;
-    return this.change(uri, { range: { start: positionAt(prev, a), end: positionAt(prev, prev.length - b) }, text: next.slice(a, next.length - b) }, next);
+    return this.change(
+      uri,
+      {
+        range: { start: positionAt(prev, a), end: positionAt(prev, prev.length - b) },
+        text: next.slice(a, next.length - b),
+      },
+      next,
+    );
   }
 
   close(uri: string): void {
@@ -163,7 +184,11 @@ export class TestClient {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}\nserver stderr:\n${this.stderr.slice(-3000)}\nlogs:\n${this.logs.slice(-20).join('\n')}`));
+        reject(
+          new Error(
+            `timed out after ${ms} ms waiting for ${what}\nserver stderr:\n${this.stderr.slice(-3000)}\nlogs:\n${this.logs.slice(-20).join('\n')}`,
+          ),
+        );
       }, ms);
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -175,10 +200,14 @@ export class TestClient {
 
   /** Diagnostics published for exactly the document's current version. */
   diagnosticsAt(uri: string, version = this.version(uri), ms = 60_000): Promise<Diagnostic[]> {
-    return this.waitFor(`diagnostics for ${uri} v${version}`, () => {
-      const p = this.diagnostics.get(uri);
-      return p && p.version === version ? p.diagnostics : undefined;
-    }, ms);
+    return this.waitFor(
+      `diagnostics for ${uri} v${version}`,
+      () => {
+        const p = this.diagnostics.get(uri);
+        return p && p.version === version ? p.diagnostics : undefined;
+      },
+      ms,
+    );
   }
 
   private poke(): void {
@@ -214,14 +243,16 @@ export function offsetOf(text: string, p: { line: number; character: number }): 
 export function applyEdits(text: string, edits: readonly TextEdit[]): string {
   const sorted = [...edits].sort((a, b) => offsetOf(text, b.range.start) - offsetOf(text, a.range.start));
   let out = text;
-  for (const e of sorted) out = out.slice(0, offsetOf(out, e.range.start)) + e.newText + out.slice(offsetOf(out, e.range.end));
+  for (const e of sorted)
+    out = out.slice(0, offsetOf(out, e.range.start)) + e.newText + out.slice(offsetOf(out, e.range.end));
   return out;
 }
 
 /** The edits of a WorkspaceEdit for one document, in either shape. */
 export function editsFor(edit: WorkspaceEdit, uri: string): TextEdit[] {
   const out: TextEdit[] = [];
-  for (const dc of edit.documentChanges ?? []) if ('textDocument' in dc && dc.textDocument.uri === uri) out.push(...(dc.edits as TextEdit[]));
+  for (const dc of edit.documentChanges ?? [])
+    if ('textDocument' in dc && dc.textDocument.uri === uri) out.push(...(dc.edits as TextEdit[]));
   out.push(...(edit.changes?.[uri] ?? []));
   return out;
 }
@@ -237,7 +268,10 @@ export function find(text: string, needle: string, nth = 0): { line: number; cha
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))]);
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
+  ]);
 }
 
 /** A server on the bundled example with one of its files open and first analysed (the document's key and text). */
@@ -251,4 +285,5 @@ export async function openExample(path: string): Promise<{ client: TestClient; m
 }
 
 /** The finding ids the diagnostics carry (in their data), sorted. */
-export const findingIds = (ds: readonly Diagnostic[]): string[] => ds.flatMap((d) => (d.data as { findings?: string[] } | undefined)?.findings ?? []).sort();
+export const findingIds = (ds: readonly Diagnostic[]): string[] =>
+  ds.flatMap((d) => (d.data as { findings?: string[] } | undefined)?.findings ?? []).sort();

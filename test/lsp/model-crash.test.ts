@@ -14,7 +14,8 @@ import { find, findingIds, TestClient } from './harness';
 const MMU = 'virt/kvm/arm/mmu.c';
 const MODEL = '.lockpath.json';
 const DEPTH = 100_000;
-const deep = (open: string, close: string): string => `{ "assumptions": ${open.repeat(DEPTH)}${close.repeat(DEPTH)} }\n`;
+const deep = (open: string, close: string): string =>
+  `{ "assumptions": ${open.repeat(DEPTH)}${close.repeat(DEPTH)} }\n`;
 
 describe('a model file the loader cannot read', { timeout: 300_000 }, () => {
   let dir: string;
@@ -22,7 +23,15 @@ describe('a model file the loader cannot read', { timeout: 300_000 }, () => {
   let mmu: string;
 
   const modelDiagnostics = (pred: (ds: Diagnostic[]) => boolean, since = 0): Promise<Diagnostic[]> =>
-    client.waitFor('diagnostics on the model file', () => client.publications.slice(since).reverse().find((p) => p.uri === client.uri(MODEL) && pred(p.diagnostics))?.diagnostics, 120_000);
+    client.waitFor(
+      'diagnostics on the model file',
+      () =>
+        client.publications
+          .slice(since)
+          .reverse()
+          .find((p) => p.uri === client.uri(MODEL) && pred(p.diagnostics))?.diagnostics,
+      120_000,
+    );
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lockpath-deep-model-'));
@@ -47,7 +56,10 @@ describe('a model file the loader cannot read', { timeout: 300_000 }, () => {
     assert.match(ds[0].message, /model file: (cannot be read|nested more than 32 levels deep)/);
     // The built-in model's three notifier races, as without a model file.
     assert.equal(findingIds(await client.diagnosticsAt(mmu, 1, 120_000)).length, 3);
-    const hover = await client.request<{ contents: unknown } | null>('textDocument/hover', { textDocument: { uri: mmu }, position: find(client.text(mmu), 'kvm_age_hva(') });
+    const hover = await client.request<{ contents: unknown } | null>('textDocument/hover', {
+      textDocument: { uri: mmu },
+      position: find(client.text(mmu), 'kvm_age_hva('),
+    });
     assert.ok(hover?.contents, 'a hover answers');
     assert.equal(client.proc.exitCode, null, `the server is alive\n${client.stderr.slice(-2000)}`);
   });
@@ -62,10 +74,18 @@ describe('a model file the loader cannot read', { timeout: 300_000 }, () => {
     const v = client.setText(mmu, `${client.text(mmu)}\n/* after the deep model */\n`);
     assert.equal(findingIds(await client.diagnosticsAt(mmu, v, 120_000)).length, 3);
     const fixed = client.publications.length;
-    client.change(model, { text: '{ "assumptions": { "vcpu-thread-pins-mm": false } }\n' }, '{ "assumptions": { "vcpu-thread-pins-mm": false } }\n');
+    client.change(
+      model,
+      { text: '{ "assumptions": { "vcpu-thread-pins-mm": false } }\n' },
+      '{ "assumptions": { "vcpu-thread-pins-mm": false } }\n',
+    );
     await modelDiagnostics((d) => d.length === 0, fixed);
     // The fixed file is in force: dropping the assumption adds the VCPU thread races.
-    await client.waitFor('the fixed model applied', () => findingIds(client.diagnostics.get(mmu)?.diagnostics ?? []).length > 3, 120_000);
+    await client.waitFor(
+      'the fixed model applied',
+      () => findingIds(client.diagnostics.get(mmu)?.diagnostics ?? []).length > 3,
+      120_000,
+    );
     assert.equal(client.proc.exitCode, null);
   });
 });

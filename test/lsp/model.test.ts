@@ -17,7 +17,15 @@ describe('model file and settings', { timeout: 300_000 }, () => {
 
   /** The next publication for `uri` after `since` publications. */
   const next = (uri: string, since: number, pred: (d: Diagnostic[]) => boolean = () => true): Promise<Diagnostic[]> =>
-    client.waitFor(`a new publication for ${uri}`, () => client.publications.slice(since).reverse().find((p) => p.uri === uri && pred(p.diagnostics))?.diagnostics, 120_000);
+    client.waitFor(
+      `a new publication for ${uri}`,
+      () =>
+        client.publications
+          .slice(since)
+          .reverse()
+          .find((p) => p.uri === uri && pred(p.diagnostics))?.diagnostics,
+      120_000,
+    );
 
   before(async () => {
     client = new TestClient(exampleDir);
@@ -62,9 +70,15 @@ describe('model file and settings', { timeout: 300_000 }, () => {
     client.setText(model, '{\n  "assumptions": { "vcpu-thread-pins-mm": false, "vm-ioctl-pins-mm": false }\n}\n');
     await next(model, since, (d) => d.length === 0);
     const ds = await next(mmu, since, (d) => findingIds(d).length > builtin.length);
-    assert.ok(ds.some((d) => d.code === 'may-be-freed'), ds.map((d) => d.code).join(','));
+    assert.ok(
+      ds.some((d) => d.code === 'may-be-freed'),
+      ds.map((d) => d.code).join(','),
+    );
     assert.ok(ds.some((d) => /VCPU thread/.test(d.message)));
-    assert.ok(builtin.every((id) => findingIds(ds).includes(id)), 'the notifier races stay');
+    assert.ok(
+      builtin.every((id) => findingIds(ds).includes(id)),
+      'the notifier races stay',
+    );
   });
 
   it('closing the model file goes back to the built-in model', async () => {
@@ -100,7 +114,9 @@ describe('model file and settings', { timeout: 300_000 }, () => {
 
   it('inlay hints switch off with lockpath.inlayHints.enabled', async () => {
     const range = { start: { line: 0, character: 0 }, end: { line: 2000, character: 0 } };
-    assert.ok((await client.request<unknown[]>('textDocument/inlayHint', { textDocument: { uri: mmu }, range })).length > 0);
+    assert.ok(
+      (await client.request<unknown[]>('textDocument/inlayHint', { textDocument: { uri: mmu }, range })).length > 0,
+    );
     client.settings = { inlayHints: { enabled: false } };
     await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { lockpath: client.settings } });
     // The server pulls the settings after the notification: poll until they apply (5 s at most).

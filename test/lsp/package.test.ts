@@ -81,7 +81,11 @@ function zipText(file: string, name: string): string {
 
 describe('the VS Code extension package', { timeout: 120_000 }, () => {
   it('vsce ls lists exactly what runs (.vscodeignore)', () => {
-    const files = runVsce(['ls', '--no-dependencies']).split('\n').map((l) => l.trim()).filter(Boolean).sort();
+    const files = runVsce(['ls', '--no-dependencies'])
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .sort();
     assert.deepEqual(files, SHIPPED);
   });
 
@@ -94,12 +98,18 @@ describe('the VS Code extension package', { timeout: 120_000 }, () => {
       runVsce(['package', '--no-dependencies', '--readme-path', 'MARKETPLACE.md', '--out', out]);
       const entries = zipEntries(out).filter((n) => n.startsWith('extension/'));
       // vsce renames LICENSE to LICENSE.txt inside the archive; readme.md is the --readme-path file.
-      const expected = SHIPPED.map((f) => `extension/${f === 'LICENSE' ? 'LICENSE.txt' : f === 'README.md' ? 'readme.md' : f}`).sort();
+      const expected = SHIPPED.map(
+        (f) => `extension/${f === 'LICENSE' ? 'LICENSE.txt' : f === 'README.md' ? 'readme.md' : f}`,
+      ).sort();
       assert.deepEqual(entries, expected);
       assert.ok(!entries.some((e) => /node_modules|\/test\/|\.map$|\.ts$/.test(e)));
       assert.ok(Date.now() - started < 30_000, 'packaging is quick');
       const readme = zipText(out, 'extension/readme.md');
-      assert.match(readme, /^# lockpath\n\n\*\*Finds the stage-2 page-table lifetime races/, 'the marketplace README, not the developer one');
+      assert.match(
+        readme,
+        /^# lockpath\n\n\*\*Finds the stage-2 page-table lifetime races/,
+        'the marketplace README, not the developer one',
+      );
       assert.doesNotMatch(readme, /npm ci/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -111,11 +121,20 @@ describe('the VS Code extension package', { timeout: 120_000 }, () => {
     assert.ok(existsSync(join(repoRoot, pkg.main)));
     assert.ok(pkg.activationEvents.includes('onLanguage:c'));
     const commands = pkg.contributes.commands.map((c: { command: string }) => c.command);
-    for (const id of ['lockpath.showChains', 'lockpath.explain', 'lockpath.showRaceTimeline', 'lockpath.restartServer']) assert.ok(commands.includes(id), id);
+    for (const id of ['lockpath.showChains', 'lockpath.explain', 'lockpath.showRaceTimeline', 'lockpath.restartServer'])
+      assert.ok(commands.includes(id), id);
     const palette = pkg.contributes.menus.commandPalette.map((c: { command: string }) => c.command);
     for (const id of commands) assert.ok(palette.includes(id), `${id} in the palette`);
     const props = pkg.contributes.configuration.properties;
-    for (const key of ['lockpath.modelFile', 'lockpath.index.include', 'lockpath.index.exclude', 'lockpath.assumptions', 'lockpath.inlayHints.enabled', 'lockpath.showParseProblems', 'lockpath.maxFileSize']) {
+    for (const key of [
+      'lockpath.modelFile',
+      'lockpath.index.include',
+      'lockpath.index.exclude',
+      'lockpath.assumptions',
+      'lockpath.inlayHints.enabled',
+      'lockpath.showParseProblems',
+      'lockpath.maxFileSize',
+    ]) {
       assert.ok(props[key], key);
       assert.ok(props[key].description || props[key].markdownDescription, `${key} has a description`);
     }
@@ -127,10 +146,13 @@ describe('the VS Code extension package', { timeout: 120_000 }, () => {
     // Limited mode: settings that decide what is read are never taken from an untrusted workspace.
     const untrusted = pkg.capabilities.untrustedWorkspaces;
     assert.equal(untrusted.supported, true);
-    for (const key of ['lockpath.modelFile', 'lockpath.index.include', 'lockpath.index.exclude']) assert.ok(untrusted.restrictedConfigurations.includes(key), key);
+    for (const key of ['lockpath.modelFile', 'lockpath.index.include', 'lockpath.index.exclude'])
+      assert.ok(untrusted.restrictedConfigurations.includes(key), key);
     for (const key of untrusted.restrictedConfigurations) assert.ok(props[key], `${key} is a setting`);
     assert.match(untrusted.description, /only the C files you open are analysed/);
-    assert.deepEqual(pkg.contributes.jsonValidation, [{ fileMatch: '.lockpath.json', url: './schemas/lockpath.schema.json' }]);
+    assert.deepEqual(pkg.contributes.jsonValidation, [
+      { fileMatch: '.lockpath.json', url: './schemas/lockpath.schema.json' },
+    ]);
     assert.ok(existsSync(join(repoRoot, 'schemas/lockpath.schema.json')));
     for (const g of pkg.contributes.grammars) {
       assert.deepEqual(g.injectTo, ['source.c']);
@@ -141,19 +163,40 @@ describe('the VS Code extension package', { timeout: 120_000 }, () => {
   });
 
   it('the grammars highlight lock primitives, READ_ONCE/WRITE_ONCE and lockpath: annotations', () => {
-    const load = (f: string): { injectionSelector: string; patterns: { match: string; captures: Record<string, { name: string }> }[] } =>
+    const load = (
+      f: string,
+    ): { injectionSelector: string; patterns: { match: string; captures: Record<string, { name: string }> }[] } =>
       JSON.parse(readFileSync(join(repoRoot, 'syntaxes', f), 'utf8'));
     const locks = load('lockpath-locks.injection.tmLanguage.json');
     const scopes = (text: string): string[] => {
       const out: string[] = [];
-      for (const p of locks.patterns) for (const m of text.matchAll(new RegExp(p.match, 'g'))) out.push(`${m[1]}=${p.captures['1'].name}`);
+      for (const p of locks.patterns)
+        for (const m of text.matchAll(new RegExp(p.match, 'g'))) out.push(`${m[1]}=${p.captures['1'].name}`);
       return out;
     };
-    for (const fn of ['spin_lock', 'spin_unlock', 'spin_lock_irqsave', 'write_lock', 'write_unlock', 'read_lock', 'read_unlock', 'cond_resched_lock', 'cond_resched_rwlock_write', 'cond_resched_rwlock_read']) {
+    for (const fn of [
+      'spin_lock',
+      'spin_unlock',
+      'spin_lock_irqsave',
+      'write_lock',
+      'write_unlock',
+      'read_lock',
+      'read_unlock',
+      'cond_resched_lock',
+      'cond_resched_rwlock_write',
+      'cond_resched_rwlock_read',
+    ]) {
       assert.deepEqual(scopes(`\t${fn}(&kvm->mmu_lock);`), [`${fn}=keyword.control.lock.lockpath`], fn);
     }
-    assert.deepEqual(scopes('if (!READ_ONCE(kvm->arch.pgd)) WRITE_ONCE(x, 1);'), ['READ_ONCE=storage.modifier.once.lockpath', 'WRITE_ONCE=storage.modifier.once.lockpath']);
-    assert.deepEqual(scopes('spin_lock_init(&kvm->mmu_lock); my_spin_lock(x); spin_lock_ptr = 0;'), [], 'not other names');
+    assert.deepEqual(scopes('if (!READ_ONCE(kvm->arch.pgd)) WRITE_ONCE(x, 1);'), [
+      'READ_ONCE=storage.modifier.once.lockpath',
+      'WRITE_ONCE=storage.modifier.once.lockpath',
+    ]);
+    assert.deepEqual(
+      scopes('spin_lock_init(&kvm->mmu_lock); my_spin_lock(x); spin_lock_ptr = 0;'),
+      [],
+      'not other names',
+    );
     assert.match(locks.injectionSelector, /-comment/);
     const ann = load('lockpath-annotations.injection.tmLanguage.json');
     const m = new RegExp(ann.patterns[0].match).exec('/* lockpath: assume vcpu-thread-pins-mm */');

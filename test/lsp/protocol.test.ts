@@ -47,7 +47,11 @@ class RawServer {
   }
 
   initialize(id: number): void {
-    this.send({ id, method: 'initialize', params: { processId: process.pid, rootUri: pathToFileURL(exampleDir).href, capabilities: {} } });
+    this.send({
+      id,
+      method: 'initialize',
+      params: { processId: process.pid, rootUri: pathToFileURL(exampleDir).href, capabilities: {} },
+    });
   }
 
   /** The reply to request `id`, failing after `ms`. */
@@ -57,7 +61,12 @@ class RawServer {
 
   /** The exit code, failing after `ms`. */
   exitCode(ms = 5000): Promise<number | null> {
-    return Promise.race([this.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the server did not exit within ${ms} ms\nstderr: ${this.stderr}`)), ms))]);
+    return Promise.race([
+      this.exited,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`the server did not exit within ${ms} ms\nstderr: ${this.stderr}`)), ms),
+      ),
+    ]);
   }
 
   kill(): void {
@@ -66,7 +75,15 @@ class RawServer {
 
   private until<T>(what: string, pred: () => T | undefined, ms: number): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(this.messages)}\nstderr: ${this.stderr}`)), ms);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(this.messages)}\nstderr: ${this.stderr}`,
+            ),
+          ),
+        ms,
+      );
       const check = (): void => {
         const v = pred();
         if (v === undefined) return;
@@ -105,8 +122,14 @@ describe('LSP lifecycle and framing over raw stdio', { timeout: 120_000 }, () =>
 
   it('a request before initialize is refused at once with ServerNotInitialized; notifications are dropped', async () => {
     const s = start();
-    const hover = { textDocument: { uri: pathToFileURL(`${exampleDir}/virt/kvm/arm/mmu.c`).href }, position: { line: 0, character: 0 } };
-    s.send({ method: 'textDocument/didOpen', params: { textDocument: { uri: hover.textDocument.uri, languageId: 'c', version: 1, text: 'int x;' } } });
+    const hover = {
+      textDocument: { uri: pathToFileURL(`${exampleDir}/virt/kvm/arm/mmu.c`).href },
+      position: { line: 0, character: 0 },
+    };
+    s.send({
+      method: 'textDocument/didOpen',
+      params: { textDocument: { uri: hover.textDocument.uri, languageId: 'c', version: 1, text: 'int x;' } },
+    });
     const asked = Date.now();
     s.send({ id: 1, method: 'textDocument/hover', params: hover });
     s.send({ id: 'two', method: 'lockpath/no-such-method', params: {} });
@@ -138,7 +161,11 @@ describe('LSP lifecycle and framing over raw stdio', { timeout: 120_000 }, () =>
     const down = await s.reply(2);
     assert.equal(down.error, undefined, JSON.stringify(down));
     assert.equal(down.result, null);
-    s.send({ id: 3, method: 'textDocument/hover', params: { textDocument: { uri: 'file:///x.c' }, position: { line: 0, character: 0 } } });
+    s.send({
+      id: 3,
+      method: 'textDocument/hover',
+      params: { textDocument: { uri: 'file:///x.c' }, position: { line: 0, character: 0 } },
+    });
     s.send({ id: 4, method: 'shutdown' });
     assert.equal((await s.reply(3)).error?.code, -32600);
     assert.equal((await s.reply(4)).error?.code, -32600);

@@ -13,7 +13,8 @@ import { findingIds, openExample, TestClient } from './harness';
 const MMU = 'virt/kvm/arm/mmu.c';
 const GUARD = '\tif (!kvm->arch.pgd)\n\t\treturn 0;\n';
 
-const shape = (ds: readonly Diagnostic[]): unknown[] => ds.filter((d) => d.code).map((d) => ({ range: d.range, code: d.code, message: d.message, data: d.data }));
+const shape = (ds: readonly Diagnostic[]): unknown[] =>
+  ds.filter((d) => d.code).map((d) => ({ range: d.range, code: d.code, message: d.message, data: d.data }));
 
 async function freshDiagnostics(mmuText: string, uriOf: (key: string) => string): Promise<Diagnostic[]> {
   const ws = new Workspace(await loadParser());
@@ -49,7 +50,10 @@ describe('scheduling analyses', { timeout: 300_000 }, () => {
     const v2 = client.setText(mmu, unguarded);
     const racy = await client.diagnosticsAt(mmu, v2, 120_000);
     assert.deepEqual(shape(racy), shape(await freshDiagnostics(unguarded, uriOf)));
-    assert.ok(findingIds(racy).length > findingIds(safe).length, `the guard's removal adds findings: ${findingIds(safe).length} -> ${findingIds(racy).length}`);
+    assert.ok(
+      findingIds(racy).length > findingIds(safe).length,
+      `the guard's removal adds findings: ${findingIds(safe).length} -> ${findingIds(racy).length}`,
+    );
     const v3 = client.setText(mmu, guarded);
     assert.deepEqual(shape(await client.diagnosticsAt(mmu, v3, 120_000)), shape(safe));
   });
@@ -66,13 +70,17 @@ describe('scheduling analyses', { timeout: 300_000 }, () => {
       last = client.setText(mmu, text);
     }
     const final = await client.diagnosticsAt(mmu, last, 120_000);
-    const versions = client.publications.slice(from).filter((p) => p.uri === mmu).map((p) => p.version);
+    const versions = client.publications
+      .slice(from)
+      .filter((p) => p.uri === mmu)
+      .map((p) => p.version);
     assert.deepEqual(versions, [last], 'nothing published for the versions in between');
     assert.deepEqual(shape(final), shape(await freshDiagnostics(text, uriOf)));
   });
 
   it('an edit undone right after its diagnostics: requests answer for the text as it is again', async () => {
-    const lenses = async (): Promise<unknown[]> => client.request<unknown[]>('textDocument/codeLens', { textDocument: { uri: mmu } });
+    const lenses = async (): Promise<unknown[]> =>
+      client.request<unknown[]>('textDocument/codeLens', { textDocument: { uri: mmu } });
     const before = await lenses();
     const text = client.text(mmu);
     const v1 = client.setText(mmu, `/* one line more */\n${text}`);

@@ -9,7 +9,11 @@ import type { TextChange } from '../../server/src/analysis';
 import { Scheduler, type PendingEdits } from '../../server/src/lsp/scheduler';
 import type { DiagnosticsPart, Snapshot } from '../../server/src/lsp/snapshot';
 
-const change = (text: string): TextChange => ({ start: { line: 0, character: 0 }, end: { line: 0, character: 0 }, text });
+const change = (text: string): TextChange => ({
+  start: { line: 0, character: 0 },
+  end: { line: 0, character: 0 },
+  text,
+});
 
 /** A scheduler whose hooks record what it does, over open documents given as key -> hash of the editor's text. */
 function setup(opts: { cancellable?: boolean } = {}) {
@@ -84,7 +88,11 @@ describe('scheduler', () => {
     assert.deepEqual(t.events, [], 'nothing before the turn ends');
     t.turn();
     assert.deepEqual(t.drain(), ['send a.c', 'analyze 2', 'analyzing']);
-    assert.deepEqual(t.sent.at(-1)?.[1].changes.map((c) => c.text), ['a1', 'a2', 'a3'], 'one send, every change in order');
+    assert.deepEqual(
+      t.sent.at(-1)?.[1].changes.map((c) => c.text),
+      ['a1', 'a2', 'a3'],
+      'one send, every change in order',
+    );
     assert.equal(t.finish(t.result(2)), true);
     assert.deepEqual(t.drain(), ['publish 2', 'settled 2'], 'diagnostics published once, ahead of the snapshot');
   });
@@ -100,9 +108,19 @@ describe('scheduler', () => {
     t.edit('a.c', 'a3');
     t.turn();
     assert.deepEqual(t.events, [], 'nothing sent or asked for while one runs');
-    assert.equal(t.scheduler.diagnosticsArrived(running as unknown as DiagnosticsPart, 100), false, 'stale: not published');
+    assert.equal(
+      t.scheduler.diagnosticsArrived(running as unknown as DiagnosticsPart, 100),
+      false,
+      'stale: not published',
+    );
     assert.deepEqual(t.drain(), ['send a.c', 'send b.c', 'analyze 3', 'analyzing']);
-    assert.deepEqual(t.sent.slice(-2).map(([k, e]) => [k, e.changes.map((c) => c.text)]), [['a.c', ['a2', 'a3']], ['b.c', ['b1']]]);
+    assert.deepEqual(
+      t.sent.slice(-2).map(([k, e]) => [k, e.changes.map((c) => c.text)]),
+      [
+        ['a.c', ['a2', 'a3']],
+        ['b.c', ['b1']],
+      ],
+    );
     t.scheduler.snapshotArrived(running, 100);
     assert.deepEqual(t.drain(), [], 'its snapshot is not published either, and nothing settles on it');
     assert.equal(t.scheduler.latest?.seq, 2, 'kept as the latest (there is no current one)');
@@ -204,7 +222,11 @@ describe('scheduler', () => {
     t.edit('a.c', 'a2');
     t.scheduler.hostStarted({ cancellable: true });
     t.scheduler.startIfIdle();
-    assert.deepEqual(t.drain(), ['send a.c', 'analyze 2', 'analyzing', 'analyze 3'], 'no second send (the new host gets every text), no "analyzing" while it indexes');
+    assert.deepEqual(
+      t.drain(),
+      ['send a.c', 'analyze 2', 'analyzing', 'analyze 3'],
+      'no second send (the new host gets every text), no "analyzing" while it indexes',
+    );
     t.scheduler.stop();
     t.edit('a.c', 'a3');
     t.turn();

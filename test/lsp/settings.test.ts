@@ -11,7 +11,10 @@ import { exampleDir, repoRoot } from '../helpers';
 import { TestClient } from './harness';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
-const props = pkg.contributes.configuration.properties as Record<string, { type: string; default: unknown; markdownDescription?: string; markdownDeprecationMessage?: string }>;
+const props = pkg.contributes.configuration.properties as Record<
+  string,
+  { type: string; default: unknown; markdownDescription?: string; markdownDeprecationMessage?: string }
+>;
 
 describe('assumption settings', { timeout: 180_000 }, () => {
   it('the manifest has a checkbox, with its description, for every named assumption of the built-in models', () => {
@@ -24,15 +27,23 @@ describe('assumption settings', { timeout: 180_000 }, () => {
       const model = builtinModels.flatMap((m) => m.assumptions).find((a) => a.id === id)!;
       assert.equal(p.default, model.enabled, `${id}: the default is the built-in value`);
       assert.ok((p.markdownDescription ?? '').length > 40, `${id} described`);
-      assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(`lockpath.assumption.${id}`), `${id} is not taken from an untrusted workspace`);
+      assert.ok(
+        pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(`lockpath.assumption.${id}`),
+        `${id} is not taken from an untrusted workspace`,
+      );
     }
     // The object form stays readable but out of the Settings editor's way.
     assert.match(props['lockpath.assumptions'].markdownDeprecationMessage ?? '', /lockpath\.assumption\.\*/);
   });
 
   it('the server merges the checkboxes over the object, in either spelling', () => {
-    assert.deepEqual(readSettings({ assumptions: { a: true, b: true }, assumption: { b: false, c: false } }).assumptions, { a: true, b: false, c: false });
-    assert.deepEqual(readSettings({ 'assumption.vcpu-thread-pins-mm': false }).assumptions, { 'vcpu-thread-pins-mm': false });
+    assert.deepEqual(
+      readSettings({ assumptions: { a: true, b: true }, assumption: { b: false, c: false } }).assumptions,
+      { a: true, b: false, c: false },
+    );
+    assert.deepEqual(readSettings({ 'assumption.vcpu-thread-pins-mm': false }).assumptions, {
+      'vcpu-thread-pins-mm': false,
+    });
     assert.deepEqual(readSettings({ assumption: { x: 'no' } }).assumptions, {}, 'only booleans');
   });
 
@@ -42,7 +53,9 @@ describe('assumption settings', { timeout: 180_000 }, () => {
   });
 
   it('a checkbox switched off over stdio adds the findings that assumption ruled out', async () => {
-    client = new TestClient(exampleDir, { settings: { assumption: { 'vcpu-thread-pins-mm': false, 'vm-ioctl-pins-mm': false } } });
+    client = new TestClient(exampleDir, {
+      settings: { assumption: { 'vcpu-thread-pins-mm': false, 'vm-ioctl-pins-mm': false } },
+    });
     await client.initialize();
     const mmu = client.open('virt/kvm/arm/mmu.c');
     await client.diagnosticsAt(mmu, 1, 120_000);
@@ -58,7 +71,10 @@ describe('assumption settings', { timeout: 180_000 }, () => {
   it('the output channel gets the model, scope, skipped files and timings of each analysis, not timelines', () => {
     const entry = client!.logs.find((l) => l.startsWith('lockpath: what analysis ') && l.includes('\n  model: '));
     assert.ok(entry, client!.logs.join('\n'));
-    assert.match(entry, /\n {2}model: kvm-arm-v4 \(settings \(lockpath\.assumptions\); chosen: [^\n]*\); assumptions off: vcpu-thread-pins-mm, vm-ioctl-pins-mm\n/);
+    assert.match(
+      entry,
+      /\n {2}model: kvm-arm-v4 \(settings \(lockpath\.assumptions\); chosen: [^\n]*\); assumptions off: vcpu-thread-pins-mm, vm-ioctl-pins-mm\n/,
+    );
     assert.match(entry, /\n {2}scope: 6 files \(6 indexed from .*v4\.12, 1 open\); include virt\/kvm\/\*\* /);
     assert.match(entry, /\n {2}left out \(too large, binary or generated\): none/);
     assert.match(entry, /\n {2}timings: analysis \d+ ms \(\d+ functions, \d+ chains, \d+ states/);

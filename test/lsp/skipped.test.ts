@@ -25,7 +25,10 @@ describe('skipped files in the editor', { timeout: 240_000 }, () => {
     cpSync(exampleDir, dir, { recursive: true });
     mkdirSync(join(dir, 'include', 'generated'), { recursive: true });
     writeFileSync(join(dir, BY_PATH), HOOK);
-    writeFileSync(join(dir, BANNERED), `/*\n * Automatically generated file; DO NOT EDIT.\n */\n${HOOK.replace('generated_hook', 'bannered_hook')}`);
+    writeFileSync(
+      join(dir, BANNERED),
+      `/*\n * Automatically generated file; DO NOT EDIT.\n */\n${HOOK.replace('generated_hook', 'bannered_hook')}`,
+    );
     client = new TestClient(dir, { settings: { maxFileSize: 200_000 } });
     await client.initialize();
     builtin = findingIds(await client.diagnosticsAt(client.open(MMU), 1, 120_000));
@@ -46,13 +49,17 @@ describe('skipped files in the editor', { timeout: 240_000 }, () => {
     assert.deepEqual(ds[0].range.start, { line, character: 0 });
   };
 
-  it('a file with a generator\'s banner gets one note, and its functions are not analysed', async () => {
+  it("a file with a generator's banner gets one note, and its functions are not analysed", async () => {
     const uri = client.open(BANNERED);
     await onlyNote(uri, 1, /^skipped: generated file \(its leading comment says "Automatically generated"\)$/);
     for (const name of ['kvm_bannered_hook', 'kvm_generated_hook']) {
       assert.equal((await client.request<{ found: boolean }>('lockpath/explain', { name })).found, false, name);
     }
-    assert.deepEqual(findingIds(client.diagnostics.get(client.uri(MMU))!.diagnostics), builtin, 'the findings are as they were');
+    assert.deepEqual(
+      findingIds(client.diagnostics.get(client.uri(MMU))!.diagnostics),
+      builtin,
+      'the findings are as they were',
+    );
   });
 
   it('a file under include/generated/ gets one note, also after an edit', async () => {
@@ -63,7 +70,16 @@ describe('skipped files in the editor', { timeout: 240_000 }, () => {
   });
 
   it('a binary file (noted at its first NUL) and one over lockpath.maxFileSize get one note each too', async () => {
-    await onlyNote(client.open('virt/kvm/arm/blob.c', 'int x;\n\0\x01\x02'), 1, /^skipped: binary file \(NUL byte\)$/, 1);
-    await onlyNote(client.open('virt/kvm/arm/huge.c', `/* ${'x'.repeat(200_001)} */\n`), 1, /^skipped: \d+ characters is over the 200000 limit \(setting lockpath\.maxFileSize\)$/);
+    await onlyNote(
+      client.open('virt/kvm/arm/blob.c', 'int x;\n\0\x01\x02'),
+      1,
+      /^skipped: binary file \(NUL byte\)$/,
+      1,
+    );
+    await onlyNote(
+      client.open('virt/kvm/arm/huge.c', `/* ${'x'.repeat(200_001)} */\n`),
+      1,
+      /^skipped: \d+ characters is over the 200000 limit \(setting lockpath\.maxFileSize\)$/,
+    );
   });
 });

@@ -12,7 +12,13 @@ import { buildSnapshot } from '../../server/src/lsp/snapshot';
 import { exampleDir, readDir } from '../helpers';
 import { TestClient } from './harness';
 
-const DOCS = ['virt/kvm/arm/mmu.c', 'virt/kvm/kvm_main.c', 'virt/kvm/arm/arm.c', 'arch/arm64/kvm/handle_exit.c', 'virt/kvm/arm/vgic/vgic-v2.c'];
+const DOCS = [
+  'virt/kvm/arm/mmu.c',
+  'virt/kvm/kvm_main.c',
+  'virt/kvm/arm/arm.c',
+  'arch/arm64/kvm/handle_exit.c',
+  'virt/kvm/arm/vgic/vgic-v2.c',
+];
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -32,7 +38,13 @@ function stormEdit(text: string, isMmu: boolean, rand: (n: number) => number, al
   const kind = rand(isMmu ? 4 : 3);
   if (kind === 0) {
     const at = noise + NOISE_START.length;
-    return text.slice(0, at) + Array.from({ length: 1 + rand(4) }, () => alphabet[rand(alphabet.length)]).join('').replace(/\*\//g, '') + text.slice(at);
+    return (
+      text.slice(0, at) +
+      Array.from({ length: 1 + rand(4) }, () => alphabet[rand(alphabet.length)])
+        .join('')
+        .replace(/\*\//g, '') +
+      text.slice(at)
+    );
   }
   if (kind === 1) {
     const end = text.indexOf(' */', noise);
@@ -44,13 +56,18 @@ function stormEdit(text: string, isMmu: boolean, rand: (n: number) => number, al
     const lines = text.split('\n');
     const i = rand(lines.length);
     if (lines[i].endsWith('\\') || (i > 0 && lines[i - 1].endsWith('\\'))) return text;
-    return rand(2) === 0 || lines[i] !== '' ? [...lines.slice(0, i), '', ...lines.slice(i)].join('\n') : [...lines.slice(0, i), ...lines.slice(i + 1)].join('\n');
+    return rand(2) === 0 || lines[i] !== ''
+      ? [...lines.slice(0, i), '', ...lines.slice(i)].join('\n')
+      : [...lines.slice(0, i), ...lines.slice(i + 1)].join('\n');
   }
   const head = text.indexOf('{\n', text.indexOf('int kvm_age_hva(')) + 2;
-  return text.startsWith(GUARD, head) ? text.slice(0, head) + text.slice(head + GUARD.length) : text.slice(0, head) + GUARD + text.slice(head);
+  return text.startsWith(GUARD, head)
+    ? text.slice(0, head) + text.slice(head + GUARD.length)
+    : text.slice(0, head) + GUARD + text.slice(head);
 }
 
-const shape = (ds: readonly Diagnostic[]): unknown[] => ds.filter((d) => d.code).map((d) => ({ range: d.range, code: d.code, message: d.message }));
+const shape = (ds: readonly Diagnostic[]): unknown[] =>
+  ds.filter((d) => d.code).map((d) => ({ range: d.range, code: d.code, message: d.message }));
 
 describe('server under an edit storm', () => {
   let client: TestClient;
@@ -99,7 +116,15 @@ describe('server under an edit storm', () => {
             ? client.conn.sendRequest('textDocument/hover', { textDocument: { uri: target }, position }, source.token)
             : kind === 1
               ? client.conn.sendRequest('textDocument/codeLens', { textDocument: { uri: target } }, source.token)
-              : client.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: target }, range: { start: position, end: position }, context: { diagnostics: [] } }, source.token);
+              : client.conn.sendRequest(
+                  'textDocument/codeAction',
+                  {
+                    textDocument: { uri: target },
+                    range: { start: position, end: position },
+                    context: { diagnostics: [] },
+                  },
+                  source.token,
+                );
         if (rand(4) === 0) {
           source.cancel();
           cancelled++;
@@ -112,7 +137,8 @@ describe('server under an edit storm', () => {
               // A versioned edit is about the version the action was asked for.
               for (const a of r as CodeAction[]) {
                 for (const dc of a.edit?.documentChanges ?? []) {
-                  if ('textDocument' in dc && dc.textDocument.version !== null) assert.equal(dc.textDocument.version, version, a.title);
+                  if ('textDocument' in dc && dc.textDocument.version !== null)
+                    assert.equal(dc.textDocument.version, version, a.title);
                 }
               }
             },
@@ -145,7 +171,7 @@ describe('server under an edit storm', () => {
     // The final word equals a fresh analysis of the final texts. The server says when it is idle; it publishes
     // every open document from one snapshot and leaves out documents that have, and had, nothing to show.
     const deadline = Date.now() + 300_000;
-    for (let quiet = 0; quiet < 3; ) {
+    for (let quiet = 0; quiet < 3;) {
       const before = [client.statuses.length, client.publications.length].join();
       await new Promise((r) => setTimeout(r, 1000));
       const idle = client.statuses.at(-1)?.state === 'idle';
@@ -154,7 +180,8 @@ describe('server under an edit storm', () => {
     }
     const finals = uris.map((u) => {
       const p = [...client.publications].reverse().find((x) => x.uri === u);
-      if (p && p.diagnostics.length) assert.equal(p.version, client.version(u), `${u} is published for its final version`);
+      if (p && p.diagnostics.length)
+        assert.equal(p.version, client.version(u), `${u} is published for its final version`);
       return p?.diagnostics ?? [];
     });
     const ws = new Workspace(await loadParser());
@@ -162,7 +189,9 @@ describe('server under an edit storm', () => {
     DOCS.forEach((d, i) => ws.setFile(d, client.text(uris[i])));
     const snap = buildSnapshot(ws.analyze(), 0, {}, {}, () => []);
     ws.dispose();
-    DOCS.forEach((d, i) => assert.deepEqual(shape(finals[i]), shape(findingDiagnostics({ snap, uriOf: (k) => client.uri(k) }, d)), d));
+    DOCS.forEach((d, i) =>
+      assert.deepEqual(shape(finals[i]), shape(findingDiagnostics({ snap, uriOf: (k) => client.uri(k) }, d)), d),
+    );
 
     // Memory once the dust settles (stopped analyses' workers gone, collected): the least of a few readings.
     let rssAfter = Infinity;
@@ -170,7 +199,9 @@ describe('server under an edit storm', () => {
       await new Promise((r) => setTimeout(r, 1000));
       rssAfter = Math.min(rssAfter, rssKb(client.proc.pid!));
     }
-    console.log(`# storm: ${pending.length} requests (${cancelled} cancelled), ${client.publications.length} publications, RSS ${rssBefore} -> ${rssAfter} KB`);
+    console.log(
+      `# storm: ${pending.length} requests (${cancelled} cancelled), ${client.publications.length} publications, RSS ${rssBefore} -> ${rssAfter} KB`,
+    );
     assert.ok(client.publications.length >= 5, 'analyses finished during the pauses and were published');
     assert.ok(rssAfter <= rssBefore * 1.5, `memory grew from ${rssBefore} to ${rssAfter} KB`);
     assert.doesNotMatch(client.stderr, /Unhandled|TypeError|RangeError/);

@@ -40,8 +40,21 @@ describe('suppressed findings in the editor', { timeout: 240_000 }, () => {
     assert.equal(ds.filter((d) => d.severity === DiagnosticSeverity.Error).length, 0);
     const hints = ds.filter((d) => d.severity === DiagnosticSeverity.Hint);
     assert.equal(hints.length, 3);
-    assert.ok(hints.every((d) => d.range.start.line === RACE_LINE && /unguarded-notifier-path LP[0-9A-F]{8} \(ignore comment\): notifiers are gone before the free$/.test(d.message)), JSON.stringify(hints.map((d) => d.message)));
-    const unused = ds.filter((d) => d.severity === DiagnosticSeverity.Warning && /ignore comment for may-be-freed matches no finding/.test(d.message));
+    assert.ok(
+      hints.every(
+        (d) =>
+          d.range.start.line === RACE_LINE &&
+          /unguarded-notifier-path LP[0-9A-F]{8} \(ignore comment\): notifiers are gone before the free$/.test(
+            d.message,
+          ),
+      ),
+      JSON.stringify(hints.map((d) => d.message)),
+    );
+    const unused = ds.filter(
+      (d) =>
+        d.severity === DiagnosticSeverity.Warning &&
+        /ignore comment for may-be-freed matches no finding/.test(d.message),
+    );
     assert.equal(unused.length, 1);
     assert.equal(unused[0].range.start.line, RACE_LINE - 1);
   });

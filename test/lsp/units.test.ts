@@ -14,8 +14,17 @@ import type { ChainView, Snapshot } from '../../server/src/lsp/snapshot';
 
 describe('settings', () => {
   it('reads the nested section VS Code sends, falling back per key', () => {
-    const s = readSettings({ index: { include: ['a/**'] }, assumptions: { x: false, y: 'no' }, inlayHints: { enabled: false }, maxFileSize: -1 });
-    assert.deepEqual(s.index, { include: ['a/**'], exclude: ['arch/arm64/kvm/hyp/**', 'arch/arm/kvm/hyp/**'] }, 'EL2 code stays out by default');
+    const s = readSettings({
+      index: { include: ['a/**'] },
+      assumptions: { x: false, y: 'no' },
+      inlayHints: { enabled: false },
+      maxFileSize: -1,
+    });
+    assert.deepEqual(
+      s.index,
+      { include: ['a/**'], exclude: ['arch/arm64/kvm/hyp/**', 'arch/arm/kvm/hyp/**'] },
+      'EL2 code stays out by default',
+    );
     assert.deepEqual(s.assumptions, { x: false });
     assert.equal(s.inlayHints.enabled, false);
     assert.equal(s.maxFileSize, defaultSettings.maxFileSize);
@@ -32,7 +41,12 @@ describe('paths', () => {
     assert.equal(one.keyOfUri('file:///elsewhere/x.c'), 'file:///elsewhere/x.c');
     assert.equal(one.rootOfKey('file:///elsewhere/x.c'), undefined);
     assert.equal(one.keyOfUri('untitled:Untitled-1'), 'untitled:Untitled-1');
-    const two = new Paths(makeRoots([{ uri: 'file:///k/a', name: 'a' }, { uri: 'file:///k/b', name: 'a' }]));
+    const two = new Paths(
+      makeRoots([
+        { uri: 'file:///k/a', name: 'a' },
+        { uri: 'file:///k/b', name: 'a' },
+      ]),
+    );
     assert.equal(two.keyOfUri('file:///k/b/x.c'), 'a_/x.c');
     assert.equal(two.fsPathOfKey('a_/x.c'), '/k/b/x.c');
     assert.equal(two.uriOfKey('a/y.c'), 'file:///k/a/y.c');
@@ -64,7 +78,10 @@ describe('text helpers', () => {
     const text = 'int kvm_age_hva(struct kvm *kvm)\n\tret = handle_hva_to_gpa(kvm);\n';
     assert.equal(wordAt(text, { line: 0, character: 6 })?.word, 'kvm_age_hva');
     assert.equal(wordAt(text, { line: 0, character: 15 })?.word, 'kvm_age_hva', 'at the end of the word');
-    assert.deepEqual(wordAt(text, { line: 1, character: 8 })?.range, { start: { line: 1, character: 7 }, end: { line: 1, character: 24 } });
+    assert.deepEqual(wordAt(text, { line: 1, character: 8 })?.range, {
+      start: { line: 1, character: 7 },
+      end: { line: 1, character: 24 },
+    });
     assert.equal(wordAt(text, { line: 0, character: 3 })?.word, 'int');
     assert.equal(wordAt(text, { line: 1, character: 0 }), undefined);
     assert.equal(wordAt(text, { line: 9, character: 0 }), undefined);
@@ -84,8 +101,13 @@ describe('text helpers', () => {
   });
 
   it('short verdicts for lenses', () => {
-    const chain = (verdict: ChainView['verdict'], reason: string, assumptions: string[] = [], path = ['f'], findings: string[] = []): ChainView =>
-      ({ verdict, reason, assumptions, path, findings }) as unknown as ChainView;
+    const chain = (
+      verdict: ChainView['verdict'],
+      reason: string,
+      assumptions: string[] = [],
+      path = ['f'],
+      findings: string[] = [],
+    ): ChainView => ({ verdict, reason, assumptions, path, findings }) as unknown as ChainView;
     const at = (line: number): object => ({ line, column: 0, endLine: line, endColumn: 4 });
     const findings = [
       { id: 'A', kind: 'null-deref', file: 'a.c', at: at(3), class: 'x' },
@@ -95,10 +117,33 @@ describe('text helpers', () => {
     const snap = { model: { resource: 'kvm->arch.pgd', resourceShort: 'pgd' }, findings } as unknown as Snapshot;
     // The diagnostic's words ("kvm->arch.pgd may be NULL here: ..."), counted as Problems counts: one per place and class.
     assert.equal(shortVerdict(snap, [chain('race', '', [], ['f'], ['A'])]), 'race: kvm->arch.pgd may be NULL · 1 race');
-    assert.equal(shortVerdict(snap, [chain('race', '', [], ['f'], ['A', 'A2'])]), 'race: kvm->arch.pgd may be NULL · 1 race (2 entries)');
-    assert.equal(shortVerdict(snap, [chain('race', '', [], ['f'], ['A', 'B']), chain('safe', 'x')]), 'race: kvm->arch.pgd may be NULL; kvm->arch.pgd may be freed twice · 2 races');
-    assert.equal(shortVerdict(snap, [chain('safe', 'pinned: exit_mmap cannot start (vcpu-thread-pins-mm); kvm_destroy_vm cannot start (vcpu-fd-pins-kvm)', ['vcpu-thread-pins-mm', 'vcpu-fd-pins-kvm'])]), 'safe: mm + vcpu fd pinned');
-    assert.equal(shortVerdict(snap, [chain('safe', 'guarded: k tests `!kvm->arch.pgd` (line 3) under kvm->mmu_lock; ...', [], ['e', 'k'])]), 'safe: checked in k');
-    assert.equal(shortVerdict(snap, [chain('inconclusive', 'the search stopped at its bound')]), 'inconclusive: search bound reached');
+    assert.equal(
+      shortVerdict(snap, [chain('race', '', [], ['f'], ['A', 'A2'])]),
+      'race: kvm->arch.pgd may be NULL · 1 race (2 entries)',
+    );
+    assert.equal(
+      shortVerdict(snap, [chain('race', '', [], ['f'], ['A', 'B']), chain('safe', 'x')]),
+      'race: kvm->arch.pgd may be NULL; kvm->arch.pgd may be freed twice · 2 races',
+    );
+    assert.equal(
+      shortVerdict(snap, [
+        chain(
+          'safe',
+          'pinned: exit_mmap cannot start (vcpu-thread-pins-mm); kvm_destroy_vm cannot start (vcpu-fd-pins-kvm)',
+          ['vcpu-thread-pins-mm', 'vcpu-fd-pins-kvm'],
+        ),
+      ]),
+      'safe: mm + vcpu fd pinned',
+    );
+    assert.equal(
+      shortVerdict(snap, [
+        chain('safe', 'guarded: k tests `!kvm->arch.pgd` (line 3) under kvm->mmu_lock; ...', [], ['e', 'k']),
+      ]),
+      'safe: checked in k',
+    );
+    assert.equal(
+      shortVerdict(snap, [chain('inconclusive', 'the search stopped at its bound')]),
+      'inconclusive: search bound reached',
+    );
   });
 });

@@ -41,12 +41,23 @@ describe('untrusted workspace: limited mode', { timeout: 300_000 }, () => {
     const mmu = limited.open(MMU);
     const got = findingIds(await limited.diagnosticsAt(mmu, 1, 120_000));
     const alone = await analyzeTexts({ [MMU]: readFileSync(join(dir, MMU), 'utf8') });
-    assert.deepEqual(got, alone.findings.map((f) => f.id).sort(), 'the findings of mmu.c analysed alone with the built-in model');
+    assert.deepEqual(
+      got,
+      alone.findings.map((f) => f.id).sort(),
+      'the findings of mmu.c analysed alone with the built-in model',
+    );
     assert.ok(got.length > 0);
     const idle = await limited.waitFor('an idle status', () => limited.statuses.findLast((s) => s.state === 'idle'));
     assert.equal(idle.files, 1, 'only the open file is in the analysis');
-    assert.ok(limited.statuses.every((s) => (s as { limited?: boolean }).limited === true), JSON.stringify(limited.statuses));
-    assert.equal(limited.logs.filter((l) => /limited mode \(the workspace is not trusted\)/.test(l)).length, 1, limited.logs.join('\n'));
+    assert.ok(
+      limited.statuses.every((s) => (s as { limited?: boolean }).limited === true),
+      JSON.stringify(limited.statuses),
+    );
+    assert.equal(
+      limited.logs.filter((l) => /limited mode \(the workspace is not trusted\)/.test(l)).length,
+      1,
+      limited.logs.join('\n'),
+    );
   });
 
   it('does not index unopened files', async () => {
@@ -58,10 +69,17 @@ describe('untrusted workspace: limited mode', { timeout: 300_000 }, () => {
   it('ignores the model file, also when it is opened and broken, and analyses a second opened file', async () => {
     const model = limited.open('.lockpath.json', '{ "assumptions": { "vcpu-thread-pins-mm": false,, }', 'json');
     limited.open(ARM); // no finding of its own: it shows in the analysis's file count
-    await limited.waitFor('an idle status over 2 files', () => limited.statuses.findLast((s) => s.state === 'idle' && s.files === 2), 120_000);
+    await limited.waitFor(
+      'an idle status over 2 files',
+      () => limited.statuses.findLast((s) => s.state === 'idle' && s.files === 2),
+      120_000,
+    );
     assert.equal(limited.publications.filter((p) => p.uri === model).length, 0, 'nothing published on the model file');
     assert.ok(findingIds(limited.diagnostics.get(limited.uri(MMU))!.diagnostics).every((id) => id.startsWith('LP')));
-    assert.ok(!limited.publications.some((p) => p.diagnostics.some((d) => d.code === 'may-be-freed')), 'no race that needs the model file\'s assumptions');
+    assert.ok(
+      !limited.publications.some((p) => p.diagnostics.some((d) => d.code === 'may-be-freed')),
+      "no race that needs the model file's assumptions",
+    );
   });
 
   it('the same folder, trusted, indexes it and applies its model file (the contrast)', async () => {
@@ -69,10 +87,16 @@ describe('untrusted workspace: limited mode', { timeout: 300_000 }, () => {
     await trusted.initialize();
     const mmu = trusted.open(MMU);
     const ds = await trusted.diagnosticsAt(mmu, 1, 120_000);
-    assert.ok(ds.some((d) => d.code === 'may-be-freed'), 'the model file\'s dropped assumptions add races');
+    assert.ok(
+      ds.some((d) => d.code === 'may-be-freed'),
+      "the model file's dropped assumptions add races",
+    );
     const idle = await trusted.waitFor('an idle status', () => trusted!.statuses.findLast((s) => s.state === 'idle'));
     assert.equal(idle.files, 6);
     assert.ok(trusted.statuses.every((s) => !(s as { limited?: boolean }).limited));
-    assert.equal((await trusted.request<{ found: boolean }>('lockpath/explain', { name: 'kvm_mmu_notifier_clear_young' })).found, true);
+    assert.equal(
+      (await trusted.request<{ found: boolean }>('lockpath/explain', { name: 'kvm_mmu_notifier_clear_young' })).found,
+      true,
+    );
   });
 });

@@ -12,7 +12,10 @@ import { collectSources } from '../../server/src/files/collect';
 import { repoRoot } from '../helpers';
 
 function findTree(): { tree?: string; why?: string } {
-  const r = spawnSync('bash', [join(repoRoot, 'scripts', 'fetch-linux-6.12.sh')], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync('bash', [join(repoRoot, 'scripts', 'fetch-linux-6.12.sh')], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   const tree = r.stdout.trim().split('\n').pop();
   if (r.status === 0 && tree && existsSync(join(tree, 'arch/arm64/kvm/mmu.c'))) return { tree };
   return { why: `linux-source-6.12 is not available: ${r.stderr.trim() || `exit ${r.status}`}` };
@@ -47,12 +50,24 @@ describe('linux 6.12 arch/arm64/kvm + virt/kvm (Debian linux-source-6.12)', { sk
   before(async () => {
     let t = performance.now();
     plain = await analyze();
-    const verdicts = (a: Analysis): string => ['race', 'safe', 'inconclusive'].map((v) => `${a.chains.filter((c) => c.verdict.verdict === v).length} ${v}`).join(', ');
-    console.log(`# linux 6.12: ${plain.stats.files} files, ${plain.stats.functions} functions, ${plain.chains.length} chains (${JSON.stringify(perContext(plain))}): ${verdicts(plain)}; ${plain.findings.length} findings; ${Math.round(performance.now() - t)} ms`);
-    for (const f of plain.findings) console.log(`#   ${f.class} ${entryName(plain.model, f.chain)} in ${f.function} (${f.file}:${f.at.line + 1}): ${f.chain.path.join(' > ')}`);
+    const verdicts = (a: Analysis): string =>
+      ['race', 'safe', 'inconclusive']
+        .map((v) => `${a.chains.filter((c) => c.verdict.verdict === v).length} ${v}`)
+        .join(', ');
+    console.log(
+      `# linux 6.12: ${plain.stats.files} files, ${plain.stats.functions} functions, ${plain.chains.length} chains (${JSON.stringify(perContext(plain))}): ${verdicts(plain)}; ${plain.findings.length} findings; ${Math.round(performance.now() - t)} ms`,
+    );
+    for (const f of plain.findings)
+      console.log(
+        `#   ${f.class} ${entryName(plain.model, f.chain)} in ${f.function} (${f.file}:${f.at.line + 1}): ${f.chain.path.join(' > ')}`,
+      );
     t = performance.now();
-    configured = await analyze(undefined, { overlay: { file: { config: arm64Selects }, source: 'arm64 Kconfig selects' } });
-    console.log(`# with ${Object.keys(arm64Selects).join(', ')}: ${configured.chains.length} chains (${JSON.stringify(perContext(configured))}): ${verdicts(configured)}; ${configured.findings.length} findings; ${Math.round(performance.now() - t)} ms`);
+    configured = await analyze(undefined, {
+      overlay: { file: { config: arm64Selects }, source: 'arm64 Kconfig selects' },
+    });
+    console.log(
+      `# with ${Object.keys(arm64Selects).join(', ')}: ${configured.chains.length} chains (${JSON.stringify(perContext(configured))}): ${verdicts(configured)}; ${configured.findings.length} findings; ${Math.round(performance.now() - t)} ms`,
+    );
   });
 
   it('chooses the modern model and gives every chain a verdict with its reason', () => {
@@ -80,7 +95,10 @@ describe('linux 6.12 arch/arm64/kvm + virt/kvm (Debian linux-source-6.12)', { sk
   });
 
   it('finds no race on the tree as it is: the dispatcher takes KVM_MMU_LOCK once, remembered in r.found_memslot', () => {
-    assert.deepEqual(plain.findings.map((f) => `${f.class} ${entryName(plain.model, f.chain)} ${f.function}`), []);
+    assert.deepEqual(
+      plain.findings.map((f) => `${f.class} ${entryName(plain.model, f.chain)} ${f.function}`),
+      [],
+    );
     // The flag-guarded lock holds on every notifier chain, and the witness-free verdicts say why they are safe.
     for (const { chain, verdict } of plain.chains.filter((c) => c.chain.context === 'mmu-notifier')) {
       assert.equal(verdict.verdict, 'safe', chain.path.join(' > '));
@@ -89,20 +107,47 @@ describe('linux 6.12 arch/arm64/kvm + virt/kvm (Debian linux-source-6.12)', { sk
   });
 
   it("kvm_destroy_vm's #else (no generic mmu notifier) is left out: every KVM architecture selects it", () => {
-    const direct = (a: Analysis) => a.chains.filter(({ chain }) => chain.path.join(' > ').startsWith('kvm_destroy_vm > kvm_flush_shadow_all'));
+    const direct = (a: Analysis) =>
+      a.chains.filter(({ chain }) => chain.path.join(' > ').startsWith('kvm_destroy_vm > kvm_flush_shadow_all'));
     // The built-in models fix CONFIG_MMU_NOTIFIER and CONFIG_KVM_GENERIC_MMU_NOTIFIER on (arch/*/kvm/Kconfig).
-    assert.deepEqual(direct(plain).map(({ chain }) => chain.path.join(' > ')), []);
-    assert.deepEqual(direct(configured).map(({ chain }) => chain.path.join(' > ')), []);
-    assert.ok(plain.chains.some(({ chain }) => chain.path.join(' > ').startsWith('kvm_destroy_vm > kvm_mmu_notifier_release')));
+    assert.deepEqual(
+      direct(plain).map(({ chain }) => chain.path.join(' > ')),
+      [],
+    );
+    assert.deepEqual(
+      direct(configured).map(({ chain }) => chain.path.join(' > ')),
+      [],
+    );
+    assert.ok(
+      plain.chains.some(({ chain }) => chain.path.join(' > ').startsWith('kvm_destroy_vm > kvm_mmu_notifier_release')),
+    );
   });
 
   it("riscv's sbi_ext->handler(...) reaches the SBI extension handlers, not the notifier's kvm_age_gfn", async () => {
-    const riscv = await analyze(['virt/kvm/**', 'include/kvm/**', 'include/linux/kvm_host.h', 'arch/riscv/kvm/**', 'arch/riscv/include/asm/kvm*']);
+    const riscv = await analyze([
+      'virt/kvm/**',
+      'include/kvm/**',
+      'include/linux/kvm_host.h',
+      'arch/riscv/kvm/**',
+      'arch/riscv/include/asm/kvm*',
+    ]);
     const ecall = riscv.graph.lookup('kvm_riscv_vcpu_sbi_ecall');
     assert.ok(ecall, 'kvm_riscv_vcpu_sbi_ecall is indexed');
-    const targets = ecall.calls.filter((s) => s.callee.kind === 'field' && s.callee.field === 'handler').flatMap((s) => riscv.graph.staticTargets(ecall, s).map((t) => `${t.fn.name} (${t.via})`));
+    const targets = ecall.calls
+      .filter((s) => s.callee.kind === 'field' && s.callee.field === 'handler')
+      .flatMap((s) => riscv.graph.staticTargets(ecall, s).map((t) => `${t.fn.name} (${t.via})`));
     assert.ok(targets.includes('kvm_sbi_ext_hsm_handler (field .handler)'), targets.join(', '));
-    assert.deepEqual(targets.filter((t) => /gfn/.test(t)), []);
-    assert.deepEqual(riscv.chains.filter(({ chain }) => chain.path.includes('kvm_riscv_vcpu_sbi_ecall') && chain.path.some((f) => /_gfn$/.test(f))).map(({ chain }) => chain.path.join(' > ')), []);
+    assert.deepEqual(
+      targets.filter((t) => /gfn/.test(t)),
+      [],
+    );
+    assert.deepEqual(
+      riscv.chains
+        .filter(
+          ({ chain }) => chain.path.includes('kvm_riscv_vcpu_sbi_ecall') && chain.path.some((f) => /_gfn$/.test(f)),
+        )
+        .map(({ chain }) => chain.path.join(' > ')),
+      [],
+    );
   });
 });

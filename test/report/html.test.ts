@@ -14,13 +14,16 @@ before(async () => {
 });
 
 describe('reportHtml on the v4.12 example', () => {
-  it("carries the strict Content-Security-Policy and refers to nothing outside itself", () => {
+  it('carries the strict Content-Security-Policy and refers to nothing outside itself', () => {
     assert.equal(REPORT_CSP, "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
     assert.ok(html.startsWith('<!DOCTYPE html>'));
     assert.ok(html.includes(`<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`));
     assert.doesNotMatch(html, /<script|<link|<iframe|<img|@import|url\(|\bsrc=/i);
     const hrefs = [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
-    assert.ok(hrefs.every((h) => h.startsWith('#')), `only in-page links: ${hrefs.filter((h) => !h.startsWith('#')).join(' ')}`);
+    assert.ok(
+      hrefs.every((h) => h.startsWith('#')),
+      `only in-page links: ${hrefs.filter((h) => !h.startsWith('#')).join(' ')}`,
+    );
     assert.doesNotMatch(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, ''), /https?:/);
   });
 
@@ -28,7 +31,10 @@ describe('reportHtml on the v4.12 example', () => {
     assert.match(html, /<b>26<\/b> chains/);
     assert.match(html, /<b>3<\/b> race/);
     for (const a of report.model.assumptions) assert.ok(html.includes(`<code>${a.id}</code>`), a.id);
-    const table = html.slice(html.indexOf('<section id="chains">'), html.indexOf('</section>', html.indexOf('<section id="chains">')));
+    const table = html.slice(
+      html.indexOf('<section id="chains">'),
+      html.indexOf('</section>', html.indexOf('<section id="chains">')),
+    );
     assert.equal((table.match(/<tr class="v-/g) ?? []).length, report.chains.length);
     assert.equal((table.match(/<td class="verdict">race<\/td>/g) ?? []).length, 3);
   });
@@ -54,6 +60,9 @@ describe('reportHtml on the v4.12 example', () => {
 
   it('links steps to sources when asked (the CLI passes file: URLs)', () => {
     const out = reportHtml(report, { linkFor: (file, line) => `file:///k/${file}#L${line}` });
-    assert.equal((out.match(/<a href="file:\/\/\/k\//g) ?? []).length, report.findings.reduce((n, f) => n + f.witness.length, 0));
+    assert.equal(
+      (out.match(/<a href="file:\/\/\/k\//g) ?? []).length,
+      report.findings.reduce((n, f) => n + f.witness.length, 0),
+    );
   });
 });

@@ -31,7 +31,10 @@ describe('timelineSvg on the v4.12 example', () => {
     for (const f of findings) {
       const titles = byClass(parseXml(timelineSvg(f)), 'lp-lane-title').map(textOf);
       assert.equal(titles.length, 2);
-      assert.deepEqual(titles, lanesOf(f).map((l) => f.witness.find((s) => s.lane === l)!.thread));
+      assert.deepEqual(
+        titles,
+        lanesOf(f).map((l) => f.witness.find((s) => s.lane === l)!.thread),
+      );
       assert.match(titles[0], /^mmu notifier: kvm_(test_)?age_hva$/);
       assert.equal(titles[1], 'exit_mmap: kvm_free_stage2_pgd');
     }
@@ -45,7 +48,9 @@ describe('timelineSvg on the v4.12 example', () => {
         const step = f.witness[i];
         assert.equal(row.attrs['data-index'], String(i + 1));
         assert.equal(row.attrs['data-lane'], String(step.lane));
-        const action = byClass(row, 'lp-action').map((e) => e.children.map((c) => (typeof c === 'string' ? c : textOf(c))).join(' '))[0];
+        const action = byClass(row, 'lp-action').map((e) =>
+          e.children.map((c) => (typeof c === 'string' ? c : textOf(c))).join(' '),
+        )[0];
         assert.equal(action, step.action.replace(/\s+/g, ' '));
         assert.ok(textOf(byClass(row, 'lp-where')[0]).includes(`${step.file}:${step.line}`));
       });
@@ -54,7 +59,12 @@ describe('timelineSvg on the v4.12 example', () => {
 
   it(`shades the span during which each lane holds ${LOCK}, from the step that takes it to the step that drops it`, () => {
     for (const f of findings) {
-      const spans = byClass(parseXml(timelineSvg(f)), 'lp-lock').map((e) => ({ lane: e.attrs['data-lane'], lock: e.attrs['data-lock'], from: e.attrs['data-from'], to: e.attrs['data-to'] }));
+      const spans = byClass(parseXml(timelineSvg(f)), 'lp-lock').map((e) => ({
+        lane: e.attrs['data-lane'],
+        lock: e.attrs['data-lock'],
+        from: e.attrs['data-from'],
+        to: e.attrs['data-to'],
+      }));
       const take = (lane: number): number => f.witness.findIndex((s) => s.lane === lane && s.locks.includes(LOCK)) + 1;
       const drop = f.witness.findIndex((s, i) => s.lane === 1 && i >= take(1) && !s.locks.includes(LOCK)) + 1;
       assert.match(f.witness[drop - 1].action, /spin_unlock/);
@@ -84,7 +94,8 @@ describe('timelineSvg on the v4.12 example', () => {
 
   it('draws guard, clear, lock and dereference steps with their own markers', () => {
     const kinds = steps(parseXml(timelineSvg(findings[0]))).map((e) => e.attrs['data-kind']);
-    for (const k of ['lock', 'unlock', 'guard', 'read', 'teardown', 'clear', 'deref']) assert.ok(kinds.includes(k), `${k} in ${kinds.join(',')}`);
+    for (const k of ['lock', 'unlock', 'guard', 'read', 'teardown', 'clear', 'deref'])
+      assert.ok(kinds.includes(k), `${k} in ${kinds.join(',')}`);
     const heldBefore: string[] = [];
     assert.equal(stepKind(step({ action: 'kvm_free_hwpgd() frees the stage-2 tables' }), heldBefore), 'free');
     assert.equal(stepKind(step({ action: 'cond_resched_lock retakes kvm->mmu_lock', locks: [LOCK] }), [LOCK]), 'lock');
@@ -101,7 +112,12 @@ describe('timelineSvg on the v4.12 example', () => {
     assert.ok(!text.includes('<script'), 'no markup comes through');
     const svg = parseXml(text);
     const first = steps(svg)[0];
-    assert.equal(byClass(first, 'lp-action').map((e) => e.children.map((c) => (typeof c === 'string' ? c : textOf(c))).join(' '))[0], nasty);
+    assert.equal(
+      byClass(first, 'lp-action').map((e) =>
+        e.children.map((c) => (typeof c === 'string' ? c : textOf(c))).join(' '),
+      )[0],
+      nasty,
+    );
     assert.equal(first.attrs['data-file'], 'dir/a&b<c>.c');
     assert.ok(byClass(svg, 'lp-lane-title').map(textOf).includes('T<&>"'));
     assert.equal(svg.attrs['data-finding'], 'LP"<&>');
@@ -118,7 +134,9 @@ describe('timelineSvg on the v4.12 example', () => {
     const linked = parseXml(timelineSvg(f, { linkFor: (file, line) => `vscode://file/k/${file}:${line}?a=1&b=2` }));
     const anchors = allElements(linked).filter((e) => e.name === 'a');
     assert.equal(anchors.length, f.witness.length);
-    anchors.forEach((a, i) => assert.equal(a.attrs.href, `vscode://file/k/${f.witness[i].file}:${f.witness[i].line}?a=1&b=2`));
+    anchors.forEach((a, i) =>
+      assert.equal(a.attrs.href, `vscode://file/k/${f.witness[i].file}:${f.witness[i].line}?a=1&b=2`),
+    );
   });
 
   it('is themed with VS Code variables that fall back to fixed colours', () => {
@@ -146,7 +164,9 @@ describe('timelineSvg on the v4.12 example', () => {
       { ...at, thread: 'notifier', lane: 0, action: 'dereferences *pgd: NULL', locks: [], hazard: true },
     ];
     delete f.freeSide;
-    const spans = byClass(parseXml(timelineSvg(f)), 'lp-lock').map((e) => `${e.attrs['data-from']}-${e.attrs['data-to']}`);
+    const spans = byClass(parseXml(timelineSvg(f)), 'lp-lock').map(
+      (e) => `${e.attrs['data-from']}-${e.attrs['data-to']}`,
+    );
     assert.deepEqual(spans, ['1-2', '3-end']);
     f.witness = f.witness.slice(3);
     assert.equal(steps(parseXml(timelineSvg(f))).length, 1);

@@ -13,7 +13,9 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 export function parseXml(text: string): XmlElement {
   let i = 0;
   const fail = (why: string): never => {
-    throw new Error(`not well-formed XML at offset ${i}: ${why} near ${JSON.stringify(text.slice(Math.max(0, i - 30), i + 30))}`);
+    throw new Error(
+      `not well-formed XML at offset ${i}: ${why} near ${JSON.stringify(text.slice(Math.max(0, i - 30), i + 30))}`,
+    );
   };
   const name = (): string => {
     NAME.lastIndex = i;

@@ -41,12 +41,19 @@ export function spliceFacts(x: SpliceInput): Spliced | undefined {
   if (!fresh || !stale || fresh.startIndex !== stale.startIndex || fresh.endIndex !== stale.endIndex) return undefined;
   // Nothing outside the function may parse differently (error recovery elsewhere changing its mind): the parser
   // reports where the two trees differ, without walking them.
-  if (!x.oldTree.getChangedRanges(x.newTree).every((r) => r.startIndex >= fresh.startIndex && r.endIndex <= fresh.endIndex)) return undefined;
+  if (
+    !x.oldTree
+      .getChangedRanges(x.newTree)
+      .every((r) => r.startIndex >= fresh.startIndex && r.endIndex <= fresh.endIndex)
+  )
+    return undefined;
   // Nothing else may share the function's first or last line: facts are matched to it by line.
-  if (fresh.startPosition.column !== 0 || !/^[ \t]*(\n|$)/.test(x.newText.slice(fresh.endIndex, fresh.endIndex + 200))) return undefined;
+  if (fresh.startPosition.column !== 0 || !/^[ \t]*(\n|$)/.test(x.newText.slice(fresh.endIndex, fresh.endIndex + 200)))
+    return undefined;
   const firstRow = fresh.startPosition.row;
   const newLastRow = fresh.endPosition.row;
-  const delta = lineCount(x.newText, changed.start, changed.newEnd) - lineCount(x.oldText, changed.start, changed.oldEnd);
+  const delta =
+    lineCount(x.newText, changed.start, changed.newEnd) - lineCount(x.oldText, changed.start, changed.oldEnd);
   const oldLastRow = newLastRow - delta;
   const inside = (s: Span): boolean => s.line >= firstRow && s.line <= oldLastRow;
   const after = (s: Span): boolean => s.line > oldLastRow;
@@ -61,7 +68,11 @@ export function spliceFacts(x: SpliceInput): Spliced | undefined {
   // Problems (ERROR regions) inside or around the function: its surroundings may parse differently now.
   const around = (s: Span): boolean => s.line <= oldLastRow && s.endLine >= firstRow;
   if (old.problems.some((p) => around(p.at)) || segment.problems.length || segment.macros.length) return undefined;
-  if (old.tables.some((t) => around(t.at) && !inside(t.at)) || old.functions.some((f) => around(f.span) && !inside(f.span))) return undefined;
+  if (
+    old.tables.some((t) => around(t.at) && !inside(t.at)) ||
+    old.functions.some((f) => around(f.span) && !inside(f.span))
+  )
+    return undefined;
 
   const copies = new Map<object, object>();
   const moved = delta ? mover(delta, copies) : <T>(v: T): T => v;
@@ -85,7 +96,14 @@ export function spliceFacts(x: SpliceInput): Spliced | undefined {
 }
 
 /** The list with the items inside the function replaced by `fresh` (in their place) and those after it moved. */
-function splice<T>(items: readonly T[], at: (t: T) => Span, inside: (s: Span) => boolean, after: (s: Span) => boolean, fresh: readonly T[], moved: <U>(v: U) => U): T[] {
+function splice<T>(
+  items: readonly T[],
+  at: (t: T) => Span,
+  inside: (s: Span) => boolean,
+  after: (s: Span) => boolean,
+  fresh: readonly T[],
+  moved: <U>(v: U) => U,
+): T[] {
   const out: T[] = [];
   let placed = false;
   for (const item of items) {
@@ -141,7 +159,13 @@ function indexAlone(x: SpliceInput, fn: Node): FileFacts | undefined {
   try {
     tree = x.parser.parse('\n'.repeat(fn.startPosition.row) + fn.text);
     const only = tree.rootNode.namedChildren;
-    if (tree.rootNode.hasError || only.length !== 1 || only[0]?.type !== 'function_definition' || only[0].text !== fn.text) return undefined;
+    if (
+      tree.rootNode.hasError ||
+      only.length !== 1 ||
+      only[0]?.type !== 'function_definition' ||
+      only[0].text !== fn.text
+    )
+      return undefined;
     return indexTree(x.file, tree, x.model);
   } catch {
     return undefined;
@@ -156,7 +180,9 @@ const withoutHash = (f: FunctionFacts): string => JSON.stringify({ ...f, hash: '
 
 /** Facts as JSON with every position left out: spans, names made from positions, and text hashes. */
 function shapeOf(v: unknown): string {
-  return JSON.stringify(v, (k, e: unknown) => (POSITION_KEYS.has(k) ? undefined : typeof e === 'string' ? movedName(e, 0, true) : e));
+  return JSON.stringify(v, (k, e: unknown) =>
+    POSITION_KEYS.has(k) ? undefined : typeof e === 'string' ? movedName(e, 0, true) : e,
+  );
 }
 
 /** Names the indexer makes from a position (`$ret@12:8`, the temporary holding a call's result) move too. */
@@ -194,5 +220,10 @@ function mover(delta: number, copies: Map<object, object>): <T>(v: T) => T {
 }
 
 function isSpan(o: Record<string, unknown>): o is Record<string, unknown> & Span {
-  return typeof o.line === 'number' && typeof o.endLine === 'number' && typeof o.column === 'number' && typeof o.endColumn === 'number';
+  return (
+    typeof o.line === 'number' &&
+    typeof o.endLine === 'number' &&
+    typeof o.column === 'number' &&
+    typeof o.endColumn === 'number'
+  );
 }

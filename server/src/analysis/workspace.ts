@@ -2,7 +2,14 @@
 // findings. A Workspace keeps each file's text, tree and facts, re-parses incrementally on edits, and re-indexes
 // only files that changed. It knows nothing of LSP, URIs or terminals.
 import { CallGraph } from './callgraph/graph';
-import { compareChains, contextsThrough, enumerateChains, type Chain, type ChainLimits, defaultChainLimits } from './chains/chains';
+import {
+  compareChains,
+  contextsThrough,
+  enumerateChains,
+  type Chain,
+  type ChainLimits,
+  defaultChainLimits,
+} from './chains/chains';
 import { builtinEntries, checkContexts, findEntries, type ContextCheck, type Entry } from './contexts/entries';
 import { buildFindings, type Finding } from './findings/findings';
 import { generatedReason } from './generated';
@@ -19,7 +26,15 @@ import { spliceFacts } from './splice';
 import { headerDefines, treeDefines } from './index/config';
 import { buildActors, type TeardownActor } from './simulate/actors';
 import { ProgramCache } from './simulate/programs';
-import { chainVerdicts, ExploreCache, simulateEntry, type ChainVerdict, type EntrySimulation, type ExploreStore, defaultSimulationLimits } from './simulate/simulate';
+import {
+  chainVerdicts,
+  ExploreCache,
+  simulateEntry,
+  type ChainVerdict,
+  type EntrySimulation,
+  type ExploreStore,
+  defaultSimulationLimits,
+} from './simulate/simulate';
 
 export interface ChainResult {
   chain: Chain;
@@ -40,7 +55,15 @@ export interface Analysis {
   problems: Problem[];
   contextChecks: ContextCheck[];
   /** states: of every exploration the verdicts rest on; searchesStored: how many of those came from the store. */
-  stats: { files: number; functions: number; chains: number; states: number; searches: number; searchesStored: number; ms: number };
+  stats: {
+    files: number;
+    functions: number;
+    chains: number;
+    states: number;
+    searches: number;
+    searchesStored: number;
+    ms: number;
+  };
 }
 
 export interface WorkspaceOptions {
@@ -97,7 +120,10 @@ export class Workspace {
   /** Facts objects that stand for older ones since the last analysis, when the shape was kept (see Spliced). */
   private renamed = new Map<object, object>();
 
-  constructor(private readonly parser: CParser, private readonly options: WorkspaceOptions = {}) {
+  constructor(
+    private readonly parser: CParser,
+    private readonly options: WorkspaceOptions = {},
+  ) {
     this.exploreCache = new ExploreCache(options.exploreStore);
   }
 
@@ -126,10 +152,31 @@ export class Workspace {
     for (const c of changes) text = applyChange(text, c, state.tree);
     const next: FileState = { text, skipped: this.precheck(path, text), keepTree: true };
     if (state.tree && !next.skipped) next.tree = this.parse(path, next, state.tree);
-    if (state.tree && next.tree && state.facts && state.indexedWith && !next.skipped && this.options.reindexEditedFunctionOnly !== false) {
-      const spliced = spliceFacts({ file: path, oldText: state.text, newText: text, oldTree: state.tree, newTree: next.tree, oldFacts: state.facts, model: state.indexedWith, parser: this.parser });
+    if (
+      state.tree &&
+      next.tree &&
+      state.facts &&
+      state.indexedWith &&
+      !next.skipped &&
+      this.options.reindexEditedFunctionOnly !== false
+    ) {
+      const spliced = spliceFacts({
+        file: path,
+        oldText: state.text,
+        newText: text,
+        oldTree: state.tree,
+        newTree: next.tree,
+        oldFacts: state.facts,
+        model: state.indexedWith,
+        parser: this.parser,
+      });
       if (spliced) {
-        Object.assign(next, { facts: spliced.facts, factsModel: state.factsModel, indexedWith: state.indexedWith, shape: spliced.sameShape ? state.shape : ++this.shapes });
+        Object.assign(next, {
+          facts: spliced.facts,
+          factsModel: state.factsModel,
+          indexedWith: state.indexedWith,
+          shape: spliced.sameShape ? state.shape : ++this.shapes,
+        });
         for (const [was, now] of spliced.renamed) this.renamed.set(was, now);
       }
     }
@@ -163,11 +210,18 @@ export class Workspace {
   /** Files the analysis will not parse: too large, binary, or generated. */
   private precheck(path: string, text: string): Problem | undefined {
     const limit = this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-    if (text.length > limit) return skipNote(path, `skipped: ${text.length} characters is over the ${limit} limit (setting lockpath.maxFileSize)`);
+    if (text.length > limit)
+      return skipNote(
+        path,
+        `skipped: ${text.length} characters is over the ${limit} limit (setting lockpath.maxFileSize)`,
+      );
     const nul = text.indexOf('\0');
     if (nul >= 0) {
       const { line } = positionOf(text, nul);
-      return { ...skipNote(path, 'skipped: binary file (NUL byte)'), at: { line, column: 0, endLine: line, endColumn: 0 } };
+      return {
+        ...skipNote(path, 'skipped: binary file (NUL byte)'),
+        at: { line, column: 0, endLine: line, endColumn: 0 },
+      };
     }
     const generated = generatedReason(path, text);
     if (generated) return skipNote(path, `skipped: generated file (${generated})`);
@@ -214,7 +268,12 @@ export class Workspace {
       }
     }
     const threads = this.options.indexThreads ?? 1;
-    const results = indexJobs(cold.map(({ path, state }) => ({ path, text: state.text })), model, threads, (job) => indexText(this.parser, job.path, job.text, model));
+    const results = indexJobs(
+      cold.map(({ path, state }) => ({ path, text: state.text })),
+      model,
+      threads,
+      (job) => indexText(this.parser, job.path, job.text, model),
+    );
     cold.forEach(({ state, key }, i) => {
       const r = results[i];
       if ('skipped' in r) state.skipped = r.skipped;
@@ -239,11 +298,18 @@ export class Workspace {
 
   private chooseModel(): { model: Model; reason: string } {
     const fixed = this.options.model;
-    if (fixed) return { model: fixed, reason: fixed.source === 'built-in' ? 'given' : `base ${fixed.id}, from the model file ${fixed.source}` };
+    if (fixed)
+      return {
+        model: fixed,
+        reason: fixed.source === 'built-in' ? 'given' : `base ${fixed.id}, from the model file ${fixed.source}`,
+      };
     const chosen = chooseModel(this.files);
     const overlay = this.options.overlay;
     if (!overlay) return chosen;
-    return { model: applyModelFile(chosen.model, overlay.file, overlay.source), reason: `${chosen.reason}; adjusted by the model file ${overlay.source}` };
+    return {
+      model: applyModelFile(chosen.model, overlay.file, overlay.source),
+      reason: `${chosen.reason}; adjusted by the model file ${overlay.source}`,
+    };
   }
 
   private treeModel?: { base: Model; key: string; model: Model };
@@ -257,7 +323,9 @@ export class Workspace {
     });
     const key = defines.join(' ');
     if (this.treeModel?.base === base && this.treeModel.key === key) return this.treeModel.model;
-    const model = defines.length ? { ...base, config: { ...Object.fromEntries(defines.map((d) => [d, true])), ...base.config } } : base;
+    const model = defines.length
+      ? { ...base, config: { ...Object.fromEntries(defines.map((d) => [d, true])), ...base.config } }
+      : base;
     this.treeModel = { base, key, model };
     return model;
   }
@@ -269,7 +337,11 @@ export class Workspace {
     const model = this.withTreeDefines(chosen.model);
     const reason = chosen.reason;
     const files = this.facts(model);
-    this.programCache.begin(this.shapeKey(model), files.flatMap((f) => f.functions), this.renamed);
+    this.programCache.begin(
+      this.shapeKey(model),
+      files.flatMap((f) => f.functions),
+      this.renamed,
+    );
     this.renamed = new Map();
     const graph = new CallGraph(files, model);
     const limitsForChains = this.options.chainLimits ?? defaultChainLimits;
@@ -285,7 +357,10 @@ export class Workspace {
     const simulations: EntrySimulation[] = [];
     const results: ChainResult[] = [];
     const findings: Finding[] = [];
-    const limits = { ...defaultSimulationLimits, ...(this.options.maxStates ? { maxStates: this.options.maxStates } : {}) };
+    const limits = {
+      ...defaultSimulationLimits,
+      ...(this.options.maxStates ? { maxStates: this.options.maxStates } : {}),
+    };
     for (const entry of entries) {
       const own = chains.filter((c) => c.entry === entry);
       if (!own.length) continue;
@@ -299,19 +374,39 @@ export class Workspace {
     const problems: Problem[] = [
       ...[...this.files.values()].flatMap((f) => (f.skipped ? [f.skipped] : [])),
       ...files.flatMap((f) => f.problems),
-      ...truncated.map((t) => ({ file: '', at: zeroSpan, severity: 'warning' as const, message: `lockpath: chains from ${t.entry} were cut off (${t.reason})` })),
+      ...truncated.map((t) => ({
+        file: '',
+        at: zeroSpan,
+        severity: 'warning' as const,
+        message: `lockpath: chains from ${t.entry} were cut off (${t.reason})`,
+      })),
     ];
     // Names a model file gives that the tree does not define are most likely typos: say so.
     for (const hook of model.hooks.filter((h) => h.origin && !graph.isDefined(h.function))) {
-      problems.push({ file: hook.origin!, at: zeroSpan, severity: 'warning', message: `lockpath: the model file names hook ${hook.function}, which the indexed files do not define` });
+      problems.push({
+        file: hook.origin!,
+        at: zeroSpan,
+        severity: 'warning',
+        message: `lockpath: the model file names hook ${hook.function}, which the indexed files do not define`,
+      });
     }
     if (model.source !== 'built-in' && !graph.isDefined(model.freeFunction)) {
-      problems.push({ file: model.source, at: zeroSpan, severity: 'warning', message: `lockpath: the free function ${model.freeFunction} is not defined in the indexed files: no chain can be shown safe or racy` });
+      problems.push({
+        file: model.source,
+        at: zeroSpan,
+        severity: 'warning',
+        message: `lockpath: the free function ${model.freeFunction} is not defined in the indexed files: no chain can be shown safe or racy`,
+      });
     }
     const contextChecks = checkContexts(model, contextsThrough(chains), entries);
     for (const c of contextChecks.filter((x) => !x.agrees)) {
       const fn = graph.lookup(c.hook);
-      problems.push({ file: fn?.file ?? '', at: fn?.nameSpan ?? zeroSpan, severity: 'warning', message: `lockpath: the built-in model says ${c.hook} runs as ${c.builtin}, but the tree reaches it only from ${c.derived.join(', ')}` });
+      problems.push({
+        file: fn?.file ?? '',
+        at: fn?.nameSpan ?? zeroSpan,
+        severity: 'warning',
+        message: `lockpath: the built-in model says ${c.hook} runs as ${c.builtin}, but the tree reaches it only from ${c.derived.join(', ')}`,
+      });
     }
     return {
       model,
@@ -322,7 +417,9 @@ export class Workspace {
       actors,
       simulations,
       chains: results,
-      findings: findings.sort((a, b) => a.file.localeCompare(b.file) || a.at.line - b.at.line || a.id.localeCompare(b.id)),
+      findings: findings.sort(
+        (a, b) => a.file.localeCompare(b.file) || a.at.line - b.at.line || a.id.localeCompare(b.id),
+      ),
       problems,
       contextChecks,
       stats: {
@@ -344,7 +441,17 @@ let modelCount = 0;
 
 /** What of the model the indexer reads: facts indexed under one key are valid under the same key. */
 function indexingKey(model: Model): string {
-  return contentHash(JSON.stringify([model.resource, model.lockOps, model.freeCalls, model.sleepCalls, model.blockability, model.config ?? {}, model.kernelConfig ?? '']));
+  return contentHash(
+    JSON.stringify([
+      model.resource,
+      model.lockOps,
+      model.freeCalls,
+      model.sleepCalls,
+      model.blockability,
+      model.config ?? {},
+      model.kernelConfig ?? '',
+    ]),
+  );
 }
 
 /** A note that a file was not analysed at all. Unlike parse notes (also info) it is always shown: the user must

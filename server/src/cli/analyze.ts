@@ -37,7 +37,9 @@ export interface ModelText {
 
 /** Reads the model file named by --model, else the one at the root (unless --no-model-file). */
 export function modelTextOnDisk(args: CliArgs, root: string): ModelText | undefined {
-  const modelFile = args.model ?? (existsSync(join(root, '.lockpath.json')) && !args.noModelFile ? join(root, '.lockpath.json') : undefined);
+  const modelFile =
+    args.model ??
+    (existsSync(join(root, '.lockpath.json')) && !args.noModelFile ? join(root, '.lockpath.json') : undefined);
   if (!modelFile) return undefined;
   try {
     // Named as the user gave it (--model), else relative to the tree (.lockpath.json).
@@ -51,7 +53,10 @@ export function modelTextOnDisk(args: CliArgs, root: string): ModelText | undefi
 export type Reviewed = { source: string; entries: { id: string; reason: string }[] } | undefined;
 
 /** A Workspace with the model, assumptions, config and caches the arguments ask for, and the model file's notes. */
-export async function openWorkspace(args: CliArgs, modelText: ModelText | undefined): Promise<{ ws: Workspace; problems: Problem[]; reviewed: Reviewed }> {
+export async function openWorkspace(
+  args: CliArgs,
+  modelText: ModelText | undefined,
+): Promise<{ ws: Workspace; problems: Problem[]; reviewed: Reviewed }> {
   const parser = await loadParser();
   // One resolution for the CLI and the server (files/model-config.ts).
   const resolved = resolveModel({
@@ -60,19 +65,33 @@ export async function openWorkspace(args: CliArgs, modelText: ModelText | undefi
     assumptionsSource: 'command line',
   });
   const errors = resolved.problems.filter((p) => p.severity === 'error');
-  if (errors.length) throw new BadInput(errors.map((p) => `${modelText?.name}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`).join('\n'));
-  if (resolved.unknownAssumptions.length) throw new BadInput(`unknown assumption ${resolved.unknownAssumptions.join(', ')} (known: ${resolved.knownAssumptions.join(', ')})`);
+  if (errors.length)
+    throw new BadInput(
+      errors.map((p) => `${modelText?.name}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`).join('\n'),
+    );
+  if (resolved.unknownAssumptions.length)
+    throw new BadInput(
+      `unknown assumption ${resolved.unknownAssumptions.join(', ')} (known: ${resolved.knownAssumptions.join(', ')})`,
+    );
   let { model: fixed, overlay } = resolved;
   if (args.config) {
     const kernelConfig = readKernelConfig(args.config);
     if (fixed) fixed = applyModelFile(fixed, { kernelConfig }, fixed.source);
     else overlay = { file: { ...overlay?.file, kernelConfig }, source: overlay?.source ?? 'command line' };
   }
-  const reviewed: Reviewed = resolved.reviewed && modelText ? { source: modelText.name, entries: resolved.reviewed } : undefined;
+  const reviewed: Reviewed =
+    resolved.reviewed && modelText ? { source: modelText.name, entries: resolved.reviewed } : undefined;
   const cacheDir = args.cache ? defaultCacheDir(VERSION) : undefined;
   const indexCache = cacheDir ? new DiskIndexCache(cacheDir) : undefined;
   const exploreStore = cacheDir ? new DiskExploreStore(cacheDir) : undefined;
-  const ws = new Workspace(parser, { model: fixed, overlay, maxStates: args.maxStates, maxFileBytes: args.maxFileBytes, indexCache, exploreStore });
+  const ws = new Workspace(parser, {
+    model: fixed,
+    overlay,
+    maxStates: args.maxStates,
+    maxFileBytes: args.maxFileBytes,
+    indexCache,
+    exploreStore,
+  });
   return { ws, problems: [...resolved.problems], reviewed };
 }
 
@@ -96,7 +115,12 @@ export type Checked = Analysis & { outcome: CheckOutcome };
  * Analyses a set of texts once: the model file's notes and the caller's notes come first among the problems;
  * findings suppressed in the source or by the model file are set aside with their reasons.
  */
-export async function analyzeTexts(args: CliArgs, files: Iterable<[string, string]>, modelText: ModelText | undefined, notes: Problem[] = []): Promise<Checked> {
+export async function analyzeTexts(
+  args: CliArgs,
+  files: Iterable<[string, string]>,
+  modelText: ModelText | undefined,
+  notes: Problem[] = [],
+): Promise<Checked> {
   const { ws, problems, reviewed } = await openWorkspace(args, modelText);
   try {
     const texts = new Map<string, string>();
@@ -106,7 +130,11 @@ export async function analyzeTexts(args: CliArgs, files: Iterable<[string, strin
     }
     const a = ws.analyze();
     a.problems.unshift(...problems, ...notes);
-    const s = suppressFindings(a.findings, a.files.map((f) => ({ file: f.file, text: texts.get(f.file) ?? '', functions: f.functions })), reviewed);
+    const s = suppressFindings(
+      a.findings,
+      a.files.map((f) => ({ file: f.file, text: texts.get(f.file) ?? '', functions: f.functions })),
+      reviewed,
+    );
     a.findings = s.kept;
     a.problems.push(...s.problems);
     return Object.assign(a, { outcome: { incomplete: incompleteness(a), suppressed: s.suppressed } });

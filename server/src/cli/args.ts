@@ -143,16 +143,20 @@ const positive = (flag: string, v: string | undefined): number | undefined => {
 };
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new Error(`${flag} takes ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, not "${v}"`);
+  if (!(allowed as readonly string[]).includes(v))
+    throw new Error(`${flag} takes ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, not "${v}"`);
   return v as T;
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
   const words = [...argv];
-  const command: Command = words[0] && (COMMANDS as readonly string[]).includes(words[0]) ? (words.shift() as Command) : 'check';
+  const command: Command =
+    words[0] && (COMMANDS as readonly string[]).includes(words[0]) ? (words.shift() as Command) : 'check';
   // A bare --sarif means standard output: util.parseArgs has no optional values, so it is spelled out here.
   const normalized = words.map((w) => (w === '--sarif' ? '--sarif=-' : w));
-  let parsed: ReturnType<typeof parseWords<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  let parsed: ReturnType<
+    typeof parseWords<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>
+  >;
   try {
     parsed = parseWords({ args: normalized, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
@@ -193,34 +197,50 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     const m = /^(\d+)\/(\d+)$/.exec(v.shard);
     const index = m ? Number(m[1]) : 0;
     const count = m ? Number(m[2]) : 0;
-    if (!m || index < 1 || count < 1 || index > count) throw new Error(`--shard takes i/n with 1 <= i <= n, not "${v.shard}"`);
+    if (!m || index < 1 || count < 1 || index > count)
+      throw new Error(`--shard takes i/n with 1 <= i <= n, not "${v.shard}"`);
     a.shard = { index, count };
   }
   if (command === 'debug' && positionals.length) a.stage = debugStage(positionals.shift()!);
   if ((command === 'explain' || command === 'debug') && positionals.length) a.function = positionals.shift();
   if ((command === 'review' && !a.patch) || (command === 'history' && !a.merge)) {
     const range = positionals.shift();
-    if (!range && !a.help) throw new Error(`${command} needs a revision range, e.g. lockpath ${command} ${command === 'review' ? 'origin/master..HEAD' : 'v4.10..v4.13'}`);
+    if (!range && !a.help)
+      throw new Error(
+        `${command} needs a revision range, e.g. lockpath ${command} ${command === 'review' ? 'origin/master..HEAD' : 'v4.10..v4.13'}`,
+      );
     const dots = range?.indexOf('..') ?? -1;
-    if (range && (dots <= 0 || dots + 2 >= range.length || range.includes('...')) && !a.help) throw new Error(`${command} takes a range BASE..HEAD, not "${range}"`);
+    if (range && (dots <= 0 || dots + 2 >= range.length || range.includes('...')) && !a.help)
+      throw new Error(`${command} takes a range BASE..HEAD, not "${range}"`);
     a.range = range;
   }
   a.paths = positionals;
-  if (command === 'demo' && a.paths.length) throw new Error(`demo analyses the bundled example and takes no PATH; for your tree: lockpath check ${a.paths[0]}`);
+  if (command === 'demo' && a.paths.length)
+    throw new Error(`demo analyses the bundled example and takes no PATH; for your tree: lockpath check ${a.paths[0]}`);
   if (command === 'explain' && !a.function && !a.help) throw new Error('explain needs a FUNCTION');
-  if (command === 'debug' && !a.function && !a.help) throw new Error(`debug needs a stage (${DEBUG_STAGES.join(', ')}) and a FUNCTION`);
-  if (command === 'serve' && !a.stdio && !a.help) throw new Error('serve speaks LSP over standard input and output: lockpath serve --stdio');
+  if (command === 'debug' && !a.function && !a.help)
+    throw new Error(`debug needs a stage (${DEBUG_STAGES.join(', ')}) and a FUNCTION`);
+  if (command === 'serve' && !a.stdio && !a.help)
+    throw new Error('serve speaks LSP over standard input and output: lockpath serve --stdio');
   if (a.json && a.sarif === '-') throw new Error('--json and --sarif both write to standard output; give --sarif=FILE');
-  if (a.format === 'email' && a.json) throw new Error('--json and --format=email both write to standard output; give one');
+  if (a.format === 'email' && a.json)
+    throw new Error('--json and --format=email both write to standard output; give one');
   if (a.format === 'email' && command !== 'review') throw new Error('--format=email is for lockpath review');
   if (a.patch !== undefined && command !== 'review') throw new Error('--patch is for lockpath review');
   if (a.baseline !== undefined && command !== 'check') throw new Error('--baseline is for lockpath check');
-  if ((a.sarif !== undefined || a.html !== undefined) && (command === 'review' || command === 'history')) throw new Error(`--${a.sarif !== undefined ? 'sarif' : 'html'} is not for lockpath ${command}: it reports one tree (lockpath check)`);
-  if (a.baseline !== undefined && (a.sarif !== undefined || a.html !== undefined)) throw new Error('--baseline prints new, fixed and unchanged findings; run check without it for --sarif or --html');
-  if ((a.shard || a.merge) && command !== 'history') throw new Error(`--${a.shard ? 'shard' : 'merge'} is for lockpath history`);
+  if ((a.sarif !== undefined || a.html !== undefined) && (command === 'review' || command === 'history'))
+    throw new Error(
+      `--${a.sarif !== undefined ? 'sarif' : 'html'} is not for lockpath ${command}: it reports one tree (lockpath check)`,
+    );
+  if (a.baseline !== undefined && (a.sarif !== undefined || a.html !== undefined))
+    throw new Error('--baseline prints new, fixed and unchanged findings; run check without it for --sarif or --html');
+  if ((a.shard || a.merge) && command !== 'history')
+    throw new Error(`--${a.shard ? 'shard' : 'merge'} is for lockpath history`);
   if (a.merge && a.shard) throw new Error('--merge joins shard outputs; it takes no --shard');
-  if (a.merge && !a.paths.length && !a.help) throw new Error('history --merge needs the shard outputs: lockpath history --merge FILE...');
-  if (command === 'review' && a.patch !== undefined && a.paths.length > 1) throw new Error('review --patch takes one TREE');
+  if (a.merge && !a.paths.length && !a.help)
+    throw new Error('history --merge needs the shard outputs: lockpath history --merge FILE...');
+  if (command === 'review' && a.patch !== undefined && a.paths.length > 1)
+    throw new Error('review --patch takes one TREE');
   return a;
 }
 

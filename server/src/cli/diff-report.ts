@@ -49,8 +49,18 @@ export function witnessLanes(steps: readonly StepJson[], width: number): string[
   const title = (lane: number): string => steps.find((s) => s.lane === lane)?.thread ?? '';
   const cell = (s: StepJson): string => `${s.hazard ? '!! ' : ''}${s.action} (${base(s.file)}:${s.line})`;
   const fit = (t: string): string => (t.length > width ? `${t.slice(0, width - 3)}...` : t.padEnd(width));
-  const row = (lane: number, text: string): string => lanes.map((l) => (l === lane ? fit(text) : ' '.repeat(width))).join(' | ').trimEnd();
-  const rows = [lanes.map((l) => fit(title(l))).join(' | ').trimEnd(), lanes.map(() => '-'.repeat(width)).join('-+-')];
+  const row = (lane: number, text: string): string =>
+    lanes
+      .map((l) => (l === lane ? fit(text) : ' '.repeat(width)))
+      .join(' | ')
+      .trimEnd();
+  const rows = [
+    lanes
+      .map((l) => fit(title(l)))
+      .join(' | ')
+      .trimEnd(),
+    lanes.map(() => '-'.repeat(width)).join('-+-'),
+  ];
   for (const s of steps) rows.push(...wrapWords(cell(s), width).map((t, i) => row(s.lane, i ? `   ${t}` : t)));
   return rows;
 }
@@ -74,7 +84,14 @@ export function diffText(d: FindingDiff, title: string): string {
   const out = [title, `${d.new.length} new, ${d.fixed.length} fixed, ${d.unchanged.length} unchanged`, ''];
   if (d.new.length) {
     out.push('new:');
-    for (const f of d.new) out.push(`  ${headline(f)}`, `    chain: ${chainText(f.chain)}`, '    witness:', ...witnessLanes(f.witness, 58).map((l) => `      ${l}`), '');
+    for (const f of d.new)
+      out.push(
+        `  ${headline(f)}`,
+        `    chain: ${chainText(f.chain)}`,
+        '    witness:',
+        ...witnessLanes(f.witness, 58).map((l) => `      ${l}`),
+        '',
+      );
   }
   if (d.fixed.length) out.push('fixed:', ...d.fixed.map((f) => `  ${shortLine(f)}`), '');
   if (d.unchanged.length) out.push('unchanged:', ...d.unchanged.map((f) => `  ${shortLine(f)}`), '');

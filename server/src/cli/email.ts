@@ -11,7 +11,8 @@ import type { ReviewResult } from './review';
 export const EMAIL_WIDTH = 80;
 const QUOTED_HUNK_LINES = 16;
 
-const expandTabs = (s: string): string => s.replace(/[^\t]*\t/g, (m) => m.slice(0, -1).padEnd(Math.ceil(m.length / 8) * 8));
+const expandTabs = (s: string): string =>
+  s.replace(/[^\t]*\t/g, (m) => m.slice(0, -1).padEnd(Math.ceil(m.length / 8) * 8));
 const clip = (s: string, width = EMAIL_WIDTH): string => (s.length > width ? `${s.slice(0, width - 3)}...` : s);
 
 /** Words to lines of at most `width`, each line starting with `indent` (a word longer than a line is clipped). */
@@ -30,7 +31,12 @@ export function wrap(text: string, indent = '', width = EMAIL_WIDTH): string[] {
 }
 
 /** The hunks that change a function on the finding's chain (their side of the change: new for new, old for fixed). */
-function hunksFor(f: FindingJson, a: Analysis, patches: readonly FilePatch[], side: 'old' | 'new'): { path: string; hunk: Hunk }[] {
+function hunksFor(
+  f: FindingJson,
+  a: Analysis,
+  patches: readonly FilePatch[],
+  side: 'old' | 'new',
+): { path: string; hunk: Hunk }[] {
   const spans = [...new Set([...f.chain.map((h) => h.function), f.function])]
     .map((fn) => a.graph.lookup(fn))
     .filter((d): d is NonNullable<typeof d> => !!d)
@@ -52,7 +58,13 @@ function quote(path: string, h: Hunk): string[] {
   // Keep the changed lines in view: start a little before the first change.
   const first = Math.max(0, h.lines.findIndex((l) => l.op !== ' ') - 3);
   const shown = body.slice(first, first + QUOTED_HUNK_LINES);
-  return [`> ${path}`, `> ${h.header}`, ...(first ? ['> [...]'] : []), ...shown.map((l) => `> ${expandTabs(l)}`), ...(first + QUOTED_HUNK_LINES < body.length ? ['> [...]'] : [])].map((l) => clip(l));
+  return [
+    `> ${path}`,
+    `> ${h.header}`,
+    ...(first ? ['> [...]'] : []),
+    ...shown.map((l) => `> ${expandTabs(l)}`),
+    ...(first + QUOTED_HUNK_LINES < body.length ? ['> [...]'] : []),
+  ].map((l) => clip(l));
 }
 
 function findingStory(f: FindingJson, intro: string): string[] {
@@ -73,21 +85,35 @@ function findingStory(f: FindingJson, intro: string): string[] {
 export function emailBody(r: ReviewResult): string {
   const d = r.diff;
   const out: string[] = [];
-  out.push(...wrap(`lockpath ${VERSION} on ${r.subject ? `"${r.subject}"` : r.title}: ${d.new.length} new, ${d.fixed.length} fixed and ${d.unchanged.length} unchanged finding${d.unchanged.length === 1 ? '' : 's'} (${r.scopeLine}).`), '');
+  out.push(
+    ...wrap(
+      `lockpath ${VERSION} on ${r.subject ? `"${r.subject}"` : r.title}: ${d.new.length} new, ${d.fixed.length} fixed and ${d.unchanged.length} unchanged finding${d.unchanged.length === 1 ? '' : 's'} (${r.scopeLine}).`,
+    ),
+    '',
+  );
   const quoted = new Set<Hunk>();
   const quoteOnce = (hs: { path: string; hunk: Hunk }[]): string[] => {
     const fresh = hs.filter((h) => !quoted.has(h.hunk));
     for (const h of fresh) quoted.add(h.hunk);
     return fresh.flatMap((h) => [...quote(h.path, h.hunk), '']);
   };
-  for (const f of d.new) out.push(...quoteOnce(hunksFor(f, r.head, r.patches, 'new')), ...findingStory(f, 'This adds a race:'), '');
+  for (const f of d.new)
+    out.push(...quoteOnce(hunksFor(f, r.head, r.patches, 'new')), ...findingStory(f, 'This adds a race:'), '');
   if (d.fixed.length) {
-    for (const f of d.fixed) out.push(...quoteOnce(hunksFor(f, r.base, r.patches, 'old')), ...wrap(`This fixes ${f.hook} (${f.context}, via ${f.via}) reaching ${f.function} [${f.class}, ${f.id}]: ${f.chain.map((h) => chainText([h])).join(' -> ')}`), '');
+    for (const f of d.fixed)
+      out.push(
+        ...quoteOnce(hunksFor(f, r.base, r.patches, 'old')),
+        ...wrap(
+          `This fixes ${f.hook} (${f.context}, via ${f.via}) reaching ${f.function} [${f.class}, ${f.id}]: ${f.chain.map((h) => chainText([h])).join(' -> ')}`,
+        ),
+        '',
+      );
   }
   if (d.unchanged.length) {
     out.push(...wrap(`Still racing after this change (${d.unchanged.length}):`));
     for (const f of d.unchanged) out.push(...findingStory(f, '-'), '');
   }
-  if (!d.new.length && !d.fixed.length && !d.unchanged.length) out.push('No race on the stage-2 root in the analysed files, before or after.', '');
+  if (!d.new.length && !d.fixed.length && !d.unchanged.length)
+    out.push('No race on the stage-2 root in the analysed files, before or after.', '');
   return `${out.join('\n').trimEnd()}\n`;
 }

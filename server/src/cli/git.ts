@@ -9,7 +9,8 @@ import { BadInput } from './analyze';
 function git(cwd: string, args: string[], input?: string): Buffer {
   const r = spawnSync('git', ['-c', 'core.quotepath=off', ...args], { cwd, input, maxBuffer: 1 << 30 });
   if (r.error) throw new BadInput(`cannot run git: ${r.error.message}`);
-  if (r.status !== 0) throw new BadInput(`git ${args.join(' ')}: ${r.stderr.toString().trim() || `exit status ${r.status}`}`);
+  if (r.status !== 0)
+    throw new BadInput(`git ${args.join(' ')}: ${r.stderr.toString().trim() || `exit status ${r.status}`}`);
   return r.stdout;
 }
 
@@ -19,7 +20,8 @@ const text = (cwd: string, args: string[]): string => git(cwd, args).toString('u
 export function repositoryOf(dir: string): { top: string; prefix: string } {
   const abs = resolve(dir);
   const r = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: abs, encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new BadInput(`${abs} is not inside a git repository (review and history read revisions from git)`);
+  if (r.error || r.status !== 0)
+    throw new BadInput(`${abs} is not inside a git repository (review and history read revisions from git)`);
   const top = r.stdout.trim();
   const prefix = relative(realpathSync(top), realpathSync(abs)).split(sep).join('/');
   return { top, prefix };
@@ -72,7 +74,10 @@ export function readBlobs(top: string, oids: Iterable<string>): Map<string, stri
 /** The texts of some of a tree's files, by relative path (their blobs read in one batch). */
 export function textsOf(top: string, tree: Map<string, string>, paths: Iterable<string>): Map<string, string> {
   const list = [...paths];
-  const blobs = readBlobs(top, list.map((p) => tree.get(p)!));
+  const blobs = readBlobs(
+    top,
+    list.map((p) => tree.get(p)!),
+  );
   return new Map(list.map((p) => [p, blobs.get(tree.get(p)!)!]));
 }
 
@@ -87,7 +92,17 @@ export interface Commit {
 
 /** The commits of A..B, oldest first (topological order), each with its changes against its first parent. */
 export function commitsIn(top: string, range: string): Commit[] {
-  const raw = text(top, ['log', '--reverse', '--topo-order', '--no-renames', '--diff-merges=first-parent', '--raw', '--no-abbrev', '--format=%x01%H %P%x09%s', range]);
+  const raw = text(top, [
+    'log',
+    '--reverse',
+    '--topo-order',
+    '--no-renames',
+    '--diff-merges=first-parent',
+    '--raw',
+    '--no-abbrev',
+    '--format=%x01%H %P%x09%s',
+    range,
+  ]);
   const commits: Commit[] = [];
   for (const block of raw.split('\x01').slice(1)) {
     const lines = block.split('\n');

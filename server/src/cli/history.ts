@@ -75,22 +75,39 @@ async function runPart(args: CliArgs): Promise<HistoryPart> {
   // The scope is decided on the last tree of the range, so every shard reads the same folders.
   const scope: Scope = scopeOf(isKernelLayout(treeOf(top, to, prefix).keys()), args);
   const inScope = scopeFilter(scope);
-  const touches = (c: Commit): boolean => [...c.changes.keys()].some((p) => {
-    const rel = relOf(p);
-    return rel !== undefined && inScope(rel);
-  });
+  const touches = (c: Commit): boolean =>
+    [...c.changes.keys()].some((p) => {
+      const rel = relOf(p);
+      return rel !== undefined && inScope(rel);
+    });
   const all = commitsIn(top, range).filter(touches);
   const shard = args.shard ?? { index: 1, count: 1 };
-  const mine = all.slice(Math.floor(((shard.index - 1) * all.length) / shard.count), Math.floor((shard.index * all.length) / shard.count));
+  const mine = all.slice(
+    Math.floor(((shard.index - 1) * all.length) / shard.count),
+    Math.floor((shard.index * all.length) / shard.count),
+  );
   const firstIndex = Math.floor(((shard.index - 1) * all.length) / shard.count);
 
   // Every blob the slice's commits bring in, read up front in a few git processes rather than one per commit.
   const blobs = new BlobReader(top);
-  blobs.prefetch(mine.flatMap((c) => [...c.changes].filter(([p, oid]) => oid && inScope(relOf(p) ?? '/')).map(([, oid]) => oid)));
+  blobs.prefetch(
+    mine.flatMap((c) => [...c.changes].filter(([p, oid]) => oid && inScope(relOf(p) ?? '/')).map(([, oid]) => oid)),
+  );
 
-  const modelText: ModelText | undefined = args.model || args.noModelFile ? modelTextOnDisk(args, top) : modelAt(top, to, lead);
+  const modelText: ModelText | undefined =
+    args.model || args.noModelFile ? modelTextOnDisk(args, top) : modelAt(top, to, lead);
   const { ws } = await openWorkspace(args, modelText);
-  const part: HistoryPart = { lockpath: { version: VERSION, shape: 1 }, kind: 'lockpath-history-part', range, touching: all.length, shard, start: { commit: '', findings: [] }, commits: [], findings: {}, incomplete: false };
+  const part: HistoryPart = {
+    lockpath: { version: VERSION, shape: 1 },
+    kind: 'lockpath-history-part',
+    range,
+    touching: all.length,
+    shard,
+    start: { commit: '', findings: [] },
+    commits: [],
+    findings: {},
+    incomplete: false,
+  };
   try {
     // A shard left without commits (more shards than commits) has nothing to say: merging skips it.
     if (!mine.length && all.length) return part;
@@ -125,7 +142,13 @@ function modelAt(top: string, rev: string, lead: string): ModelText | undefined 
 }
 
 /** Makes the Workspace hold exactly the tree's files in scope. */
-function syncTo(ws: Workspace, state: Map<string, string>, blobs: BlobReader, tree: Map<string, string>, inScope: (rel: string) => boolean): void {
+function syncTo(
+  ws: Workspace,
+  state: Map<string, string>,
+  blobs: BlobReader,
+  tree: Map<string, string>,
+  inScope: (rel: string) => boolean,
+): void {
   const changed = new Map<string, string>();
   for (const [rel, oid] of tree) if (inScope(rel) && state.get(rel) !== oid) changed.set(rel, oid);
   for (const rel of state.keys()) if (!tree.has(rel)) changed.set(rel, '');
@@ -133,7 +156,12 @@ function syncTo(ws: Workspace, state: Map<string, string>, blobs: BlobReader, tr
 }
 
 /** rel -> new blob id ('' for deleted). */
-function applyChanges(ws: Workspace, state: Map<string, string>, blobs: BlobReader, changed: Map<string, string>): void {
+function applyChanges(
+  ws: Workspace,
+  state: Map<string, string>,
+  blobs: BlobReader,
+  changed: Map<string, string>,
+): void {
   const texts = blobs.read([...changed.values()].filter(Boolean));
   for (const [rel, oid] of changed) {
     if (!oid) {
@@ -153,11 +181,15 @@ class BlobReader {
 
   prefetch(oids: string[]): void {
     const wanted = [...new Set(oids)];
-    for (let i = 0; i < wanted.length; i += PREFETCH_BATCH) for (const [oid, text] of readBlobs(this.top, wanted.slice(i, i + PREFETCH_BATCH))) this.kept.set(oid, text);
+    for (let i = 0; i < wanted.length; i += PREFETCH_BATCH)
+      for (const [oid, text] of readBlobs(this.top, wanted.slice(i, i + PREFETCH_BATCH))) this.kept.set(oid, text);
   }
 
   read(oids: string[]): Map<string, string> {
-    const out = readBlobs(this.top, oids.filter((o) => !this.kept.has(o)));
+    const out = readBlobs(
+      this.top,
+      oids.filter((o) => !this.kept.has(o)),
+    );
     for (const o of oids) {
       const text = this.kept.get(o);
       if (text !== undefined) {
@@ -186,7 +218,8 @@ function readPart(file: string): HistoryPart {
   } catch (e) {
     throw new BadInput(`cannot read the history part ${file}: ${(e as Error).message}`);
   }
-  if (part?.kind !== 'lockpath-history-part' || !Array.isArray(part.commits)) throw new BadInput(`${file} is not the output of lockpath history --shard i/n`);
+  if (part?.kind !== 'lockpath-history-part' || !Array.isArray(part.commits))
+    throw new BadInput(`${file} is not the output of lockpath history --shard i/n`);
   return part;
 }
 
@@ -196,10 +229,18 @@ export function mergeParts(parts: HistoryPart[]): History {
   const sorted = [...parts].sort((a, b) => a.shard.index - b.shard.index);
   const { range, touching, shard } = sorted[0];
   for (const p of sorted) {
-    if (p.range !== range || p.shard.count !== shard.count || p.touching !== touching) throw new BadInput(`history parts of different runs: ${range} in ${shard.count} shards vs ${p.range} in ${p.shard.count}`);
+    if (p.range !== range || p.shard.count !== shard.count || p.touching !== touching)
+      throw new BadInput(
+        `history parts of different runs: ${range} in ${shard.count} shards vs ${p.range} in ${p.shard.count}`,
+      );
   }
-  const missing = Array.from({ length: shard.count }, (_, i) => i + 1).filter((i) => !sorted.some((p) => p.shard.index === i));
-  if (missing.length || sorted.length !== shard.count) throw new BadInput(`history parts: ${missing.length ? `shard ${missing.join(', ')} of ${shard.count} missing` : 'a shard given twice'}`);
+  const missing = Array.from({ length: shard.count }, (_, i) => i + 1).filter(
+    (i) => !sorted.some((p) => p.shard.index === i),
+  );
+  if (missing.length || sorted.length !== shard.count)
+    throw new BadInput(
+      `history parts: ${missing.length ? `shard ${missing.join(', ')} of ${shard.count} missing` : 'a shard given twice'}`,
+    );
   const commits = sorted.flatMap((p) => p.commits);
   const seen: Record<string, FindingJson> = {};
   for (const p of sorted) for (const [id, f] of Object.entries(p.findings)) seen[id] ??= f;
@@ -219,20 +260,43 @@ export function mergeParts(parts: HistoryPart[]): History {
     before = now;
     return { ...c, introduced: added, removed: gone };
   });
-  const findings = [...introduced.keys()].map((id) => ({ id, introduced: introduced.get(id)!, removed: removed.get(id) ?? null, finding: seen[id] }));
-  return { lockpath: { version: VERSION, shape: 1 }, range, start, commits: rows, findings, incomplete: sorted.some((p) => p.incomplete) };
+  const findings = [...introduced.keys()].map((id) => ({
+    id,
+    introduced: introduced.get(id)!,
+    removed: removed.get(id) ?? null,
+    finding: seen[id],
+  }));
+  return {
+    lockpath: { version: VERSION, shape: 1 },
+    range,
+    start,
+    commits: rows,
+    findings,
+    incomplete: sorted.some((p) => p.incomplete),
+  };
 }
 
 export function historyText(h: History): string {
   const short = (c: string | null): string => (c ? c.slice(0, 12) : '-');
-  const out = [`lockpath ${VERSION}: history ${h.range}: ${h.commits.length} commit${h.commits.length === 1 ? ' touches' : 's touch'} the analysed files`, ''];
-  out.push(`${short(h.start.commit)} (start)  ${h.start.findings.length} finding${h.start.findings.length === 1 ? '' : 's'}`);
+  const out = [
+    `lockpath ${VERSION}: history ${h.range}: ${h.commits.length} commit${h.commits.length === 1 ? ' touches' : 's touch'} the analysed files`,
+    '',
+  ];
+  out.push(
+    `${short(h.start.commit)} (start)  ${h.start.findings.length} finding${h.start.findings.length === 1 ? '' : 's'}`,
+  );
   for (const c of h.commits) {
     const delta = [...c.introduced.map((id) => `+${id}`), ...c.removed.map((id) => `-${id}`)].join(' ');
-    out.push(`${short(c.commit)} ${c.findings.length} finding${c.findings.length === 1 ? '' : 's'}${delta ? `  ${delta}` : ''}  ${c.subject}`);
+    out.push(
+      `${short(c.commit)} ${c.findings.length} finding${c.findings.length === 1 ? '' : 's'}${delta ? `  ${delta}` : ''}  ${c.subject}`,
+    );
   }
   out.push('', `${h.findings.length} finding${h.findings.length === 1 ? '' : 's'} over the range:`);
-  for (const f of h.findings) out.push(`  ${shortLine(f.finding)}`, `    introduced by ${f.introduced ? short(f.introduced) : '(before the range)'}, removed by ${f.removed ? short(f.removed) : '(still present)'}`);
+  for (const f of h.findings)
+    out.push(
+      `  ${shortLine(f.finding)}`,
+      `    introduced by ${f.introduced ? short(f.introduced) : '(before the range)'}, removed by ${f.removed ? short(f.removed) : '(still present)'}`,
+    );
   if (h.incomplete) out.push('', 'note: the search did not finish on some chains at some commit (inconclusive)');
   return out.join('\n');
 }

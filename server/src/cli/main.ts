@@ -65,7 +65,9 @@ function pathsToAnalyse(args: CliArgs): string[] {
   if (args.paths.length) return args.paths;
   const kernel = findKernelRoot(process.cwd());
   if (kernel) return [kernel];
-  throw new BadInput(`${process.cwd()} is not inside a kernel tree (virt/kvm beside arch/*/kvm): give a PATH, e.g. lockpath check /path/to/linux, or run lockpath demo for the bundled example`);
+  throw new BadInput(
+    `${process.cwd()} is not inside a kernel tree (virt/kvm beside arch/*/kvm): give a PATH, e.g. lockpath check /path/to/linux, or run lockpath demo for the bundled example`,
+  );
 }
 
 async function analyzePaths(args: CliArgs): Promise<Checked & { root: string; scopeLine: string }> {
@@ -87,7 +89,13 @@ async function analyzePaths(args: CliArgs): Promise<Checked & { root: string; sc
       if (!c.files.length) throw new BadInput(`no C files (*.c, *.h) under ${p}`);
       scopeLines.push(`${roots.length === 1 ? '' : `${p}: `}${describeScope(c.scope, c.files, c.excluded)}`);
       for (const f of c.files) files.push({ abs: join(p, f), rel: roots.length === 1 ? f : join(basename(p), f) });
-      for (const s of c.skipped) notes.push({ file: roots.length === 1 ? s.file : join(basename(p), s.file), at: { line: 0, column: 0, endLine: 0, endColumn: 0 }, severity: 'info', message: `lockpath: skipped: ${s.reason}` });
+      for (const s of c.skipped)
+        notes.push({
+          file: roots.length === 1 ? s.file : join(basename(p), s.file),
+          at: { line: 0, column: 0, endLine: 0, endColumn: 0 },
+          severity: 'info',
+          message: `lockpath: skipped: ${s.reason}`,
+        });
     } else {
       files.push({ abs: p, rel: roots.length === 1 ? basename(p) : relative(process.cwd(), p) });
     }
@@ -135,7 +143,9 @@ function report(args: CliArgs, a: Checked & { root: string }, out: (s: string) =
   }
   if (args.json) {
     const json = reportJson(a, VERSION, a.outcome);
-    out(`${JSON.stringify(args.command === 'chains' ? { lockpath: json.lockpath, model: json.model, summary: json.summary, chains: json.chains, contextChecks: json.contextChecks, incomplete: json.incomplete, problems: json.problems } : json, null, 2)}\n`);
+    out(
+      `${JSON.stringify(args.command === 'chains' ? { lockpath: json.lockpath, model: json.model, summary: json.summary, chains: json.chains, contextChecks: json.contextChecks, incomplete: json.incomplete, problems: json.problems } : json, null, 2)}\n`,
+    );
   } else if (args.sarif !== '-') {
     out(`${args.command === 'chains' ? chainsText(a, VERSION) : findingsText(a, VERSION, args.verbose, a.outcome)}\n`);
   }

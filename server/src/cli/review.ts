@@ -32,18 +32,26 @@ export async function reviewCommand(args: CliArgs, out: (s: string) => void): Pr
   const r = args.patch !== undefined ? await reviewPatch(args) : await reviewRange(args);
   const unfinished = incomplete(r.head);
   if (args.json) {
-    out(`${JSON.stringify({ lockpath: { version: VERSION, shape: 1 }, review: r.title, ...r.sides, incomplete: unfinished, ...r.diff }, null, 2)}\n`);
+    out(
+      `${JSON.stringify({ lockpath: { version: VERSION, shape: 1 }, review: r.title, ...r.sides, incomplete: unfinished, ...r.diff }, null, 2)}\n`,
+    );
   } else if (args.format === 'email') {
     out(emailBody(r));
   } else {
     out(`${diffText(r.diff, `lockpath ${VERSION}: review ${r.title}\nlockpath: ${r.scopeLine}`)}\n`);
-    if (unfinished) out('note: the search did not finish on some chains (inconclusive): what it did not see is not reported\n');
+    if (unfinished)
+      out('note: the search did not finish on some chains (inconclusive): what it did not see is not reported\n');
   }
   return diffExitStatus(args, r.diff, unfinished);
 }
 
 /** Analyses `before`, then the same Workspace with `changes` made (undefined: file removed). */
-async function compare(args: CliArgs, before: Map<string, string>, changes: Map<string, string | undefined>, modelText: ModelText | undefined): Promise<{ base: Analysis; head: Analysis; diff: FindingDiff }> {
+async function compare(
+  args: CliArgs,
+  before: Map<string, string>,
+  changes: Map<string, string | undefined>,
+  modelText: ModelText | undefined,
+): Promise<{ base: Analysis; head: Analysis; diff: FindingDiff }> {
   const { ws, problems } = await openWorkspace(args, modelText);
   try {
     for (const [rel, text] of before) ws.setFile(rel, text);
@@ -54,7 +62,10 @@ async function compare(args: CliArgs, before: Map<string, string>, changes: Map<
     }
     const head = ws.analyze();
     head.problems.unshift(...problems);
-    const diff = diffFindings(base.findings.map((f) => findingJson(base, f)), head.findings.map((f) => findingJson(head, f)));
+    const diff = diffFindings(
+      base.findings.map((f) => findingJson(base, f)),
+      head.findings.map((f) => findingJson(head, f)),
+    );
     return { base, head, diff };
   } finally {
     ws.dispose();
@@ -73,18 +84,31 @@ async function reviewRange(args: CliArgs): Promise<ReviewResult> {
   const inScope = scopeFilter(scope);
   const baseFiles = [...baseTree.keys()].filter(inScope);
   const headFiles = [...headTree.keys()].filter(inScope);
-  if (!baseFiles.length && !headFiles.length) throw new BadInput(`no C files (*.c, *.h) in scope in ${baseRev} or ${headRev}${prefix ? ` under ${prefix}` : ''}`);
+  if (!baseFiles.length && !headFiles.length)
+    throw new BadInput(`no C files (*.c, *.h) in scope in ${baseRev} or ${headRev}${prefix ? ` under ${prefix}` : ''}`);
   const changed = [...new Set([...baseFiles, ...headFiles])].filter((p) => baseTree.get(p) !== headTree.get(p)).sort();
   const before = textsOf(top, baseTree, baseFiles);
-  const after = textsOf(top, headTree, changed.filter((p) => headTree.has(p)));
+  const after = textsOf(
+    top,
+    headTree,
+    changed.filter((p) => headTree.has(p)),
+  );
   const changes = new Map(changed.map((p) => [p, after.get(p)]));
   const modelText = args.model || args.noModelFile ? modelTextOnDisk(args, top) : modelAt(top, headTree);
   const r = await compare(args, before, changes, modelText);
   const full = (p: string): string => (prefix ? `${prefix}/${p}` : p);
   const patches = changed.length ? parsePatch(gitDiff(top, baseId, headId, changed.map(full)), 'git diff') : [];
-  if (prefix) for (const fp of patches) Object.assign(fp, { oldPath: unprefix(fp.oldPath, prefix), newPath: unprefix(fp.newPath, prefix) });
+  if (prefix)
+    for (const fp of patches)
+      Object.assign(fp, { oldPath: unprefix(fp.oldPath, prefix), newPath: unprefix(fp.newPath, prefix) });
   const present = [...headTree.keys()];
-  return { ...r, sides: { base: baseId, head: headId }, title: `${args.range} (${baseId.slice(0, 12)}..${headId.slice(0, 12)}, ${changed.length} file${changed.length === 1 ? '' : 's'} in scope changed)`, scopeLine: describeScope(scope, headFiles, present), patches };
+  return {
+    ...r,
+    sides: { base: baseId, head: headId },
+    title: `${args.range} (${baseId.slice(0, 12)}..${headId.slice(0, 12)}, ${changed.length} file${changed.length === 1 ? '' : 's'} in scope changed)`,
+    scopeLine: describeScope(scope, headFiles, present),
+    patches,
+  };
 }
 
 const unprefix = (p: string, prefix: string): string => (p.startsWith(`${prefix}/`) ? p.slice(prefix.length + 1) : p);
@@ -104,7 +128,8 @@ async function reviewPatch(args: CliArgs): Promise<ReviewResult> {
     throw new BadInput(`cannot read the patch ${patchFile}: ${(e as Error).message}`);
   }
   const tree = resolve(args.paths[0] ?? findKernelRoot(process.cwd()) ?? process.cwd());
-  if (!existsSync(tree) || !statSync(tree).isDirectory()) throw new BadInput(`no such folder: ${tree} (review --patch FILE TREE applies the patch to the folder TREE)`);
+  if (!existsSync(tree) || !statSync(tree).isDirectory())
+    throw new BadInput(`no such folder: ${tree} (review --patch FILE TREE applies the patch to the folder TREE)`);
   const c = collectSources(tree, { include: args.include, exclude: args.exclude, maxBytes: args.maxFileBytes });
   const inScope = scopeFilter(c.scope);
   const before = new Map<string, string>();
@@ -113,7 +138,8 @@ async function reviewPatch(args: CliArgs): Promise<ReviewResult> {
   const readOnDisk = (p: string): string | undefined => {
     if (before.has(p)) return before.get(p);
     const abs = resolve(tree, p);
-    if (!abs.startsWith(realTree + sep) && !abs.startsWith(tree + sep)) throw new BadInput(`${patchFile}: ${p} lies outside ${tree}`);
+    if (!abs.startsWith(realTree + sep) && !abs.startsWith(tree + sep))
+      throw new BadInput(`${patchFile}: ${p} lies outside ${tree}`);
     try {
       return statSync(abs).isFile() ? readFileSync(abs, 'utf8') : undefined;
     } catch {

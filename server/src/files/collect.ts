@@ -7,7 +7,15 @@ import picomatch from 'picomatch';
 import { globToRegExp, isKernelRoot, scopeOf, type Scope } from './scope';
 
 // The scope rules (kernel layout, KVM folders, what is left out and why) live in scope.ts.
-export { GlobError, KERNEL_EXCLUDES, KERNEL_GLOBS, MAX_STARS_PER_SEGMENT, globToRegExp, isKernelRoot, usableGlobs } from './scope';
+export {
+  GlobError,
+  KERNEL_EXCLUDES,
+  KERNEL_GLOBS,
+  MAX_STARS_PER_SEGMENT,
+  globToRegExp,
+  isKernelRoot,
+  usableGlobs,
+} from './scope';
 
 export interface Collected {
   /** Paths relative to the root, with forward slashes, sorted. */
@@ -25,7 +33,10 @@ function folderInScope(bases: readonly string[], excluded: (rel: string) => bool
   return bases.some((b) => b === '' || b === dir || b.startsWith(`${dir}/`) || dir.startsWith(`${b}/`));
 }
 
-export function collectSources(root: string, opts: { include?: string[]; exclude?: string[]; maxBytes?: number } = {}): Collected {
+export function collectSources(
+  root: string,
+  opts: { include?: string[]; exclude?: string[]; maxBytes?: number } = {},
+): Collected {
   const scope = scopeOf(isKernelRoot(root), opts);
   const include = scope.include.map(globToRegExp);
   const exclude = scope.exclude.map(globToRegExp);
@@ -44,7 +55,10 @@ export function collectSources(root: string, opts: { include?: string[]; exclude
     try {
       names = readdirSync(dir).sort();
     } catch (e) {
-      out.skipped.push({ file: relative(root, dir).split(sep).join('/') || '.', reason: `unreadable folder: ${(e as Error).message}` });
+      out.skipped.push({
+        file: relative(root, dir).split(sep).join('/') || '.',
+        reason: `unreadable folder: ${(e as Error).message}`,
+      });
       return;
     }
     for (const name of names) {
@@ -64,13 +78,21 @@ export function collectSources(root: string, opts: { include?: string[]; exclude
             continue;
           }
           if (st.isDirectory() && open.includes(target)) {
-            if (inScope) out.skipped.push({ file: rel, reason: `link loops back to ${relative(realRoot, target).split(sep).join('/') || '.'}` });
+            if (inScope)
+              out.skipped.push({
+                file: rel,
+                reason: `link loops back to ${relative(realRoot, target).split(sep).join('/') || '.'}`,
+              });
             continue;
           }
         }
       } catch (e) {
         // A dangling link, a link loop the system refuses to resolve, an entry removed while we read.
-        if (wanted(rel) || folderInScope(bases, excluded, rel)) out.skipped.push({ file: rel, reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+        if (wanted(rel) || folderInScope(bases, excluded, rel))
+          out.skipped.push({
+            file: rel,
+            reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          });
         continue;
       }
       if (st.isDirectory()) {

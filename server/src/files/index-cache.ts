@@ -49,7 +49,9 @@ export function pruneOtherBuilds(dir: string): void {
   markAsOurs(dir);
   const parent = dirname(dir);
   const others = readdirSync(parent, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name.startsWith('index-') && e.name !== basename(dir) && isOurs(join(parent, e.name)))
+    .filter(
+      (e) => e.isDirectory() && e.name.startsWith('index-') && e.name !== basename(dir) && isOurs(join(parent, e.name)),
+    )
     .map((e) => ({ path: join(parent, e.name), written: statSync(join(parent, e.name)).mtimeMs }))
     .sort((a, b) => b.written - a.written);
   for (const old of others.slice(KEPT_OTHER_BUILDS)) rmSync(old.path, { recursive: true, force: true });
@@ -112,7 +114,11 @@ export class DiskStore<T> {
 /** File facts, in the build's folder (the first write prunes other builds' folders). */
 export class DiskIndexCache extends DiskStore<FileFacts> implements IndexCache {
   constructor(dir: string) {
-    super(dir, (v) => typeof v === 'object' && v !== null && Array.isArray((v as FileFacts).functions), () => pruneOtherBuilds(dir));
+    super(
+      dir,
+      (v) => typeof v === 'object' && v !== null && Array.isArray((v as FileFacts).functions),
+      () => pruneOtherBuilds(dir),
+    );
   }
 }
 
@@ -125,5 +131,14 @@ export class DiskExploreStore extends DiskStore<ExploreResult> implements Explor
 
 function isExploreResult(v: unknown): boolean {
   const r = v as ExploreResult;
-  return typeof v === 'object' && v !== null && typeof r.states === 'number' && typeof r.complete === 'boolean' && Array.isArray(r.hazards) && r.hazards.every((h) => Array.isArray(h?.witness)) && Array.isArray(r.guardsSawNull) && Array.isArray(r.guardsSawTables);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof r.states === 'number' &&
+    typeof r.complete === 'boolean' &&
+    Array.isArray(r.hazards) &&
+    r.hazards.every((h) => Array.isArray(h?.witness)) &&
+    Array.isArray(r.guardsSawNull) &&
+    Array.isArray(r.guardsSawTables)
+  );
 }

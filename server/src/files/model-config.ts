@@ -47,7 +47,11 @@ export function resolveModel(input: ModelInput): ResolvedModel {
   const assumptions = Object.fromEntries(Object.entries(overrides).filter(([id]) => knownAssumptions.includes(id)));
   if (Object.keys(assumptions).length) {
     if (model) model = applyModelFile(model, { assumptions }, model.source);
-    else overlay = { file: { ...overlay?.file, assumptions: { ...overlay?.file.assumptions, ...assumptions } }, source: overlay?.source ?? input.assumptionsSource };
+    else
+      overlay = {
+        file: { ...overlay?.file, assumptions: { ...overlay?.file.assumptions, ...assumptions } },
+        source: overlay?.source ?? input.assumptionsSource,
+      };
   }
   const index = usable ? file?.index : undefined;
   return {
@@ -85,7 +89,17 @@ function load(input: ModelInput['file']): Loaded {
     return loadModelFile(input.name, text);
   } catch (e) {
     // The loader promises not to throw; this keeps a bug or an input it did not foresee from taking the caller down.
-    const why = e instanceof RangeError ? `${e.message}: nested too deeply?` : (e as Error).message ?? String(e);
-    return { problems: [{ file: input.name, at: { line: 0, column: 0, endLine: 0, endColumn: 1 }, severity: 'error', message: `lockpath model file: cannot be read (${why})` }], auto: true };
+    const why = e instanceof RangeError ? `${e.message}: nested too deeply?` : ((e as Error).message ?? String(e));
+    return {
+      problems: [
+        {
+          file: input.name,
+          at: { line: 0, column: 0, endLine: 0, endColumn: 1 },
+          severity: 'error',
+          message: `lockpath model file: cannot be read (${why})`,
+        },
+      ],
+      auto: true,
+    };
   }
 }

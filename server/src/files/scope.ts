@@ -96,7 +96,9 @@ export function globToRegExp(glob: string): RegExp {
   for (const segment of glob.split('/')) {
     const stars = segment.match(/\*+/g)?.length ?? 0;
     if (stars > MAX_STARS_PER_SEGMENT) {
-      throw new GlobError(`the glob "${glob}" has ${stars} wildcards in the segment "${segment}"; at most ${MAX_STARS_PER_SEGMENT} are taken (more can take minutes to match one name)`);
+      throw new GlobError(
+        `the glob "${glob}" has ${stars} wildcards in the segment "${segment}"; at most ${MAX_STARS_PER_SEGMENT} are taken (more can take minutes to match one name)`,
+      );
     }
   }
   return picomatch.makeRe(glob, { dot: true, flags: 's' });
@@ -147,5 +149,8 @@ function folderOf(rel: string, kernel: boolean): string {
   if (parts.length === 1) return '.';
   if (!kernel) return parts[0];
   if (parts[0] === 'arch' && parts.length > 3) return parts.slice(0, parts[2] === 'include' ? 4 : 3).join('/');
-  return parts.slice(0, 2).join('/').replace(/\/[^/]*\.[ch]$/, '');
+  return parts
+    .slice(0, 2)
+    .join('/')
+    .replace(/\/[^/]*\.[ch]$/, '');
 }

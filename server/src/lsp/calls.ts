@@ -18,7 +18,8 @@ interface ItemData {
 
 export function contextsOf(env: Env, fn: { name: string; file: string }): string[] {
   const labels = new Set<string>();
-  for (const c of env.snap.chains) if (c.path.some((n, i) => n === fn.name && c.defs[i]?.file === fn.file)) labels.add(c.contextLabel);
+  for (const c of env.snap.chains)
+    if (c.path.some((n, i) => n === fn.name && c.defs[i]?.file === fn.file)) labels.add(c.contextLabel);
   return [...labels].sort();
 }
 
@@ -35,7 +36,13 @@ export function itemOf(env: Env, fn: FnView): CallHierarchyItem {
   };
 }
 
-export function prepareCallHierarchy(env: Env, key: string, text: string, p: Position, fresh: boolean): CallHierarchyItem[] | null {
+export function prepareCallHierarchy(
+  env: Env,
+  key: string,
+  text: string,
+  p: Position,
+  fresh: boolean,
+): CallHierarchyItem[] | null {
   const w = wordAt(text, p);
   if (!w) return null;
   const defs = env.snap.functions.filter((f) => f.name === w.word);
@@ -49,7 +56,10 @@ export function prepareCallHierarchy(env: Env, key: string, text: string, p: Pos
 function fnOf(env: Env, item: CallHierarchyItem): FnView | undefined {
   const data = item.data as ItemData | undefined;
   const name = data?.name ?? item.name;
-  return env.snap.functions.find((f) => f.name === name && (!data || f.file === data.file)) ?? env.snap.functions.find((f) => f.name === name);
+  return (
+    env.snap.functions.find((f) => f.name === name && (!data || f.file === data.file)) ??
+    env.snap.functions.find((f) => f.name === name)
+  );
 }
 
 export function incomingCalls(env: Env, item: CallHierarchyItem): CallHierarchyIncomingCall[] {
@@ -57,7 +67,9 @@ export function incomingCalls(env: Env, item: CallHierarchyItem): CallHierarchyI
   if (!target) return [];
   const out: CallHierarchyIncomingCall[] = [];
   for (const caller of env.snap.functions) {
-    const ranges: Range[] = caller.calls.filter((s) => s.targets.some((t) => t.name === target.name && t.file === target.file)).map((s) => rangeOf(s.at));
+    const ranges: Range[] = caller.calls
+      .filter((s) => s.targets.some((t) => t.name === target.name && t.file === target.file))
+      .map((s) => rangeOf(s.at));
     if (ranges.length) out.push({ from: itemOf(env, caller), fromRanges: ranges });
   }
   return out;

@@ -68,7 +68,8 @@ export class Documents {
   }
 
   hashOf(d: OpenDoc): string {
-    if (!d.hash || d.hash.version !== d.doc.version) d.hash = { version: d.doc.version, value: textHash(d.doc.getText()) };
+    if (!d.hash || d.hash.version !== d.doc.version)
+      d.hash = { version: d.doc.version, value: textHash(d.doc.getText()) };
     return d.hash.value;
   }
 

@@ -3,7 +3,15 @@
 // (worker.ts) so that a multi-second analysis never stalls the LSP thread, and it is driven only by messages, in
 // order. It reads files (inside the workspace folders only) and never writes any.
 import { readFileSync } from 'node:fs';
-import { isSkipNote, loadParser, Workspace, type Analysis, type CParser, type Model, type TextChange } from '../analysis';
+import {
+  isSkipNote,
+  loadParser,
+  Workspace,
+  type Analysis,
+  type CParser,
+  type Model,
+  type TextChange,
+} from '../analysis';
 import { fixesFor } from '../analysis/fixes';
 import { contentHash } from '../analysis/content-hash';
 import type { ModelFile } from '../analysis/model/loader';
@@ -78,7 +86,10 @@ export class Engine {
   /** Ends the wait before building a snapshot early (a message arrived). */
   private wakeSnapshot?: () => void;
 
-  constructor(private readonly send: (m: FromEngine) => void, wasmDir?: string) {
+  constructor(
+    private readonly send: (m: FromEngine) => void,
+    wasmDir?: string,
+  ) {
     this.queue = loadParser(wasmDir).then((p) => {
       this.parser = p;
     });
@@ -94,7 +105,11 @@ export class Engine {
         return this.process(m);
       })
       .catch((e: unknown) => {
-        this.send({ t: 'log', level: 'error', message: `lockpath analysis: ${m.t} failed: ${(e as Error).stack ?? e}` });
+        this.send({
+          t: 'log',
+          level: 'error',
+          message: `lockpath analysis: ${m.t} failed: ${(e as Error).stack ?? e}`,
+        });
       });
     return this.queue;
   }
@@ -145,7 +160,11 @@ export class Engine {
   private async analyze(ws: Workspace, seq: number): Promise<void> {
     const started = performance.now();
     const a = ws.analyze();
-    applySuppressions(a, (file) => ws.text(file) ?? '', this.config?.overlay && { source: this.config.overlay.source, entries: this.config.overlay.file.reviewed ?? [] });
+    applySuppressions(
+      a,
+      (file) => ws.text(file) ?? '',
+      this.config?.overlay && { source: this.config.overlay.source, entries: this.config.overlay.file.reviewed ?? [] },
+    );
     const hashes = Object.fromEntries(ws.paths().map((p) => [p, textHash(ws.text(p) ?? '')]));
     const versions = Object.fromEntries(this.open);
     const part = buildDiagnosticsPart(a, seq, versions, hashes);
@@ -158,7 +177,14 @@ export class Engine {
       return;
     }
     const built = performance.now();
-    const snapshot = buildSnapshot(a, seq, versions, hashes, (f) => fixesFor(a, f, (file) => ws.text(file) ?? ''), part);
+    const snapshot = buildSnapshot(
+      a,
+      seq,
+      versions,
+      hashes,
+      (f) => fixesFor(a, f, (file) => ws.text(file) ?? ''),
+      part,
+    );
     this.send({ t: 'snapshot', seq, snapshot, ms });
     this.send({ t: 'log', level: 'info', message: this.analysisLog(a, seq, ms, performance.now() - built) });
   }
@@ -168,14 +194,24 @@ export class Engine {
   private analysisLog(a: Analysis, seq: number, ms: number, snapshotMs: number): string {
     const cfg = this.config;
     const roots = this.paths.roots.map((r) => r.fsPath).join(', ') || '(no folder)';
-    const skipped = a.problems.filter(isSkipNote).map((p) => `${p.file}: ${p.message.replace(/^lockpath: skipped: /, '')}`);
+    const skipped = a.problems
+      .filter(isSkipNote)
+      .map((p) => `${p.file}: ${p.message.replace(/^lockpath: skipped: /, '')}`);
     const st = a.stats;
     return [
       // Worded apart from server.ts's one-line "analysis #N" (tests count those) and from its skip notes.
       `lockpath: what analysis ${seq} read`,
-      `  model: ${a.model.id} (${a.model.source}; ${a.modelReason}); assumptions off: ${a.model.assumptions.filter((x) => !x.enabled).map((x) => x.id).join(', ') || 'none'}`,
+      `  model: ${a.model.id} (${a.model.source}; ${a.modelReason}); assumptions off: ${
+        a.model.assumptions
+          .filter((x) => !x.enabled)
+          .map((x) => x.id)
+          .join(', ') || 'none'
+      }`,
       `  scope: ${st.files} files (${this.indexed.size} indexed from ${roots}, ${this.open.size} open)${cfg ? `; include ${cfg.include.join(' ') || '(none: open files only)'}; exclude ${cfg.exclude.join(' ') || '(none)'}` : ''}`,
-      `  left out (too large, binary or generated): ${skipped.length ? `${skipped.length} file${skipped.length === 1 ? '' : 's'}` : 'none'}${skipped.slice(0, 20).map((x) => `\n    ${x}`).join('')}${skipped.length > 20 ? `\n    and ${skipped.length - 20} more` : ''}`,
+      `  left out (too large, binary or generated): ${skipped.length ? `${skipped.length} file${skipped.length === 1 ? '' : 's'}` : 'none'}${skipped
+        .slice(0, 20)
+        .map((x) => `\n    ${x}`)
+        .join('')}${skipped.length > 20 ? `\n    and ${skipped.length - 20} more` : ''}`,
       `  timings: analysis ${Math.round(ms)} ms (${st.functions} functions, ${st.chains} chains, ${st.states} states, ${st.searchesStored} of ${st.searches} searches from the cache), editor data ${Math.round(snapshotMs)} ms`,
       `  found: ${countRaces(a.findings)}`,
     ].join('\n');
@@ -206,14 +242,22 @@ export class Engine {
     this.config = config;
     this.include = usableGlobs(config.include);
     this.exclude = usableGlobs(config.exclude);
-    const ws = new Workspace(this.parser!, { model: config.model, overlay: config.overlay, maxFileBytes: config.maxFileBytes });
+    const ws = new Workspace(this.parser!, {
+      model: config.model,
+      overlay: config.overlay,
+      maxFileBytes: config.maxFileBytes,
+    });
     this.ws = ws;
     const skipped: { file: string; reason: string }[] = [];
     const todo: string[] = [];
     // No globs (limited mode): the folders are not even listed.
     for (const root of config.include.length ? roots : []) {
       try {
-        const c = collectSources(root.fsPath, { include: config.include, exclude: config.exclude, maxBytes: config.maxFileBytes });
+        const c = collectSources(root.fsPath, {
+          include: config.include,
+          exclude: config.exclude,
+          maxBytes: config.maxFileBytes,
+        });
         todo.push(...c.files.map((f) => this.paths.keyIn(root, f)));
         skipped.push(...c.skipped.map((s) => ({ ...s, file: this.paths.keyIn(root, s.file) })));
       } catch (e) {

@@ -31,7 +31,8 @@ export function spanHas(s: Span, p: Position): boolean {
 }
 
 export function rangesMeet(a: Range, b: Range): boolean {
-  const before = (x: Position, y: Position): boolean => x.line < y.line || (x.line === y.line && x.character < y.character);
+  const before = (x: Position, y: Position): boolean =>
+    x.line < y.line || (x.line === y.line && x.character < y.character);
   return !before(a.end, b.start) && !before(b.end, a.start);
 }
 
@@ -62,7 +63,10 @@ export function link(env: Env, text: string, file: string, line: number): string
 
 /** A verdict's reason: the code it quotes in backticks stays code, the rest is escaped. */
 export function reasonMd(s: string): string {
-  return s.split(/(`[^`]*`)/).map((part) => (part.startsWith('`') && part.endsWith('`') && part.length > 1 ? part : escapeMd(part))).join('');
+  return s
+    .split(/(`[^`]*`)/)
+    .map((part) => (part.startsWith('`') && part.endsWith('`') && part.length > 1 ? part : escapeMd(part)))
+    .join('');
 }
 
 /** Escapes what would turn into markup; identifiers stay readable (an underscore inside a word is literal). */
@@ -90,7 +94,8 @@ export function findingById(snap: Snapshot, id: string): FindingView | undefined
 /** Contexts of the chains through a function, in a stable order. */
 export function byContext(chains: readonly ChainView[]): Map<string, ChainView[]> {
   const m = new Map<string, ChainView[]>();
-  for (const c of [...chains].sort((a, b) => a.contextLabel.localeCompare(b.contextLabel))) m.set(c.context, [...(m.get(c.context) ?? []), c]);
+  for (const c of [...chains].sort((a, b) => a.contextLabel.localeCompare(b.contextLabel)))
+    m.set(c.context, [...(m.get(c.context) ?? []), c]);
   return m;
 }
 
@@ -157,7 +162,9 @@ export function shortVerdict(snap: Snapshot, chains: readonly ChainView[]): stri
   const races = chains.filter((c) => c.verdict === 'race');
   if (races.length) {
     const found = findingsOn(snap, races);
-    return found.length ? `race: ${racesPhrase(snap, found)}` : `race: ${snap.model.resource} may be freed${of(races.length)}`;
+    return found.length
+      ? `race: ${racesPhrase(snap, found)}`
+      : `race: ${snap.model.resource} may be freed${of(races.length)}`;
   }
   const open = chains.filter((c) => c.verdict === 'inconclusive');
   if (open.length) {
@@ -190,7 +197,10 @@ export function witnessTable(env: Env, steps: readonly WitnessStep[]): string {
   const lanes = [...new Set(steps.map((s) => s.lane))].sort((a, b) => a - b);
   if (!lanes.length) return '';
   const title = (lane: number): string => steps.find((s) => s.lane === lane)?.thread ?? `thread ${lane}`;
-  const rows = [`| ${lanes.map((l) => cell(escapeMd(title(l)))).join(' | ')} |`, `|${lanes.map(() => '---').join('|')}|`];
+  const rows = [
+    `| ${lanes.map((l) => cell(escapeMd(title(l)))).join(' | ')} |`,
+    `|${lanes.map(() => '---').join('|')}|`,
+  ];
   for (const s of steps) {
     const text = `${s.hazard ? '**⚠ ' : ''}${escapeMd(s.action)}${s.hazard ? '**' : ''} (${link(env, `${base(s.file)}:${s.at.line + 1}`, s.file, s.at.line)})`;
     rows.push(`| ${lanes.map((l) => (l === s.lane ? cell(text) : ' ')).join(' | ')} |`);
@@ -213,14 +223,18 @@ export function pathLinks(env: Env, c: ChainView): string {
 export function chainMarkdown(env: Env, c: ChainView, name?: string, withWitness = true): string {
   const out: string[] = [];
   const verdict = c.verdict === 'race' ? '**race**' : c.verdict === 'safe' ? '**safe**' : '**inconclusive**';
-  out.push(`${verdict} · **${escapeMd(c.contextLabel)}** ${escapeMd(c.hook)} via \`${c.entry.via}\`${c.entry.derived ? '' : ' (built-in hook table)'}`);
+  out.push(
+    `${verdict} · **${escapeMd(c.contextLabel)}** ${escapeMd(c.hook)} via \`${c.entry.via}\`${c.entry.derived ? '' : ' (built-in hook table)'}`,
+  );
   out.push('');
   out.push(`path: ${pathLinks(env, c)}`);
   out.push('');
   const at = name ? c.path.indexOf(name) : c.path.length - 1;
   // Markdown joins adjacent lines into one paragraph: a trailing double space keeps these on lines of their own.
-  if (at >= 0) out.push(`locks held in ${escapeMd(c.path[at])}: ${escapeMd(lockNames(env, c.locksAt[at] ?? c.locks))}  `);
-  if (c.guards.length) out.push(`guards: ${c.guards.map((g) => link(env, `${g.function}:${g.line + 1}`, g.file, g.line)).join(', ')}  `);
+  if (at >= 0)
+    out.push(`locks held in ${escapeMd(c.path[at])}: ${escapeMd(lockNames(env, c.locksAt[at] ?? c.locks))}  `);
+  if (c.guards.length)
+    out.push(`guards: ${c.guards.map((g) => link(env, `${g.function}:${g.line + 1}`, g.file, g.line)).join(', ')}  `);
   out.push('');
   out.push(`${c.verdict === 'race' ? 'why' : 'reason'}: ${reasonMd(c.reason)}`);
   if (c.assumptions.length) out.push(`\nassumptions: ${c.assumptions.map((a) => `\`${a}\``).join(', ')}`);
@@ -244,7 +258,8 @@ export function findingMarkdown(env: Env, f: FindingView): string {
   const fixes = env.snap.fixes[f.id] ?? [];
   if (fixes.length) {
     out.push('', 'fixes:');
-    for (const x of fixes) out.push(`- ${x.preferred ? '**(preferred)** ' : ''}${escapeMd(x.title)}: ${escapeMd(x.explanation)}`);
+    for (const x of fixes)
+      out.push(`- ${x.preferred ? '**(preferred)** ' : ''}${escapeMd(x.title)}: ${escapeMd(x.explanation)}`);
   }
   return out.join('\n');
 }
@@ -254,7 +269,11 @@ export function explainMarkdown(env: Env, name: string): { found: boolean; markd
   const snap = env.snap;
   const def = snap.functions.find((f) => f.name === name);
   const out: string[] = [`## ${escapeMd(name)}`, ''];
-  out.push(def ? `defined at ${link(env, `${def.file}:${def.nameSpan.line + 1}`, def.file, def.nameSpan.line)}, returns \`${def.returnType}\`` : 'not defined in the indexed files');
+  out.push(
+    def
+      ? `defined at ${link(env, `${def.file}:${def.nameSpan.line + 1}`, def.file, def.nameSpan.line)}, returns \`${def.returnType}\``
+      : 'not defined in the indexed files',
+  );
   out.push('', `model: ${escapeMd(snap.model.id)} (${escapeMd(snap.model.reason)})`);
   const off = snap.model.assumptions.filter((a) => !a.enabled).map((a) => `\`${a.id}\``);
   if (off.length) out.push('', `assumptions switched off: ${off.join(', ')}`);
@@ -264,7 +283,9 @@ export function explainMarkdown(env: Env, name: string): { found: boolean; markd
     out.push(`no stage-2 chain passes through ${escapeMd(name)}`);
     return { found: !!def, markdown: out.join('\n') };
   }
-  out.push(`${through.length} chain${through.length === 1 ? '' : 's'} pass${through.length === 1 ? 'es' : ''} through it:`);
+  out.push(
+    `${through.length} chain${through.length === 1 ? '' : 's'} pass${through.length === 1 ? 'es' : ''} through it:`,
+  );
   for (const c of through) out.push('', '---', '', chainMarkdown(env, c, name));
   return { found: true, markdown: out.join('\n') };
 }

@@ -36,7 +36,9 @@ export function hover(env: Env, key: string, text: string, p: Position, fresh: b
   const enclosing = fresh ? snap.functions.find((f) => f.file === key && spanHas(f.span, p)) : undefined;
 
   if (fresh) {
-    const here = snap.findings.filter((f) => (f.file === key && spanHas(f.at, p)) || f.alsoAt.some((x) => x.file === key && spanHas(x.at, p)));
+    const here = snap.findings.filter(
+      (f) => (f.file === key && spanHas(f.at, p)) || f.alsoAt.some((x) => x.file === key && spanHas(x.at, p)),
+    );
     if (here.length) return done(findingsHover(env, here), rangeOf(here[0].at));
   }
 
@@ -46,7 +48,12 @@ export function hover(env: Env, key: string, text: string, p: Position, fresh: b
     let note = '';
     const site = enclosing?.calls.find((s) => spanHas(s.at, p) && s.targets.some((t) => t.name === w.word));
     if (site && enclosing) {
-      const atSite = chains.filter((c) => c.hops.some((h, i) => i > 0 && h.function === w.word && h.file === key && h.line === site.at.line && h.column === site.at.column));
+      const atSite = chains.filter((c) =>
+        c.hops.some(
+          (h, i) =>
+            i > 0 && h.function === w.word && h.file === key && h.line === site.at.line && h.column === site.at.column,
+        ),
+      );
       if (atSite.length) {
         chains = atSite;
         note = `the chains through this call in ${escapeMd(enclosing.name)}; locks held here: ${escapeMd(lockNames(env, site.locksHeld))}`;
@@ -68,8 +75,14 @@ function findingsHover(env: Env, here: readonly FindingView[]): string[] {
   out.push(`\`${first.class}\`: ${escapeMd(first.title)}`, '');
   out.push(...capped(here.map((f) => `- ${escapeMd(`${f.contextLabel} ${f.hook} (${f.via})`)}`)));
   const free = first.freeSide;
-  if (free) out.push('', `free side: ${escapeMd(`${free.thread}: ${free.action}`)} (${link(env, `${base(free.file)}:${free.at.line + 1}`, free.file, free.at.line)})`);
-  const fixes = [...new Set(here.flatMap((f) => (env.snap.fixes[f.id] ?? []).filter((x) => x.preferred).map((x) => x.title)))];
+  if (free)
+    out.push(
+      '',
+      `free side: ${escapeMd(`${free.thread}: ${free.action}`)} (${link(env, `${base(free.file)}:${free.at.line + 1}`, free.file, free.at.line)})`,
+    );
+  const fixes = [
+    ...new Set(here.flatMap((f) => (env.snap.fixes[f.id] ?? []).filter((x) => x.preferred).map((x) => x.title))),
+  ];
   if (fixes.length) out.push('', ...capped(fixes.map((t) => `- fix: ${escapeMd(t)}`)));
   return [out.join('\n'), more(env, first.function, first.id)];
 }
@@ -81,7 +94,12 @@ function functionHover(env: Env, name: string, chains: readonly ChainView[], not
   const out = [head];
   if (note) out.push('', note);
   if (found.length) out.push('', ...capped(raceGroups(found).map((g) => raceLine(env, g))));
-  out.push('', ...capped([...byContext(chains)].map(([, cs]) => `- ${escapeMd(cs[0].contextLabel)} · ${escapeMd(shortVerdict(snap, cs))}`)));
+  out.push(
+    '',
+    ...capped(
+      [...byContext(chains)].map(([, cs]) => `- ${escapeMd(cs[0].contextLabel)} · ${escapeMd(shortVerdict(snap, cs))}`),
+    ),
+  );
   return [out.join('\n'), more(env, name, found[0]?.id)];
 }
 
@@ -94,12 +112,34 @@ function raceLine(env: Env, group: readonly FindingView[]): string {
 
 function useHover(env: Env, fn: FnView, use: FnView['uses'][number]): string[] {
   const snap = env.snap;
-  const what: Record<string, string> = { read: 'read', deref: 'dereference', guard: 'test', write: 'write', free: 'free' };
-  const out = [`**${what[use.kind] ?? use.kind} of ${escapeMd(snap.model.resource)}** in ${escapeMd(fn.name)}; locks this function holds here: ${escapeMd(lockNames(env, use.locksHeld))}`];
+  const what: Record<string, string> = {
+    read: 'read',
+    deref: 'dereference',
+    guard: 'test',
+    write: 'write',
+    free: 'free',
+  };
+  const out = [
+    `**${what[use.kind] ?? use.kind} of ${escapeMd(snap.model.resource)}** in ${escapeMd(fn.name)}; locks this function holds here: ${escapeMd(lockNames(env, use.locksHeld))}`,
+  ];
   const chains = snap.chains.filter((c) => c.path.includes(fn.name));
   const found = findingsOn(snap, chains);
-  if (found.length) out.push('', `**${escapeMd(racesPhrase(snap, found))}** on the chains through ${escapeMd(fn.name)}:`, '', ...capped(raceGroups(found).map((g) => raceLine(env, g))));
-  if (chains.length) out.push('', ...capped([...byContext(chains)].map(([, cs]) => `- ${escapeMd(cs[0].contextLabel)} · ${escapeMd(shortVerdict(snap, cs))}`)));
+  if (found.length)
+    out.push(
+      '',
+      `**${escapeMd(racesPhrase(snap, found))}** on the chains through ${escapeMd(fn.name)}:`,
+      '',
+      ...capped(raceGroups(found).map((g) => raceLine(env, g))),
+    );
+  if (chains.length)
+    out.push(
+      '',
+      ...capped(
+        [...byContext(chains)].map(
+          ([, cs]) => `- ${escapeMd(cs[0].contextLabel)} · ${escapeMd(shortVerdict(snap, cs))}`,
+        ),
+      ),
+    );
   else out.push('', `no stage-2 chain passes through ${escapeMd(fn.name)}`);
   out.push('', fieldSummary(env));
   return [out.join('\n'), more(env, fn.name, found[0]?.id)];
@@ -114,7 +154,9 @@ function more(env: Env, name: string, findingId?: string): string {
 }
 
 function capped(lines: readonly string[]): string[] {
-  return lines.length <= MAX_LINES ? [...lines] : [...lines.slice(0, MAX_LINES - 1), `- and ${lines.length - MAX_LINES + 1} more`];
+  return lines.length <= MAX_LINES
+    ? [...lines]
+    : [...lines.slice(0, MAX_LINES - 1), `- and ${lines.length - MAX_LINES + 1} more`];
 }
 
 function done(sections: string[], range: Hover['range']): Hover {

@@ -4,7 +4,10 @@ import { escapeMd, lockNames, pathLinks, type Env } from './format';
 import type { ChainView } from './snapshot';
 
 export function inlayHints(env: Env, key: string, text: string, range: Range, fresh: boolean): InlayHint[] {
-  const sites = new Map<string, { line: number; column: number; callee: string; via: string; uses: { chain: ChainView; locks: string[] }[] }>();
+  const sites = new Map<
+    string,
+    { line: number; column: number; callee: string; via: string; uses: { chain: ChainView; locks: string[] }[] }
+  >();
   for (const c of env.snap.chains) {
     c.hops.forEach((h, i) => {
       if (i === 0 || h.file !== key || h.line < range.start.line || h.line > range.end.line) return;
@@ -25,7 +28,9 @@ export function inlayHints(env: Env, key: string, text: string, range: Range, fr
       const locks = lockNames(env, u.locks);
       byLocks.set(locks, (byLocks.get(locks) ?? new Set()).add(u.chain.contextLabel));
     }
-    const label = [...byLocks].map(([locks, ctx]) => `${[...ctx].sort().join(', ')} · ${locks === 'none' ? 'no lock' : locks}`).join(' | ');
+    const label = [...byLocks]
+      .map(([locks, ctx]) => `${[...ctx].sort().join(', ')} · ${locks === 'none' ? 'no lock' : locks}`)
+      .join(' | ');
     const chains = [...new Set(s.uses.map((u) => u.chain))];
     out.push({
       position: { line: s.line, character: s.column },
@@ -33,7 +38,13 @@ export function inlayHints(env: Env, key: string, text: string, range: Range, fr
       paddingRight: true,
       tooltip: {
         kind: MarkupKind.Markdown,
-        value: [`**${escapeMd(s.callee)}** on ${chains.length} stage-2 chain${chains.length === 1 ? '' : 's'}:`, ...chains.map((c) => `- ${c.verdict} · ${escapeMd(c.contextLabel)} ${escapeMd(c.hook)} (${escapeMd(c.via)}): ${pathLinks(env, c)}`)].join('\n'),
+        value: [
+          `**${escapeMd(s.callee)}** on ${chains.length} stage-2 chain${chains.length === 1 ? '' : 's'}:`,
+          ...chains.map(
+            (c) =>
+              `- ${c.verdict} · ${escapeMd(c.contextLabel)} ${escapeMd(c.hook)} (${escapeMd(c.via)}): ${pathLinks(env, c)}`,
+          ),
+        ].join('\n'),
       },
     });
   }

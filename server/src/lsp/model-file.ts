@@ -63,12 +63,21 @@ export class ModelFile {
     let config: EngineConfig;
     let problems: ResolvedModel['problems'];
     try {
-      const resolved = this.resolve(uri && readable ? { name: this.ctx.settings().modelFile, text, fsPath } : undefined);
+      const resolved = this.resolve(
+        uri && readable ? { name: this.ctx.settings().modelFile, text, fsPath } : undefined,
+      );
       config = this.configOf(resolved);
       problems = resolved.problems;
     } catch (e) {
       // resolveModel does not throw; this is the last line that keeps a model file from taking the server down.
-      problems = [{ file: this.ctx.settings().modelFile, at: { line: 0, column: 0, endLine: 0, endColumn: 1 }, severity: 'error', message: `lockpath model file: cannot be used (${(e as Error).message})` }];
+      problems = [
+        {
+          file: this.ctx.settings().modelFile,
+          at: { line: 0, column: 0, endLine: 0, endColumn: 1 },
+          severity: 'error',
+          message: `lockpath model file: cannot be used (${(e as Error).message})`,
+        },
+      ];
       config = this.defaultConfig();
     }
     if (this.target && this.target !== target) this.clearDiagnostics();
@@ -98,9 +107,15 @@ export class ModelFile {
   }
 
   private resolve(file: { name: string; text?: string; fsPath?: string } | undefined): ResolvedModel {
-    const resolved = resolveModel({ file, assumptions: this.ctx.settings().assumptions, assumptionsSource: 'settings (lockpath.assumptions)' });
+    const resolved = resolveModel({
+      file,
+      assumptions: this.ctx.settings().assumptions,
+      assumptionsSource: 'settings (lockpath.assumptions)',
+    });
     if (resolved.unknownAssumptions.length) {
-      this.ctx.log(`lockpath: lockpath.assumptions names unknown assumptions: ${resolved.unknownAssumptions.join(', ')} (known: ${resolved.knownAssumptions.join(', ')})`);
+      this.ctx.log(
+        `lockpath: lockpath.assumptions names unknown assumptions: ${resolved.unknownAssumptions.join(', ')} (known: ${resolved.knownAssumptions.join(', ')})`,
+      );
     }
     return resolved;
   }

@@ -61,7 +61,7 @@ export class Paths {
   /** The analysis key of a document or file. */
   keyOfUri(uri: string): string {
     const fsPath = fsPathOfUri(uri);
-    return fsPath ? this.keyOfFsPath(fsPath) ?? uri : uri;
+    return fsPath ? (this.keyOfFsPath(fsPath) ?? uri) : uri;
   }
 
   /** Relative to the first folder holding it (lexically); undefined outside every folder. */
@@ -105,7 +105,9 @@ export class Paths {
     } catch {
       return false;
     }
-    return this.realRoots.some((r) => r !== undefined && (real === r || real.startsWith(r.endsWith(sep) ? r : r + sep)));
+    return this.realRoots.some(
+      (r) => r !== undefined && (real === r || real.startsWith(r.endsWith(sep) ? r : r + sep)),
+    );
   }
 
   private split(key: string): { root: Root; rel: string } | undefined {

@@ -75,7 +75,15 @@ export interface RaceTimelineResult {
   /** Two lanes side by side, time going down. */
   text: string;
   markdown: string;
-  steps: { thread: string; lane: number; action: string; function: string; place: PlaceJson; locks: string[]; hazard?: boolean }[];
+  steps: {
+    thread: string;
+    lane: number;
+    action: string;
+    function: string;
+    place: PlaceJson;
+    locks: string[];
+    hazard?: boolean;
+  }[];
   /** The witness drawn as a sequence diagram (steps carry data-file/data-line), and where its files are. */
   svg: string;
   uris: Record<string, string>;

@@ -1,6 +1,12 @@
 // What the server tells the client without being asked: diagnostics per open document, the work-done progress
 // of indexing, the lockpath/status notification, refresh requests for lenses and inlay hints, and log lines.
-import type { ClientCapabilities, Connection, Diagnostic, PublishDiagnosticsParams, WorkDoneProgressServerReporter } from 'vscode-languageserver/node';
+import type {
+  ClientCapabilities,
+  Connection,
+  Diagnostic,
+  PublishDiagnosticsParams,
+  WorkDoneProgressServerReporter,
+} from 'vscode-languageserver/node';
 import { findingDiagnostics, problemDiagnostics } from './diagnostics';
 import type { Documents } from './documents';
 import { StatusNotification, type StatusParams } from './protocol';
@@ -31,7 +37,10 @@ export class Publisher {
     const env = { snap: s, uriOf: (key: string): string => this.ctx.uriOf(key) };
     for (const [uri, d] of this.docs.entries()) {
       if (d.model) continue;
-      const diagnostics: Diagnostic[] = [...findingDiagnostics(env, d.key), ...problemDiagnostics(s.problems, d.key, showParseProblems)];
+      const diagnostics: Diagnostic[] = [
+        ...findingDiagnostics(env, d.key),
+        ...problemDiagnostics(s.problems, d.key, showParseProblems),
+      ];
       if (!diagnostics.length && !this.publishedUris.has(uri)) continue;
       void this.connection.sendDiagnostics({ uri, version: d.doc.version, diagnostics });
       if (diagnostics.length) this.publishedUris.add(uri);
@@ -51,7 +60,9 @@ export class Publisher {
 
   /** Problems in files the editor does not have open go to the log, once. */
   logProblems(s: Snapshot): void {
-    const lines = s.problems.filter((p) => p.severity !== 'info' && (!p.file || !this.docs.hasKey(p.file))).map((p) => `${p.file || '<workspace>'}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`);
+    const lines = s.problems
+      .filter((p) => p.severity !== 'info' && (!p.file || !this.docs.hasKey(p.file)))
+      .map((p) => `${p.file || '<workspace>'}:${p.at.line + 1}:${p.at.column + 1}: ${p.message}`);
     const text = lines.join('\n');
     if (text && text !== this.lastLogged) this.log(text);
     this.lastLogged = text;
@@ -59,8 +70,10 @@ export class Publisher {
 
   refresh(kind: 'codeLens' | 'inlayHint'): void {
     const ws = this.ctx.caps().workspace;
-    if (kind === 'codeLens' && ws?.codeLens?.refreshSupport) void this.connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
-    if (kind === 'inlayHint' && ws?.inlayHint?.refreshSupport) void this.connection.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
+    if (kind === 'codeLens' && ws?.codeLens?.refreshSupport)
+      void this.connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    if (kind === 'inlayHint' && ws?.inlayHint?.refreshSupport)
+      void this.connection.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
   }
 
   beginProgress(): void {

@@ -12,7 +12,9 @@ type Use = FnView['uses'][number];
 export function resourceUses(env: Env): { fn: FnView; use: Use }[] {
   const out: { fn: FnView; use: Use }[] = [];
   for (const fn of env.snap.functions) for (const use of fn.uses) out.push({ fn, use });
-  return out.sort((a, b) => a.fn.file.localeCompare(b.fn.file) || a.use.at.line - b.use.at.line || a.use.at.column - b.use.at.column);
+  return out.sort(
+    (a, b) => a.fn.file.localeCompare(b.fn.file) || a.use.at.line - b.use.at.line || a.use.at.column - b.use.at.column,
+  );
 }
 
 /**
@@ -30,7 +32,13 @@ export function isResourceField(env: Env, key: string, text: string, p: Position
   return !inFunction && new RegExp(`^\\s*[A-Za-z_][\\w\\s]*[\\s*]${field}\\s*(\\[[^\\]]*\\])?\\s*;`).test(line);
 }
 
-export function references(env: Env, key: string, text: string, p: Position, includeDeclaration: boolean): Location[] | null {
+export function references(
+  env: Env,
+  key: string,
+  text: string,
+  p: Position,
+  includeDeclaration: boolean,
+): Location[] | null {
   const w = wordAt(text, p);
   if (!w || !isResourceField(env, key, text, p, w.word)) return null;
   const out: Location[] = resourceUses(env).map(({ fn, use }) => ({ uri: env.uriOf(fn.file), range: rangeOf(use.at) }));
@@ -61,7 +69,9 @@ export function fieldSummary(env: Env): string {
   // (a walker called under kvm->mmu_lock takes no lock itself).
   const entering = new Map<string, { context: string; locks: string[] }[]>();
   for (const c of snap.chains) {
-    c.path.forEach((name, i) => entering.set(name, [...(entering.get(name) ?? []), { context: c.contextLabel, locks: c.locksAt[i] ?? [] }]));
+    c.path.forEach((name, i) =>
+      entering.set(name, [...(entering.get(name) ?? []), { context: c.contextLabel, locks: c.locksAt[i] ?? [] }]),
+    );
   }
   // context -> "kind|locks" -> count of uses
   const table = new Map<string, Map<string, number>>();
@@ -78,15 +88,19 @@ export function fieldSummary(env: Env): string {
     }
   }
   const order: Use['kind'][] = ['free', 'write', 'deref', 'read', 'guard'];
-  const lines = [...table].sort(([a], [b]) => a.localeCompare(b)).map(([ctx, row]) => {
-    const parts = [...row]
-      .sort(([a], [b]) => order.indexOf(a.split('|')[0] as Use['kind']) - order.indexOf(b.split('|')[0] as Use['kind']))
-      .map(([k, n]) => {
-        const [kind, locks] = k.split('|');
-        return `${count(n, kind as Use['kind'])} (${locks === 'none' ? 'no lock' : locks})`;
-      });
-    return `- ${escapeMd(ctx)}: ${escapeMd(parts.join(', '))}`;
-  });
+  const lines = [...table]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([ctx, row]) => {
+      const parts = [...row]
+        .sort(
+          ([a], [b]) => order.indexOf(a.split('|')[0] as Use['kind']) - order.indexOf(b.split('|')[0] as Use['kind']),
+        )
+        .map(([k, n]) => {
+          const [kind, locks] = k.split('|');
+          return `${count(n, kind as Use['kind'])} (${locks === 'none' ? 'no lock' : locks})`;
+        });
+      return `- ${escapeMd(ctx)}: ${escapeMd(parts.join(', '))}`;
+    });
   const head = `**${escapeMd(snap.model.resource)}**: ${uses.length} access${uses.length === 1 ? '' : 'es'} in ${fns.size} function${fns.size === 1 ? '' : 's'} (Find All References lists them), by context and lock held:`;
   return [head, '', ...lines].join('\n');
 }

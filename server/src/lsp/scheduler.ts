@@ -224,7 +224,9 @@ export class Scheduler {
     const typical = f.cold || !this.recentMs.length ? this.coldMs : Math.max(...this.recentMs);
     const restart = (this.lastIndexMs ?? 1000) + this.coldMs + 150;
     if (elapsed > typical && elapsed > restart) {
-      this.hooks.abandon(`lockpath: abandoning a stale analysis (running ${elapsed} ms, typically ${Math.round(typical)} ms; restarting costs about ${Math.round(restart)} ms)`);
+      this.hooks.abandon(
+        `lockpath: abandoning a stale analysis (running ${elapsed} ms, typically ${Math.round(typical)} ms; restarting costs about ${Math.round(restart)} ms)`,
+      );
     }
   }
 

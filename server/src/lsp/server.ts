@@ -78,7 +78,11 @@ export class LockpathServer {
   private modelTimer?: NodeJS.Timeout;
 
   constructor(private readonly connection: Connection) {
-    this.out = new Publisher(connection, this.docs, { caps: () => this.caps, limited: () => isLimited(this.init), uriOf: this.uriOf });
+    this.out = new Publisher(connection, this.docs, {
+      caps: () => this.caps,
+      limited: () => isLimited(this.init),
+      uriOf: this.uriOf,
+    });
     this.model = new ModelFile(this.docs, {
       settings: () => this.settings,
       roots: () => this.roots,
@@ -97,7 +101,12 @@ export class LockpathServer {
       versions: () => this.docs.versions(),
       send: (key, edits) => this.sendEdits(key, edits),
       analyze: (seq) => this.host?.post({ t: 'analyze', seq }),
-      analyzing: () => this.out.status({ state: 'analyzing', files: this.scheduler.latest?.files.length ?? 0, findings: this.findingsShown() }),
+      analyzing: () =>
+        this.out.status({
+          state: 'analyzing',
+          files: this.scheduler.latest?.files.length ?? 0,
+          findings: this.findingsShown(),
+        }),
       publish: (part) => this.out.diagnostics(part, this.settings.showParseProblems),
       settled: (s, ms) => this.settled(s, ms),
       abandon: (why) => {
@@ -110,13 +119,29 @@ export class LockpathServer {
   listen(): void {
     const c = this.connection;
     c.onInitialize((p) => this.initialize(p));
-    c.onInitialized(() => void this.initialized().catch((e: unknown) => this.out.error(`lockpath: initialization failed: ${(e as Error).stack ?? e}`)));
+    c.onInitialized(
+      () =>
+        void this.initialized().catch((e: unknown) =>
+          this.out.error(`lockpath: initialization failed: ${(e as Error).stack ?? e}`),
+        ),
+    );
     c.onShutdown(() => this.dispose());
     c.onExit(() => this.dispose());
-    c.onDidOpenTextDocument((p) => this.guard('didOpen', () => this.didOpen(p.textDocument.uri, p.textDocument.languageId, p.textDocument.version, p.textDocument.text)));
-    c.onDidChangeTextDocument((p) => this.guard('didChange', () => this.didChange(p.textDocument.uri, p.textDocument.version, p.contentChanges)));
+    c.onDidOpenTextDocument((p) =>
+      this.guard('didOpen', () =>
+        this.didOpen(p.textDocument.uri, p.textDocument.languageId, p.textDocument.version, p.textDocument.text),
+      ),
+    );
+    c.onDidChangeTextDocument((p) =>
+      this.guard('didChange', () => this.didChange(p.textDocument.uri, p.textDocument.version, p.contentChanges)),
+    );
     c.onDidCloseTextDocument((p) => this.guard('didClose', () => this.didClose(p.textDocument.uri)));
-    c.onDidChangeConfiguration((p) => void this.configurationChanged(p.settings).catch((e: unknown) => this.out.error(`lockpath: settings failed: ${(e as Error).stack ?? e}`)));
+    c.onDidChangeConfiguration(
+      (p) =>
+        void this.configurationChanged(p.settings).catch((e: unknown) =>
+          this.out.error(`lockpath: settings failed: ${(e as Error).stack ?? e}`),
+        ),
+    );
     c.onDidChangeWatchedFiles((p) => this.guard('watchedFiles', () => this.watchedFiles(p.changes)));
 
     c.onHover(async (p, token) => {
@@ -124,7 +149,11 @@ export class LockpathServer {
       // A hover must come quickly: after a short wait it answers from the last analysis, by name.
       const s = await this.snapshotFor(token, this.scheduler.latest ? 300 : 60_000);
       if (!d || !s || d.model) return null;
-      return this.attempt('hover', () => hover(this.env(s), d.key, d.doc.getText(), p.position, this.docs.fresh(s, d)), null);
+      return this.attempt(
+        'hover',
+        () => hover(this.env(s), d.key, d.doc.getText(), p.position, this.docs.fresh(s, d)),
+        null,
+      );
     });
     c.onCodeLens(async (p, token) => {
       const d = this.docs.get(p.textDocument.uri);
@@ -137,7 +166,11 @@ export class LockpathServer {
       const d = this.docs.get(p.textDocument.uri);
       const s = await this.snapshotFor(token, this.scheduler.latest ? 1500 : 60_000);
       if (!d || !s || d.model) return [];
-      return this.attempt('inlayHint', () => inlayHints(this.env(s), d.key, d.doc.getText(), p.range, this.docs.fresh(s, d)), []);
+      return this.attempt(
+        'inlayHint',
+        () => inlayHints(this.env(s), d.key, d.doc.getText(), p.range, this.docs.fresh(s, d)),
+        [],
+      );
     });
     c.onCodeAction(async (p, token) => {
       const d = this.docs.get(p.textDocument.uri);
@@ -145,18 +178,26 @@ export class LockpathServer {
       // Edits must apply to the text they were computed from: only from an analysis of the current texts.
       const s = await this.snapshotFor(token, 15_000);
       if (!s || !this.scheduler.isCurrent(s)) return [];
-      return this.attempt('codeAction', () =>
-        codeActions(this.env(s), d.key, p.range, p.context, {
-          documentChanges: !!this.caps.workspace?.workspaceEdit?.documentChanges,
-          annotations: !!this.caps.workspace?.workspaceEdit?.changeAnnotationSupport,
-          versionOf: (key) => this.docs.byKey(key)?.doc.version ?? null,
-        }), []);
+      return this.attempt(
+        'codeAction',
+        () =>
+          codeActions(this.env(s), d.key, p.range, p.context, {
+            documentChanges: !!this.caps.workspace?.workspaceEdit?.documentChanges,
+            annotations: !!this.caps.workspace?.workspaceEdit?.changeAnnotationSupport,
+            versionOf: (key) => this.docs.byKey(key)?.doc.version ?? null,
+          }),
+        [],
+      );
     });
     c.languages.callHierarchy.onPrepare(async (p, token) => {
       const d = this.docs.get(p.textDocument.uri);
       const s = await this.snapshotFor(token, 1500);
       if (!d || !s || d.model) return null;
-      return this.attempt('callHierarchy', () => prepareCallHierarchy(this.env(s), d.key, d.doc.getText(), p.position, this.docs.fresh(s, d)), null);
+      return this.attempt(
+        'callHierarchy',
+        () => prepareCallHierarchy(this.env(s), d.key, d.doc.getText(), p.position, this.docs.fresh(s, d)),
+        null,
+      );
     });
     c.languages.callHierarchy.onIncomingCalls(async (p, token) => {
       const s = await this.snapshotFor(token, 1500);
@@ -171,7 +212,11 @@ export class LockpathServer {
       const d = this.docs.get(p.textDocument.uri);
       const s = await this.snapshotFor(token, 1500);
       if (!d || !s || d.model) return null;
-      return this.attempt('references', () => references(this.env(s), d.key, d.doc.getText(), p.position, p.context.includeDeclaration), null);
+      return this.attempt(
+        'references',
+        () => references(this.env(s), d.key, d.doc.getText(), p.position, p.context.includeDeclaration),
+        null,
+      );
     });
     c.onRequest(FindingsRequest, async (_p: unknown, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
@@ -179,15 +224,21 @@ export class LockpathServer {
     });
     c.onRequest(ChainsRequest, async (p: ChainsParams, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
-      return s ? chainsResult(this.env(s), p?.name) : { name: p?.name, chains: [], markdown: 'lockpath: no analysis yet' };
+      return s
+        ? chainsResult(this.env(s), p?.name)
+        : { name: p?.name, chains: [], markdown: 'lockpath: no analysis yet' };
     });
     c.onRequest(ExplainRequest, async (p: ExplainParams, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
-      return s ? explainResult(this.env(s), p.name) : { name: p.name, found: false, markdown: 'lockpath: no analysis yet' };
+      return s
+        ? explainResult(this.env(s), p.name)
+        : { name: p.name, found: false, markdown: 'lockpath: no analysis yet' };
     });
     c.onRequest(RaceTimelineRequest, async (p: RaceTimelineParams, token: CancellationToken) => {
       const s = await this.snapshotFor(token, 5000);
-      return s ? raceTimelineResult(this.env(s), p.id) : { id: p.id, found: false, title: 'lockpath: no analysis yet', text: '', markdown: '', steps: [] };
+      return s
+        ? raceTimelineResult(this.env(s), p.id)
+        : { id: p.id, found: false, title: 'lockpath: no analysis yet', text: '', markdown: '', steps: [] };
     });
     c.onExecuteCommand(async (p, token) => {
       const s = await this.snapshotFor(token, 5000);
@@ -218,7 +269,11 @@ export class LockpathServer {
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         callHierarchyProvider: true,
         inlayHintProvider: { resolveProvider: false },
-        ...(this.init.clientCommands ? {} : { executeCommandProvider: { commands: [Commands.showChains, Commands.explain, Commands.showRaceTimeline] } }),
+        ...(this.init.clientCommands
+          ? {}
+          : {
+              executeCommandProvider: { commands: [Commands.showChains, Commands.explain, Commands.showRaceTimeline] },
+            }),
         workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       },
       serverInfo: { name: 'lockpath' },
@@ -227,17 +282,23 @@ export class LockpathServer {
 
   private async initialized(): Promise<void> {
     if (this.caps.workspace?.didChangeConfiguration?.dynamicRegistration) {
-      void this.connection.client.register(DidChangeConfigurationNotification.type, { section: 'lockpath' }).catch(() => undefined);
+      void this.connection.client
+        .register(DidChangeConfigurationNotification.type, { section: 'lockpath' })
+        .catch(() => undefined);
     }
     if (this.caps.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
       void this.connection.client
-        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h}' }, { globPattern: `**/${this.settings.modelFile.split('/').pop()}` }] })
+        .register(DidChangeWatchedFilesNotification.type, {
+          watchers: [{ globPattern: '**/*.{c,h}' }, { globPattern: `**/${this.settings.modelFile.split('/').pop()}` }],
+        })
         .catch(() => undefined);
     }
     if (this.caps.workspace?.workspaceFolders) {
       this.connection.workspace.onDidChangeWorkspaceFolders((e) =>
         this.guard('workspaceFolders', () => {
-          const keep = this.roots.filter((r) => !e.removed.some((x) => x.uri === r.uri)).map((r) => ({ uri: r.uri, name: r.name }));
+          const keep = this.roots
+            .filter((r) => !e.removed.some((x) => x.uri === r.uri))
+            .map((r) => ({ uri: r.uri, name: r.name }));
           this.setRoots(makeRoots([...keep, ...e.added]));
           this.loadModel(false);
           this.scheduler.configChanged();
@@ -287,7 +348,8 @@ export class LockpathServer {
     const after = this.settings;
     if (!this.host) return;
     const published = this.scheduler.published;
-    if (after.showParseProblems !== before.showParseProblems && published) this.out.diagnostics(published, after.showParseProblems);
+    if (after.showParseProblems !== before.showParseProblems && published)
+      this.out.diagnostics(published, after.showParseProblems);
     if (after.inlayHints.enabled !== before.inlayHints.enabled) this.out.refresh('inlayHint');
     if (after.modelFile !== before.modelFile) this.model.clearDiagnostics();
     this.loadModel(true);
@@ -318,7 +380,8 @@ export class LockpathServer {
     this.host = host;
     epoch = this.scheduler.hostStarted(host);
     host.post({ t: 'init', roots: this.roots, config: this.model.config ?? this.model.defaultConfig() });
-    for (const [, d] of this.docs.entries()) if (!d.model) host.post({ t: 'open', key: d.key, text: d.doc.getText(), version: d.doc.version });
+    for (const [, d] of this.docs.entries())
+      if (!d.model) host.post({ t: 'open', key: d.key, text: d.doc.getText(), version: d.doc.version });
     if (opts.progress) this.out.beginProgress();
     this.out.status({ state: 'indexing', files: 0, findings: this.findingsShown() });
     this.scheduler.startIfIdle();
@@ -334,14 +397,18 @@ export class LockpathServer {
     this.host = undefined;
     this.scheduler.stop();
     this.out.status({ state: 'error', files: 0, findings: 0, message: reason });
-    if (verdict === 'give-up') void this.connection.window.showErrorMessage(`lockpath: the analysis stopped ${this.crashes.recent} times in a few minutes and will not be restarted (${reason}). Restart the server to try again.`);
+    if (verdict === 'give-up')
+      void this.connection.window.showErrorMessage(
+        `lockpath: the analysis stopped ${this.crashes.recent} times in a few minutes and will not be restarted (${reason}). Restart the server to try again.`,
+      );
   }
 
   private sendEdits(key: string, edits: PendingEdits): void {
     const d = this.docs.byKey(key);
     if (!d) return;
     if (edits.full) this.host?.post({ t: 'open', key, text: d.doc.getText(), version: d.doc.version });
-    else if (edits.changes.length) this.host?.post({ t: 'change', key, changes: edits.changes, version: d.doc.version, hash: this.docs.hashOf(d) });
+    else if (edits.changes.length)
+      this.host?.post({ t: 'change', key, changes: edits.changes, version: d.doc.version, hash: this.docs.hashOf(d) });
   }
 
   private fromEngine(m: FromEngine): void {
@@ -372,7 +439,9 @@ export class LockpathServer {
       case 'diagnostics': {
         const published = this.scheduler.diagnosticsArrived(m.part, m.ms);
         const { files, chains } = m.part.stats;
-        this.out.log(`lockpath: analysis #${m.part.seq}: ${Math.round(m.ms)} ms, ${files} files, ${chains} chains, ${m.part.findings.length} findings${published ? '' : ' (the text changed meanwhile: not published)'}`);
+        this.out.log(
+          `lockpath: analysis #${m.part.seq}: ${Math.round(m.ms)} ms, ${files} files, ${chains} chains, ${m.part.findings.length} findings${published ? '' : ' (the text changed meanwhile: not published)'}`,
+        );
         return;
       }
       case 'snapshot':
@@ -388,7 +457,14 @@ export class LockpathServer {
   /** A snapshot of the current texts is in: the requests waiting for one answer, the client refreshes. */
   private settled(s: Snapshot, ms: number): void {
     this.out.endProgress();
-    this.out.status({ state: 'idle', files: s.files.length, findings: s.findings.length, summary: countRaces(s.findings), chains: s.chains.length, ms: Math.round(ms) });
+    this.out.status({
+      state: 'idle',
+      files: s.files.length,
+      findings: s.findings.length,
+      summary: countRaces(s.findings),
+      chains: s.chains.length,
+      ms: Math.round(ms),
+    });
     this.waiters.resolveAll(s);
     this.out.refresh('codeLens');
     this.out.refresh('inlayHint');
@@ -464,7 +540,8 @@ export class LockpathServer {
       if (this.docs.has(ch.uri) || !/\.[ch]$/.test(ch.uri)) continue;
       const key = this.paths.keyOfUri(ch.uri);
       if (!this.paths.rootOfKey(key)) continue;
-      const change = ch.type === FileChangeType.Created ? 'created' : ch.type === FileChangeType.Deleted ? 'deleted' : 'changed';
+      const change =
+        ch.type === FileChangeType.Created ? 'created' : ch.type === FileChangeType.Deleted ? 'deleted' : 'changed';
       this.host?.post({ t: 'disk', key, change });
       any = true;
     }

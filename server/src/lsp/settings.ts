@@ -28,7 +28,8 @@ export const defaultSettings: Settings = {
   maxFileSize: 4 * 1024 * 1024,
 };
 
-const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...v] : undefined);
+const strings = (v: unknown): string[] | undefined =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...v] : undefined;
 
 /** Reads whatever the client sent for the `lockpath` section; anything malformed falls back to its default. */
 export function readSettings(raw: unknown): Settings {
@@ -38,9 +39,11 @@ export function readSettings(raw: unknown): Settings {
   // Two spellings, merged: the object `assumptions` (older settings, other editors), and one boolean a named
   // assumption, `assumption.<id>` (VS Code's checkboxes; the client sends only the ones the user set), which wins.
   for (const source of [r.assumptions, r.assumption]) {
-    if (source && typeof source === 'object') for (const [k, v] of Object.entries(source)) if (typeof v === 'boolean') assumptions[k] = v;
+    if (source && typeof source === 'object')
+      for (const [k, v] of Object.entries(source)) if (typeof v === 'boolean') assumptions[k] = v;
   }
-  for (const [k, v] of Object.entries(r)) if (k.startsWith('assumption.') && typeof v === 'boolean') assumptions[k.slice('assumption.'.length)] = v;
+  for (const [k, v] of Object.entries(r))
+    if (k.startsWith('assumption.') && typeof v === 'boolean') assumptions[k.slice('assumption.'.length)] = v;
   const inlay = r.inlayHints && typeof r.inlayHints === 'object' ? r.inlayHints : {};
   return {
     modelFile: typeof r.modelFile === 'string' && r.modelFile.trim() ? r.modelFile.trim() : defaultSettings.modelFile,
@@ -49,7 +52,14 @@ export function readSettings(raw: unknown): Settings {
       exclude: strings(index.exclude ?? r['index.exclude']) ?? defaultSettings.index.exclude,
     },
     assumptions,
-    inlayHints: { enabled: typeof inlay.enabled === 'boolean' ? inlay.enabled : typeof r['inlayHints.enabled'] === 'boolean' ? r['inlayHints.enabled'] : true },
+    inlayHints: {
+      enabled:
+        typeof inlay.enabled === 'boolean'
+          ? inlay.enabled
+          : typeof r['inlayHints.enabled'] === 'boolean'
+            ? r['inlayHints.enabled']
+            : true,
+    },
     showParseProblems: typeof r.showParseProblems === 'boolean' ? r.showParseProblems : false,
     maxFileSize: typeof r.maxFileSize === 'number' && r.maxFileSize > 0 ? r.maxFileSize : defaultSettings.maxFileSize,
   };

@@ -7,7 +7,11 @@ export class SnapshotWaiters {
   private waiters: ((s: Snapshot | undefined) => void)[] = [];
 
   /** Resolves with the snapshot passed to `resolveAll`, or with `fallback()` after `ms` or on cancellation. */
-  wait(token: CancellationToken | undefined, ms: number, fallback: () => Snapshot | undefined): Promise<Snapshot | undefined> {
+  wait(
+    token: CancellationToken | undefined,
+    ms: number,
+    fallback: () => Snapshot | undefined,
+  ): Promise<Snapshot | undefined> {
     return new Promise((resolve) => {
       let settled = false;
       const finish = (s: Snapshot | undefined): void => {

@@ -121,22 +121,37 @@ export interface Snapshot {
  * What diagnostics need, sent ahead of the whole snapshot so that they are published without waiting for the data
  * of lenses, hovers and fixes: the findings, the chains they lie on, the problems, and what says which texts.
  */
-export type DiagnosticsPart = Pick<Snapshot, 'seq' | 'versions' | 'hashes' | 'findings' | 'chains' | 'problems' | 'stats'>;
+export type DiagnosticsPart = Pick<
+  Snapshot,
+  'seq' | 'versions' | 'hashes' | 'findings' | 'chains' | 'problems' | 'stats'
+>;
 
-export function buildDiagnosticsPart(a: Analysis, seq: number, versions: Record<string, number>, hashes: Record<string, string>): DiagnosticsPart {
+export function buildDiagnosticsPart(
+  a: Analysis,
+  seq: number,
+  versions: Record<string, number>,
+  hashes: Record<string, string>,
+): DiagnosticsPart {
   const onFindings = new Set(a.findings.map((f) => f.chain.id));
   return {
     seq,
     versions,
     hashes,
     findings: findingViews(a),
-    chains: chainViews(a, a.chains.filter((c) => onFindings.has(c.chain.id))),
+    chains: chainViews(
+      a,
+      a.chains.filter((c) => onFindings.has(c.chain.id)),
+    ),
     problems: a.problems,
     stats: a.stats,
   };
 }
 
-const ref = (fn: { name: string; file: string; nameSpan: Span }): FnRef => ({ name: fn.name, file: fn.file, nameSpan: fn.nameSpan });
+const ref = (fn: { name: string; file: string; nameSpan: Span }): FnRef => ({
+  name: fn.name,
+  file: fn.file,
+  nameSpan: fn.nameSpan,
+});
 
 /** `part`: the diagnostics part already built from this analysis (its finding views are reused). */
 export function buildSnapshot(
@@ -227,7 +242,13 @@ function chainViews(a: Analysis, results: Analysis['chains']): ChainView[] {
       contextLabel: contextLabel(a.model, chain.context),
       hook: entryName(a.model, chain),
       via: viaName(chain),
-      entry: { name: chain.entry.fn.name, file: chain.entry.file, via: chain.entry.via, derived: chain.entry.derived, at: chain.entry.at },
+      entry: {
+        name: chain.entry.fn.name,
+        file: chain.entry.file,
+        via: chain.entry.via,
+        derived: chain.entry.derived,
+        at: chain.entry.at,
+      },
       path: chain.path,
       defs,
       hops: chain.hops.map((h) => ({ ...h })),

@@ -36,14 +36,17 @@ export class LifecycleGate {
       if (m.method === 'exit') return 'pass';
       return this.state === 'running' ? 'pass' : 'drop';
     }
-    if (!Message.isRequest(m)) return { code: ErrorCodes.InvalidRequest, message: 'not a JSON-RPC request, notification or response' };
+    if (!Message.isRequest(m))
+      return { code: ErrorCodes.InvalidRequest, message: 'not a JSON-RPC request, notification or response' };
     if (this.state === 'new') {
-      if (m.method !== 'initialize') return { code: ErrorCodes.ServerNotInitialized, message: `${m.method} before initialize` };
+      if (m.method !== 'initialize')
+        return { code: ErrorCodes.ServerNotInitialized, message: `${m.method} before initialize` };
       this.state = 'running';
       return 'pass';
     }
     if (this.state === 'shut down') return { code: ErrorCodes.InvalidRequest, message: `${m.method} after shutdown` };
-    if (m.method === 'initialize') return { code: ErrorCodes.InvalidRequest, message: 'initialize was already received' };
+    if (m.method === 'initialize')
+      return { code: ErrorCodes.InvalidRequest, message: 'initialize was already received' };
     if (m.method === 'shutdown') this.state = 'shut down';
     return 'pass';
   }
@@ -78,7 +81,11 @@ class GatedReader implements MessageReader {
       if (verdict === 'drop') return;
       const id = (m as { id?: unknown } | null)?.id;
       if (!Message.isRequest(m)) process.stderr.write(`lockpath: ${verdict.message}: ${safeJson(m).slice(0, 200)}\n`);
-      void this.writer.write({ jsonrpc: '2.0', id: typeof id === 'number' || typeof id === 'string' ? id : null, error: verdict } as Message);
+      void this.writer.write({
+        jsonrpc: '2.0',
+        id: typeof id === 'number' || typeof id === 'string' ? id : null,
+        error: verdict,
+      } as Message);
     });
   }
 
@@ -96,7 +103,11 @@ export function openConnection(argv: readonly string[] = process.argv.slice(2)):
   }
   if (!argv.includes('--stdio')) return createConnection(ProposedFeatures.all);
   const writer = new StreamMessageWriter(process.stdout);
-  const connection = createConnection(ProposedFeatures.all, new GatedReader(new StreamMessageReader(process.stdin), writer, gate), writer);
+  const connection = createConnection(
+    ProposedFeatures.all,
+    new GatedReader(new StreamMessageReader(process.stdin), writer, gate),
+    writer,
+  );
   // What the library does for a stdio connection it opens itself: stdout is the LSP stream, so console output
   // goes to the client's log; and the end of stdin ends the server.
   const log = (...args: unknown[]): void => connection.console.log(format(...args));

@@ -39,10 +39,17 @@ function callee(c: CalleeRef): string {
 
 /** An argument as written; one that carries the root (or a local copy of it) says which, in angle brackets. */
 const arg = (a: CallArg): string =>
-  a.value ? `${a.text} <${value(a.value)}>` : a.path ? `${a.text} <${a.addressOf ? '&' : ''}${a.path}>` : a.scalar ? `${a.text} <${scalar(a.scalar)}>` : a.text;
+  a.value
+    ? `${a.text} <${value(a.value)}>`
+    : a.path
+      ? `${a.text} <${a.addressOf ? '&' : ''}${a.path}>`
+      : a.scalar
+        ? `${a.text} <${scalar(a.scalar)}>`
+        : a.text;
 
 /** A non-resource value: a constant, a copy of a local or path, the blockability, or unknown. */
-const scalar = (v: { flag?: string; copy?: string; blockable?: true }): string => v.flag ?? v.copy ?? (v.blockable ? '<blockable>' : 'unknown');
+const scalar = (v: { flag?: string; copy?: string; blockable?: true }): string =>
+  v.flag ?? v.copy ?? (v.blockable ? '<blockable>' : 'unknown');
 
 /** One line per statement, nested statements indented under theirs; each line ends with where it is. */
 export function stmtLines(body: readonly Stmt[], indent = '  '): string[] {

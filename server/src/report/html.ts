@@ -34,7 +34,9 @@ export function reportHtml(report: ReportJson, opts: TimelineOptions = {}): stri
 
 function summarySection(r: ReportJson): string {
   const s = r.summary;
-  const perContext = Object.entries(s.chainsPerContext).map(([k, n]) => `${contextLabelOf(r, k)} ${n}`).join(', ');
+  const perContext = Object.entries(s.chainsPerContext)
+    .map(([k, n]) => `${contextLabelOf(r, k)} ${n}`)
+    .join(', ');
   return [
     '<section id="summary">',
     `<p class="meta">lockpath ${esc(r.lockpath.version)} (JSON shape ${r.lockpath.shape}), model <code>${esc(r.model.id)}</code>: ${esc(r.model.reason)}</p>`,
@@ -46,14 +48,21 @@ function summarySection(r: ReportJson): string {
     `<li><b>${s.findings}</b> findings</li>`,
     `<li>${s.files} files, ${s.functions} functions, ${s.statesExplored} states explored</li>`,
     '</ul>',
-    s.findings ? `<ol class="toc">${r.findings.map((f) => `<li><a href="#finding-${esc(f.id)}">${esc(f.id)}</a> ${esc(f.hook)} (${esc(viaField(f.via))}): ${esc(f.title)}</li>`).join('')}</ol>` : '<p>No findings.</p>',
+    s.findings
+      ? `<ol class="toc">${r.findings.map((f) => `<li><a href="#finding-${esc(f.id)}">${esc(f.id)}</a> ${esc(f.hook)} (${esc(viaField(f.via))}): ${esc(f.title)}</li>`).join('')}</ol>`
+      : '<p>No findings.</p>',
     '</section>',
   ].join('\n');
 }
 
 function findingsSection(findings: readonly FindingJson[], opts: TimelineOptions): string {
   if (!findings.length) return '';
-  return ['<section id="findings">', '<h2>Findings</h2>', ...findings.map((f) => findingArticle(f, opts)), '</section>'].join('\n');
+  return [
+    '<section id="findings">',
+    '<h2>Findings</h2>',
+    ...findings.map((f) => findingArticle(f, opts)),
+    '</section>',
+  ].join('\n');
 }
 
 function findingArticle(f: FindingJson, opts: TimelineOptions): string {
@@ -101,7 +110,10 @@ function modelSection(r: ReportJson): string {
     '<table class="assumptions">',
     '<thead><tr><th>Assumption</th><th>In force</th><th>What it says</th></tr></thead>',
     '<tbody>',
-    ...m.assumptions.map((a) => `<tr><td><code>${esc(a.id)}</code></td><td>${a.enabled ? 'on' : '<b>off</b>'}</td><td>${esc(a.description)}</td></tr>`),
+    ...m.assumptions.map(
+      (a) =>
+        `<tr><td><code>${esc(a.id)}</code></td><td>${a.enabled ? 'on' : '<b>off</b>'}</td><td>${esc(a.description)}</td></tr>`,
+    ),
     '</tbody>',
     '</table>',
     '</section>',
@@ -115,15 +127,20 @@ function problemsSection(r: ReportJson): string {
   return [
     '<section id="problems">',
     '<h2>Problems</h2>',
-    shown.length ? `<ul>${shown.map((p) => `<li><code>${esc(p.file || '<model>')}:${p.line}:${p.column}</code> ${esc(p.severity)}: ${esc(p.message)}</li>`).join('')}</ul>` : '<p>None.</p>',
-    hidden ? `<p class="loc">${hidden} note${hidden === 1 ? '' : 's'} about unparsed macro regions not shown (<code>lockpath check --verbose</code> prints them).</p>` : '',
+    shown.length
+      ? `<ul>${shown.map((p) => `<li><code>${esc(p.file || '<model>')}:${p.line}:${p.column}</code> ${esc(p.severity)}: ${esc(p.message)}</li>`).join('')}</ul>`
+      : '<p>None.</p>',
+    hidden
+      ? `<p class="loc">${hidden} note${hidden === 1 ? '' : 's'} about unparsed macro regions not shown (<code>lockpath check --verbose</code> prints them).</p>`
+      : '',
     '</section>',
   ].join('\n');
 }
 
 const base = (file: string): string => file.slice(file.lastIndexOf('/') + 1);
 const viaField = (via: string): string => via.slice(via.lastIndexOf('.') + 1);
-const contextLabelOf = (r: ReportJson, context: string): string => r.chains.find((c) => c.context === context)?.contextLabel ?? context;
+const contextLabelOf = (r: ReportJson, context: string): string =>
+  r.chains.find((c) => c.context === context)?.contextLabel ?? context;
 
 const STYLE = `
 body { font-family: var(--vscode-font-family, system-ui, sans-serif); font-size: 14px; line-height: 1.45; margin: 24px; max-width: 1400px;

@@ -33,12 +33,24 @@ export interface Incomplete {
 
 export function incompleteness(a: Analysis): Incomplete[] {
   const out: Incomplete[] = [];
-  if (a.modelReason.startsWith('default:')) out.push({ kind: 'no-resource', reason: `no stage-2 root recognised: ${a.modelReason.replace(/^default:\s*/, '')}` });
-  if (!a.chains.length) out.push({ kind: 'no-chains', reason: `no call chain reaches ${a.model.resource.display}: nothing was checked` });
+  if (a.modelReason.startsWith('default:'))
+    out.push({
+      kind: 'no-resource',
+      reason: `no stage-2 root recognised: ${a.modelReason.replace(/^default:\s*/, '')}`,
+    });
+  if (!a.chains.length)
+    out.push({ kind: 'no-chains', reason: `no call chain reaches ${a.model.resource.display}: nothing was checked` });
   for (const p of a.problems) {
-    if (isSkipNote(p)) out.push({ kind: 'skipped', file: p.file, reason: p.message.replace(/^lockpath: skipped: /, '') });
-    else if (p.severity === 'error' && p.file !== a.model.source) out.push({ kind: 'not-analysed', file: p.file, reason: p.message.replace(/^lockpath: /, '') });
-    else if (/^lockpath: chains from .* were cut off/.test(p.message)) out.push({ kind: 'chains-cut-off', entry: /chains from (.*) were cut off/.exec(p.message)![1], reason: p.message.replace(/^lockpath: /, '') });
+    if (isSkipNote(p))
+      out.push({ kind: 'skipped', file: p.file, reason: p.message.replace(/^lockpath: skipped: /, '') });
+    else if (p.severity === 'error' && p.file !== a.model.source)
+      out.push({ kind: 'not-analysed', file: p.file, reason: p.message.replace(/^lockpath: /, '') });
+    else if (/^lockpath: chains from .* were cut off/.test(p.message))
+      out.push({
+        kind: 'chains-cut-off',
+        entry: /chains from (.*) were cut off/.exec(p.message)![1],
+        reason: p.message.replace(/^lockpath: /, ''),
+      });
   }
   for (const s of a.simulations) {
     const stopped = s.runs.filter((r) => !r.result.complete);
@@ -49,14 +61,20 @@ export function incompleteness(a: Analysis): Incomplete[] {
     out.push({ kind: 'search-bound', entry: `${s.entry.fn.name} (${s.entry.via})`, reason: why });
   }
   for (const { chain, verdict } of a.chains) {
-    if (verdict.verdict === 'inconclusive') out.push({ kind: 'inconclusive-chain', chain: chain.id, hook: entryName(a.model, chain), reason: verdict.reason });
+    if (verdict.verdict === 'inconclusive')
+      out.push({
+        kind: 'inconclusive-chain',
+        chain: chain.id,
+        hook: entryName(a.model, chain),
+        reason: verdict.reason,
+      });
   }
   return out;
 }
 
 /** One line per item, for the text report. */
 export function incompleteLine(x: Incomplete): string {
-  const what = x.kind === 'inconclusive-chain' ? `chain ${x.hook} (${x.chain})` : x.file ? x.file : x.entry ?? '';
+  const what = x.kind === 'inconclusive-chain' ? `chain ${x.hook} (${x.chain})` : x.file ? x.file : (x.entry ?? '');
   return `${x.kind}${what ? ` ${what}` : ''}: ${x.reason}`;
 }
 

@@ -82,11 +82,28 @@ export interface ReportJson {
     assumptions: { id: string; enabled: boolean; description: string }[];
   };
   files: string[];
-  summary: { files: number; functions: number; chains: number; races: number; safe: number; inconclusive: number; findings: number; suppressed: number; complete: boolean; statesExplored: number; chainsPerContext: Record<string, number> };
+  summary: {
+    files: number;
+    functions: number;
+    chains: number;
+    races: number;
+    safe: number;
+    inconclusive: number;
+    findings: number;
+    suppressed: number;
+    complete: boolean;
+    statesExplored: number;
+    chainsPerContext: Record<string, number>;
+  };
   chains: ChainJson[];
   findings: FindingJson[];
   /** Findings an ignore comment or the model file's reviewed list suppressed: not counted as races. */
-  suppressed: (FindingJson & { reason: string; by: 'comment' | 'reviewed'; commentFile?: string; commentLine?: number })[];
+  suppressed: (FindingJson & {
+    reason: string;
+    by: 'comment' | 'reviewed';
+    commentFile?: string;
+    commentLine?: number;
+  })[];
   /** Everything the run did not check, and why; empty when it checked everything. */
   incomplete: Incomplete[];
   contextChecks: { hook: string; builtin: string; derived: string[]; agrees: boolean }[];
@@ -94,11 +111,27 @@ export interface ReportJson {
 }
 
 export function hopsJson(chain: Chain): HopJson[] {
-  return chain.hops.map((h) => ({ function: h.function, file: h.file, line: h.line + 1, column: h.column + 1, via: h.via }));
+  return chain.hops.map((h) => ({
+    function: h.function,
+    file: h.file,
+    line: h.line + 1,
+    column: h.column + 1,
+    via: h.via,
+  }));
 }
 
 export function stepJson(s: WitnessStep): StepJson {
-  return { thread: s.thread, lane: s.lane, action: s.action, function: s.function, file: s.file, line: s.at.line + 1, column: s.at.column + 1, locks: s.locks, ...(s.hazard ? { hazard: true } : {}) };
+  return {
+    thread: s.thread,
+    lane: s.lane,
+    action: s.action,
+    function: s.function,
+    file: s.file,
+    line: s.at.line + 1,
+    column: s.at.column + 1,
+    locks: s.locks,
+    ...(s.hazard ? { hazard: true } : {}),
+  };
 }
 
 export function findingJson(a: Pick<Analysis, 'model'>, f: Finding): FindingJson {
@@ -179,7 +212,13 @@ export function reportJson(a: Analysis, version: string, outcome: CheckOutcome =
     })),
     incomplete: outcome.incomplete,
     contextChecks: a.contextChecks,
-    problems: a.problems.map((p) => ({ file: p.file, line: p.at.line + 1, column: p.at.column + 1, severity: p.severity, message: p.message })),
+    problems: a.problems.map((p) => ({
+      file: p.file,
+      line: p.at.line + 1,
+      column: p.at.column + 1,
+      severity: p.severity,
+      message: p.message,
+    })),
   };
 }
 

@@ -13,13 +13,22 @@ export function header(a: Analysis, version: string): string {
   return [
     `lockpath ${version}: model ${a.model.id} (${a.modelReason})`,
     off.length ? `assumptions switched off: ${off.join(', ')}` : '',
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 /** Rows of cells as an aligned table; the last column is left unpadded (paths run long). */
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function chainsText(a: Analysis, version: string): string {
@@ -39,7 +48,10 @@ export function chainsText(a: Analysis, version: string): string {
         `  ${contextLabel(a.model, chain.context)}`,
         `${entryName(a.model, chain)} (${chain.entry.via}${chain.entry.derived ? '' : ', built-in'})`,
         chain.locks.join(',') || '-',
-        chain.guards.map((g) => g.function).filter((f, i, all) => all.indexOf(f) === i).join(',') || '-',
+        chain.guards
+          .map((g) => g.function)
+          .filter((f, i, all) => all.indexOf(f) === i)
+          .join(',') || '-',
         verdict.verdict,
         chain.path.join(' > '),
       ]);
@@ -66,7 +78,10 @@ export function summary(a: Analysis, outcome?: CheckOutcome): string {
 function completeness(outcome: CheckOutcome): string[] {
   if (!outcome.incomplete.length) return ['complete: every chain got a verdict and nothing in scope was skipped'];
   const n = outcome.incomplete.length;
-  return [`INCOMPLETE: ${n} thing${n === 1 ? '' : 's'} not checked:`, ...outcome.incomplete.map((x) => `  ${incompleteLine(x)}`)];
+  return [
+    `INCOMPLETE: ${n} thing${n === 1 ? '' : 's'} not checked:`,
+    ...outcome.incomplete.map((x) => `  ${incompleteLine(x)}`),
+  ];
 }
 
 export function findingsText(a: Analysis, version: string, verbose = false, outcome: CheckOutcome = noOutcome): string {
@@ -75,17 +90,27 @@ export function findingsText(a: Analysis, version: string, verbose = false, outc
   if (outcome.suppressed.length) {
     out.push(`suppressed (${outcome.suppressed.length}, not counted as races):`);
     for (const s of outcome.suppressed) {
-      const where = s.comment ? `ignore comment at ${s.comment.file}:${s.comment.line + 1}` : 'reviewed in the model file';
-      out.push(`  ${s.finding.file}:${s.finding.at.line + 1}:${s.finding.at.column + 1}: [${s.finding.class}] ${s.finding.id} (${where}): ${s.reason}`);
+      const where = s.comment
+        ? `ignore comment at ${s.comment.file}:${s.comment.line + 1}`
+        : 'reviewed in the model file';
+      out.push(
+        `  ${s.finding.file}:${s.finding.at.line + 1}:${s.finding.at.column + 1}: [${s.finding.class}] ${s.finding.id} (${where}): ${s.reason}`,
+      );
     }
     out.push('');
   }
   const problems = a.problems.filter((p) => verbose || p.severity !== 'info' || isSkipNote(p));
-  for (const p of problems) out.push(`${p.file || '<model>'}:${p.at.line + 1}:${p.at.column + 1}: ${p.severity === 'error' ? 'error' : 'note'}: ${p.message}`);
+  for (const p of problems)
+    out.push(
+      `${p.file || '<model>'}:${p.at.line + 1}:${p.at.column + 1}: ${p.severity === 'error' ? 'error' : 'note'}: ${p.message}`,
+    );
   if (problems.length) out.push('');
   if (!verbose) {
     const hidden = a.problems.length - problems.length;
-    if (hidden) out.push(`(${hidden} parse note${hidden === 1 ? '' : 's'} about unparsed macro regions hidden; --verbose shows them)`);
+    if (hidden)
+      out.push(
+        `(${hidden} parse note${hidden === 1 ? '' : 's'} about unparsed macro regions hidden; --verbose shows them)`,
+      );
   }
   out.push(summary(a, outcome));
   return out.join('\n');
@@ -108,7 +133,13 @@ export function timeline(steps: readonly WitnessStep[], width = 58): string[] {
   const cell = (s: WitnessStep): string => `${s.hazard ? '!! ' : ''}${s.action} (${base(s.file)}:${s.at.line + 1})`;
   const fit = (t: string): string => (t.length > width ? `${t.slice(0, width - 1)}…` : t.padEnd(width));
   const rows = [lanes.map((l) => fit(title(l))).join(' | '), lanes.map(() => '-'.repeat(width)).join('-+-')];
-  for (const s of steps) rows.push(lanes.map((l) => (l === s.lane ? fit(cell(s)) : ' '.repeat(width))).join(' | ').trimEnd());
+  for (const s of steps)
+    rows.push(
+      lanes
+        .map((l) => (l === s.lane ? fit(cell(s)) : ' '.repeat(width)))
+        .join(' | ')
+        .trimEnd(),
+    );
   return rows;
 }
 
@@ -116,16 +147,25 @@ export function explainText(a: Analysis, fn: string, version: string): string {
   const through = a.chains.filter((c) => c.chain.path.includes(fn));
   const out = [header(a, version), ''];
   const def = a.graph.lookup(fn);
-  out.push(def ? `${fn} (${def.file}:${def.nameSpan.line + 1}), returns ${def.returnType}` : `${fn}: not defined in the indexed files`);
+  out.push(
+    def
+      ? `${fn} (${def.file}:${def.nameSpan.line + 1}), returns ${def.returnType}`
+      : `${fn}: not defined in the indexed files`,
+  );
   if (!through.length) {
     out.push(`no stage-2 chain passes through ${fn}`);
     return out.join('\n');
   }
   out.push(`${through.length} chain${through.length === 1 ? '' : 's'} pass through it:`, '');
   for (const { chain, verdict } of through) {
-    out.push(`[${verdict.verdict}] ${contextLabel(a.model, chain.context)} via ${chain.entry.via}${chain.entry.derived ? '' : ' (built-in hook table)'}`);
-    for (const h of chain.hops) out.push(`    ${h.function.padEnd(36)} ${h.file}:${h.line + 1}${h.via === 'direct' ? '' : `  (${h.via})`}`);
-    out.push(`  locks: ${chain.locks.join(', ') || 'none'}; guards: ${chain.guards.map((g) => `${g.function}:${g.line + 1}`).join(', ') || 'none'}`);
+    out.push(
+      `[${verdict.verdict}] ${contextLabel(a.model, chain.context)} via ${chain.entry.via}${chain.entry.derived ? '' : ' (built-in hook table)'}`,
+    );
+    for (const h of chain.hops)
+      out.push(`    ${h.function.padEnd(36)} ${h.file}:${h.line + 1}${h.via === 'direct' ? '' : `  (${h.via})`}`);
+    out.push(
+      `  locks: ${chain.locks.join(', ') || 'none'}; guards: ${chain.guards.map((g) => `${g.function}:${g.line + 1}`).join(', ') || 'none'}`,
+    );
     out.push(`  ${verdict.verdict === 'race' ? 'why' : 'reason'}: ${verdict.reason}`);
     if (verdict.assumptions.length) out.push(`  assumptions: ${verdict.assumptions.join(', ')}`);
     out.push('');

@@ -9,7 +9,8 @@ export interface TimelineOptions {
   linkFor?: (file: string, line: number) => string | undefined;
 }
 
-export type StepKind = 'lock' | 'unlock' | 'guard' | 'read' | 'walk' | 'teardown' | 'clear' | 'free' | 'deref' | 'other';
+export type StepKind =
+  'lock' | 'unlock' | 'guard' | 'read' | 'walk' | 'teardown' | 'clear' | 'free' | 'deref' | 'other';
 
 const KIND_LABEL: Record<StepKind, string> = {
   lock: 'takes lock',
@@ -128,12 +129,32 @@ export function timelineSvg(f: FindingJson, opts: TimelineOptions = {}): string 
   steps.forEach((step, index) => {
     const before = heldByLane.get(step.lane) ?? [];
     const kind = stepKind(step, before);
-    const lock = kind === 'lock' ? step.locks.find((l) => !before.includes(l)) : kind === 'unlock' ? before.find((l) => !step.locks.includes(l)) : undefined;
+    const lock =
+      kind === 'lock'
+        ? step.locks.find((l) => !before.includes(l))
+        : kind === 'unlock'
+          ? before.find((l) => !step.locks.includes(l))
+          : undefined;
     heldByLane.set(step.lane, step.locks);
     const lines = wrapText(step.action, WRAP);
-    const note = index === freeIndex && hazardIndex >= 0 ? `  ▸ seen by step ${hazardIndex + 1}` : index === hazardIndex && freeIndex >= 0 ? `  ◂ after step ${freeIndex + 1}` : '';
+    const note =
+      index === freeIndex && hazardIndex >= 0
+        ? `  ▸ seen by step ${hazardIndex + 1}`
+        : index === hazardIndex && freeIndex >= 0
+          ? `  ◂ after step ${freeIndex + 1}`
+          : '';
     const height = PAD + lines.length * LINE + LINE - 2 + PAD;
-    rows.push({ step, index, kind, lock, lines, where: `${step.function}() ${step.file}:${step.line}`, note, y, height });
+    rows.push({
+      step,
+      index,
+      kind,
+      lock,
+      lines,
+      where: `${step.function}() ${step.file}:${step.line}`,
+      note,
+      y,
+      height,
+    });
     y += height;
   });
   const rowsBottom = y;
@@ -141,7 +162,12 @@ export function timelineSvg(f: FindingJson, opts: TimelineOptions = {}): string 
   const laneWidth = new Map<number, number>();
   for (const lane of lanes) {
     const own = rows.filter((r) => r.step.lane === lane);
-    const text = Math.max(0, ...own.map((r) => Math.max(...r.lines.map((l) => l.length * CHAR), (r.where.length + r.note.length) * SMALL_CHAR)));
+    const text = Math.max(
+      0,
+      ...own.map((r) =>
+        Math.max(...r.lines.map((l) => l.length * CHAR), (r.where.length + r.note.length) * SMALL_CHAR),
+      ),
+    );
     const title = titleOf(lane).length * TITLE_CHAR + 16;
     const key = lockKeyWidth(locks.filter((l) => own.some((r) => r.step.locks.includes(l))));
     laneWidth.set(lane, Math.ceil(Math.max(LANE_MIN, TEXT_X + text + 16, title, key + 16)));
@@ -153,7 +179,9 @@ export function timelineSvg(f: FindingJson, opts: TimelineOptions = {}): string 
     x += laneWidth.get(lane)!;
   }
   const width = x + 8;
-  const present = [...new Set(rows.filter((r) => !r.step.hazard).map((r) => r.kind))].sort((a, b) => kindOrder(a) - kindOrder(b));
+  const present = [...new Set(rows.filter((r) => !r.step.hazard).map((r) => r.kind))].sort(
+    (a, b) => kindOrder(a) - kindOrder(b),
+  );
   const legend = legendItems(present, locks.length > 0, width);
   const height = rowsBottom + 16 + legend.height;
 
@@ -190,7 +218,8 @@ export function timelineSvg(f: FindingJson, opts: TimelineOptions = {}): string 
     if (r.step.hazard) out.push(`<rect class="lp-hazard-row" x="0" y="${r.y}" width="${width}" height="${r.height}"/>`);
     out.push(`<line class="lp-rule" x1="0" y1="${r.y}" x2="${width}" y2="${r.y}"/>`);
   }
-  for (const lane of lanes.slice(1)) out.push(`<line class="lp-rule" x1="${laneX.get(lane)}" y1="0" x2="${laneX.get(lane)}" y2="${rowsBottom}"/>`);
+  for (const lane of lanes.slice(1))
+    out.push(`<line class="lp-rule" x1="${laneX.get(lane)}" y1="0" x2="${laneX.get(lane)}" y2="${rowsBottom}"/>`);
 
   // Lock spans: from the step that takes the lock to the step that drops it (or the end), shaded across the lane
   // with a bar on the lifeline, as a sequence diagram shows an activation.
@@ -200,10 +229,18 @@ export function timelineSvg(f: FindingJson, opts: TimelineOptions = {}): string 
     const bottom = r1(s.to < rows.length ? rowMid(s.to) : rowsBottom);
     const k = locks.filter((l) => spans.some((o) => o.lane === s.lane && o.lock === l)).indexOf(s.lock);
     const c = colourOf(s.lock);
-    out.push(`<g class="lp-lock" data-lane="${s.lane}" data-lock="${escapeXml(s.lock)}" data-from="${s.from + 1}" data-to="${s.to < rows.length ? s.to + 1 : 'end'}">`);
-    out.push(`<title>${escapeXml(`${titleOf(s.lane)} holds ${s.lock} from step ${s.from + 1} ${s.to < rows.length ? `to step ${s.to + 1}` : 'to the end'}`)}</title>`);
-    out.push(`<rect class="lp-lock-shade lp-lock-${c}" x="${lx + 1}" y="${top}" width="${laneWidth.get(s.lane)! - 2}" height="${r1(bottom - top)}"/>`);
-    out.push(`<rect class="lp-lock-bar lp-lock-${c}" x="${lx + MARK_X - 4 + k * 6}" y="${top}" width="8" height="${r1(bottom - top)}"/>`);
+    out.push(
+      `<g class="lp-lock" data-lane="${s.lane}" data-lock="${escapeXml(s.lock)}" data-from="${s.from + 1}" data-to="${s.to < rows.length ? s.to + 1 : 'end'}">`,
+    );
+    out.push(
+      `<title>${escapeXml(`${titleOf(s.lane)} holds ${s.lock} from step ${s.from + 1} ${s.to < rows.length ? `to step ${s.to + 1}` : 'to the end'}`)}</title>`,
+    );
+    out.push(
+      `<rect class="lp-lock-shade lp-lock-${c}" x="${lx + 1}" y="${top}" width="${laneWidth.get(s.lane)! - 2}" height="${r1(bottom - top)}"/>`,
+    );
+    out.push(
+      `<rect class="lp-lock-bar lp-lock-${c}" x="${lx + MARK_X - 4 + k * 6}" y="${top}" width="8" height="${r1(bottom - top)}"/>`,
+    );
     out.push('</g>');
   }
   for (const lane of lanes) {
@@ -243,7 +280,12 @@ function lockSpans(steps: readonly StepJson[], lanes: readonly number[]): LockSp
 function stepSvg(r: Row, lx: number, cy: number, colourOf: (lock: string) => number, opts: TimelineOptions): string {
   const s = r.step;
   const hazard = s.hazard === true;
-  const classes = ['lp-step', `lp-kind-${r.kind}`, ...(hazard ? ['lp-hazard'] : []), ...(r.note && !hazard ? ['lp-free-side'] : [])];
+  const classes = [
+    'lp-step',
+    `lp-kind-${r.kind}`,
+    ...(hazard ? ['lp-hazard'] : []),
+    ...(r.note && !hazard ? ['lp-free-side'] : []),
+  ];
   const attrs = `class="${classes.join(' ')}" data-index="${r.index + 1}" data-lane="${s.lane}" data-kind="${r.kind}" data-file="${escapeXml(s.file)}" data-line="${s.line}" data-column="${s.column}"`;
   const tip = [
     `step ${r.index + 1}, ${s.thread}${hazard ? ' (the hazard)' : ''}`,
@@ -252,14 +294,18 @@ function stepSvg(r: Row, lx: number, cy: number, colourOf: (lock: string) => num
     `holds ${s.locks.length ? s.locks.join(', ') : 'no lock'} after this step`,
   ].join('\n');
   const out = [`<g ${attrs}>`, `<title>${escapeXml(tip)}</title>`];
-  out.push(`<text class="lp-num${hazard ? ' lp-hazard-text' : ''}" x="${GUTTER / 2}" y="${r1(cy + 4)}" text-anchor="middle">${r.index + 1}</text>`);
+  out.push(
+    `<text class="lp-num${hazard ? ' lp-hazard-text' : ''}" x="${GUTTER / 2}" y="${r1(cy + 4)}" text-anchor="middle">${r.index + 1}</text>`,
+  );
   out.push(marker(r.kind, hazard, lx + MARK_X, cy, r.lock === undefined ? 0 : colourOf(r.lock)));
   const tx = lx + TEXT_X;
   // One text element, tspans on one line: whitespace between them would render as a leading space.
   const tspans = r.lines.map((line, i) => `<tspan x="${tx}" dy="${i ? LINE : 0}">${escapeXml(line)}</tspan>`).join('');
   out.push(`<text class="lp-action${hazard ? ' lp-hazard-text' : ''}" x="${tx}" y="${r1(cy + 4)}">${tspans}</text>`);
   const locY = r1(cy + 4 + r.lines.length * LINE - 1);
-  out.push(`<text class="lp-where lp-small" x="${tx}" y="${locY}">${escapeXml(r.where)}${r.note ? `<tspan class="lp-note">${escapeXml(r.note)}</tspan>` : ''}</text>`);
+  out.push(
+    `<text class="lp-where lp-small" x="${tx}" y="${locY}">${escapeXml(r.where)}${r.note ? `<tspan class="lp-note">${escapeXml(r.note)}</tspan>` : ''}</text>`,
+  );
   out.push('</g>');
   const link = opts.linkFor?.(s.file, s.line);
   return link ? `<a href="${escapeXml(link)}">\n${out.join('\n')}\n</a>` : out.join('\n');
@@ -310,10 +356,22 @@ function lockKeyWidth(locks: readonly string[]): number {
 }
 
 /** The key to the markers used in this diagram (and the lock shading), wrapped to the diagram's width. */
-function legendItems(kinds: readonly StepKind[], withLock: boolean, width: number): { height: number; svg: (top: number) => string } {
-  const items: { draw: (cx: number, cy: number) => string; label: string }[] = kinds.map((k) => ({ draw: (cx, cy) => shape(k, cx, cy, 0), label: KIND_LABEL[k] }));
+function legendItems(
+  kinds: readonly StepKind[],
+  withLock: boolean,
+  width: number,
+): { height: number; svg: (top: number) => string } {
+  const items: { draw: (cx: number, cy: number) => string; label: string }[] = kinds.map((k) => ({
+    draw: (cx, cy) => shape(k, cx, cy, 0),
+    label: KIND_LABEL[k],
+  }));
   items.push({ draw: (cx, cy) => marker('deref', true, cx, cy, 0), label: 'the hazard' });
-  if (withLock) items.push({ draw: (cx, cy) => `<rect class="lp-lock-shade lp-lock-0" x="${cx - 8}" y="${cy - 8}" width="16" height="16"/><rect class="lp-lock-bar lp-lock-0" x="${cx - 4}" y="${cy - 8}" width="8" height="16"/>`, label: 'lock held' });
+  if (withLock)
+    items.push({
+      draw: (cx, cy) =>
+        `<rect class="lp-lock-shade lp-lock-0" x="${cx - 8}" y="${cy - 8}" width="16" height="16"/><rect class="lp-lock-bar lp-lock-0" x="${cx - 4}" y="${cy - 8}" width="8" height="16"/>`,
+      label: 'lock held',
+    });
   const placed: { x: number; line: number; item: (typeof items)[number] }[] = [];
   let x = GUTTER;
   let line = 0;

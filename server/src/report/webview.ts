@@ -12,7 +12,12 @@ export interface WebviewPage {
 const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function timelineWebviewHtml(page: WebviewPage): string {
-  const csp = [`default-src 'none'`, `style-src ${page.cspSource} 'unsafe-inline'`, `img-src data:`, `script-src 'nonce-${page.nonce}'`].join('; ');
+  const csp = [
+    `default-src 'none'`,
+    `style-src ${page.cspSource} 'unsafe-inline'`,
+    `img-src data:`,
+    `script-src 'nonce-${page.nonce}'`,
+  ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -2,7 +2,17 @@
 // parameters (bound from the caller's arguments), table lookups (arm_exit_handlers[ec]), struct fields
 // (range->handler) and core functions the model says invoke an ops-table field (mmu_notifier_unregister).
 import type { Model } from '../model/types';
-import type { CallArg, CallSiteFacts, Cond, FileFacts, FunctionFacts, MacroAlias, Span, Stmt, TableFacts } from '../index/facts';
+import type {
+  CallArg,
+  CallSiteFacts,
+  Cond,
+  FileFacts,
+  FunctionFacts,
+  MacroAlias,
+  Span,
+  Stmt,
+  TableFacts,
+} from '../index/facts';
 import { foldConfig, hasConfig, impliedSymbols, modelSymbol } from '../index/config';
 import { expandMacro, macroNameText, textArg, type MacroTarget } from './macros';
 
@@ -30,21 +40,27 @@ export class CallGraph {
   private callers = new Map<string, { caller: FunctionFacts; site: CallSiteFacts }[]>();
   readonly tables: TableFacts[] = [];
 
-  constructor(readonly files: readonly FileFacts[], readonly model: Model) {
+  constructor(
+    readonly files: readonly FileFacts[],
+    readonly model: Model,
+  ) {
     for (const f of files) {
       for (const fn of f.functions) push(this.byName, fn.name, fn);
       for (const fn of f.functions) for (const init of fn.fieldInits) push(this.assignedFields, init.field, init);
       for (const t of f.tables) {
         this.tables.push(t);
         push(this.tablesByVariable, t.variable, t);
-        for (const e of t.entries) if (e.keyKind === 'field') push(this.fieldTargets, e.key, { function: e.function, structType: t.structType });
+        for (const e of t.entries)
+          if (e.keyKind === 'field') push(this.fieldTargets, e.key, { function: e.function, structType: t.structType });
       }
       for (const r of f.tableReturns) this.tableReturns.set(r.function, r.table);
       for (const m of f.macros) if (!this.macros.has(m.name)) this.macros.set(m.name, m);
     }
     // Stored functions (range->handler = f): only names the tree defines; parameters are handled below.
     for (const [field, inits] of this.assignedFields) {
-      for (const init of inits) if (this.isDefined(init.value)) push(this.fieldTargets, field, { function: init.value, structType: init.structType });
+      for (const init of inits)
+        if (this.isDefined(init.value))
+          push(this.fieldTargets, field, { function: init.value, structType: init.structType });
     }
     // Two passes: calls through parameters are resolved from the callers found by the first (other calls).
     for (const pass of [1, 2]) {
@@ -75,7 +91,8 @@ export class CallGraph {
         if (i < 0) continue;
         for (const { site } of this.callersOf(fn.name)) {
           const name = site.args[i]?.functionName;
-          if (name && this.isDefined(name)) push(this.fieldTargets, init.field, { function: name, structType: init.structType });
+          if (name && this.isDefined(name))
+            push(this.fieldTargets, init.field, { function: name, structType: init.structType });
         }
       }
     }
@@ -105,7 +122,8 @@ export class CallGraph {
     const found: { function: string; table: TableFacts }[] = [];
     for (const t of this.tables) {
       if (t.structType !== structType) continue;
-      for (const e of t.entries) if (e.keyKind === 'field' && e.key === field) found.push({ function: e.function, table: t });
+      for (const e of t.entries)
+        if (e.keyKind === 'field' && e.key === field) found.push({ function: e.function, table: t });
     }
     return found;
   }
@@ -124,14 +142,16 @@ export class CallGraph {
     const callee = site.callee;
     if (callee.kind === 'macro') {
       // KVM_PGT_FN(f)(args): what the expansion calls, then the functions it yields, called with args.
-      for (const t of this.macroTargets(callee.name, callee.macroArgs.map(textArg), site.args)) add(t.name, t.via, t.args);
+      for (const t of this.macroTargets(callee.name, callee.macroArgs.map(textArg), site.args))
+        add(t.name, t.via, t.args);
     } else if (callee.kind === 'direct') {
       const expanded = this.isDefined(callee.name) ? [] : this.macroTargets(callee.name, site.args);
       if (this.isDefined(callee.name)) add(callee.name, 'direct');
       else if (expanded.length) for (const t of expanded) add(t.name, t.via, t.args);
       else {
         for (const inv of this.model.externalInvokes.filter((i) => i.function === callee.name)) {
-          for (const e of this.tableFieldFunctions(inv.structType, inv.field)) add(e.function, `${callee.name} -> ${e.table.variable}.${inv.field}`, []);
+          for (const e of this.tableFieldFunctions(inv.structType, inv.field))
+            add(e.function, `${callee.name} -> ${e.table.variable}.${inv.field}`, []);
         }
       }
     } else if (callee.kind === 'variable') {
@@ -149,7 +169,9 @@ export class CallGraph {
       for (const src of fn.varSources.filter((v) => v.variable === callee.name)) {
         if (src.from.function) add(src.from.function, `variable ${callee.name}`);
         const table = src.from.table ?? (src.from.call ? this.tableReturns.get(src.from.call) : undefined);
-        if (table) for (const t of this.tablesByVariable.get(table) ?? []) for (const e of t.entries) add(e.function, `table ${table}[${e.key}]`);
+        if (table)
+          for (const t of this.tablesByVariable.get(table) ?? [])
+            for (const e of t.entries) add(e.function, `table ${table}[${e.key}]`);
       }
     } else {
       // A handler carried in a struct the caller filled in (.handler = kvm_age_gfn), else every function stored
@@ -163,7 +185,12 @@ export class CallGraph {
       // Never the ops tables the core calls (mmu_notifier_ops, file_operations) by name: indexed code does not.
       const coreTypes = new Set(this.model.entryTables.map((t) => t.structType));
       for (const e of this.fieldTargets.get(callee.field) ?? []) {
-        if (callee.baseType ? e.structType !== callee.baseType && e.structType !== undefined : coreTypes.has(e.structType ?? '')) continue;
+        if (
+          callee.baseType
+            ? e.structType !== callee.baseType && e.structType !== undefined
+            : coreTypes.has(e.structType ?? '')
+        )
+          continue;
         add(e.function, fieldVia(callee.field, !callee.baseType || e.structType === undefined));
       }
     }
@@ -198,7 +225,12 @@ export class CallGraph {
    * bound parameters), and struct fields the caller filled with functions (.handler = handler), which calls
    * through that field deeper down resolve to.
    */
-  bindingsFor(caller: FunctionFacts, args: readonly CallArg[], callee: FunctionFacts, outer: Bindings | undefined): Bindings {
+  bindingsFor(
+    caller: FunctionFacts,
+    args: readonly CallArg[],
+    callee: FunctionFacts,
+    outer: Bindings | undefined,
+  ): Bindings {
     const b = new Map<string, string[]>();
     const resolve = (name: string): string[] | undefined => {
       if (name === '') return [];
@@ -211,7 +243,10 @@ export class CallGraph {
     callee.params.forEach((p, i) => {
       const name = args[i]?.functionName;
       if (!name) return;
-      const called = p.isFunctionPointer || callee.calls.some((c) => c.callee.kind === 'variable' && c.callee.name === p.name) || callee.fieldInits.some((x) => x.value === p.name);
+      const called =
+        p.isFunctionPointer ||
+        callee.calls.some((c) => c.callee.kind === 'variable' && c.callee.name === p.name) ||
+        callee.fieldInits.some((x) => x.value === p.name);
       const r = resolve(name) ?? (called ? [name] : undefined);
       if (r) b.set(p.name, r);
     });
@@ -239,12 +274,19 @@ export class CallGraph {
    * The config symbols a path through this call site assumes, given those it assumed before (`assumed`): one choice
    * per symbol along a path. Undefined when the site is in a branch that the fixed symbols or `assumed` leave out.
    */
-  siteConfig(fn: FunctionFacts, site: CallSiteFacts, assumed: ReadonlyMap<string, boolean>): ReadonlyMap<string, boolean> | undefined {
+  siteConfig(
+    fn: FunctionFacts,
+    site: CallSiteFacts,
+    assumed: ReadonlyMap<string, boolean>,
+  ): ReadonlyMap<string, boolean> | undefined {
     const constraints = this.configConstraints(fn).get(spanKey(site.at));
     if (!constraints) return assumed;
     let next: Map<string, boolean> | undefined;
     for (const { cond, want } of constraints) {
-      const implied = impliedSymbols(foldConfig(cond, (x) => this.configValue(x) ?? (next ?? assumed).get(x)), want);
+      const implied = impliedSymbols(
+        foldConfig(cond, (x) => this.configValue(x) ?? (next ?? assumed).get(x)),
+        want,
+      );
       if (!implied) return undefined;
       for (const [k, v] of implied) (next ??= new Map(assumed)).set(k, v);
     }
@@ -318,7 +360,7 @@ export class CallGraph {
     }
     const result = new Map<FunctionFacts, boolean>();
     for (const f of order) result.set(f, cache.get(f) ?? base(f));
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const f of order) {
         if (result.get(f)) continue;
@@ -334,11 +376,13 @@ export class CallGraph {
 }
 
 function hasLockOp(stmts: readonly Stmt[]): boolean {
-  return stmts.some((s) =>
-    s.k === 'lock' ||
-    (s.k === 'if' && (hasLockOp(s.then) || hasLockOp(s.else))) ||
-    (s.k === 'loop' && hasLockOp(s.body)) ||
-    (s.k === 'switch' && hasLockOp(s.body)));
+  return stmts.some(
+    (s) =>
+      s.k === 'lock' ||
+      (s.k === 'if' && (hasLockOp(s.then) || hasLockOp(s.else))) ||
+      (s.k === 'loop' && hasLockOp(s.body)) ||
+      (s.k === 'switch' && hasLockOp(s.body)),
+  );
 }
 
 const NO_SYMBOLS: ReadonlyMap<string, boolean> = new Map();
@@ -356,7 +400,11 @@ function fieldKey(field: string, structType: string | undefined): string {
  * What the caller stored into `field`: with the base's type, the stores into that type and those of unknown type
  * (by name); without it, every store into a field of that name (by name). Undefined when nothing was stored.
  */
-function boundField(bindings: Bindings | undefined, field: string, baseType: string | undefined): { name: string; byName: boolean }[] | undefined {
+function boundField(
+  bindings: Bindings | undefined,
+  field: string,
+  baseType: string | undefined,
+): { name: string; byName: boolean }[] | undefined {
   if (!bindings) return undefined;
   const prefix = `.${field}@`;
   let found: { name: string; byName: boolean }[] | undefined;

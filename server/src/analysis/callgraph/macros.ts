@@ -13,7 +13,14 @@ export interface MacroTarget {
  * The indexed functions a use of macro `name` with arguments `args` reaches: what its expansion calls (through
  * further macros too, a few levels deep), and, when its result is called with `resultArgs`, what it names.
  */
-export function expandMacro(macros: ReadonlyMap<string, MacroAlias>, isDefined: (name: string) => boolean, name: string, args: readonly CallArg[], resultArgs?: readonly CallArg[], depth = 0): MacroTarget[] {
+export function expandMacro(
+  macros: ReadonlyMap<string, MacroAlias>,
+  isDefined: (name: string) => boolean,
+  name: string,
+  args: readonly CallArg[],
+  resultArgs?: readonly CallArg[],
+  depth = 0,
+): MacroTarget[] {
   const macro = macros.get(name);
   if (!macro || depth > 4) return [];
   const out: MacroTarget[] = [];

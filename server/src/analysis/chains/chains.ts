@@ -48,21 +48,36 @@ export interface ChainResult {
   truncated: { entry: string; reason: string }[];
 }
 
-export function enumerateChains(graph: CallGraph, entries: readonly Entry[], model: Model, limits = defaultChainLimits): ChainResult {
+export function enumerateChains(
+  graph: CallGraph,
+  entries: readonly Entry[],
+  model: Model,
+  limits = defaultChainLimits,
+): ChainResult {
   const chains: Chain[] = [];
   const truncated: ChainResult['truncated'] = [];
   for (const entry of entries) {
     if (!graph.reachesRoot(entry.fn)) continue;
     // kvm_put_kvm reaches kvm_destroy_vm only when the last reference goes: never while this context pins it.
     const pinned = new Set(pinsOf(model, entry.context).map((p) => p.pin));
-    const unreachable = new Set(model.teardownPaths.filter((p) => p.startFunction && pinned.has(p.requires)).map((p) => p.startFunction!));
+    const unreachable = new Set(
+      model.teardownPaths.filter((p) => p.startFunction && pinned.has(p.requires)).map((p) => p.startFunction!),
+    );
     const seenPaths = new Set<string>();
     let steps = 0;
     let count = 0;
     let cut = false;
     const stack: FunctionFacts[] = [entry.fn];
     const onStack = new Set<FunctionFacts>(stack);
-    const hops: Hop[] = [{ function: entry.fn.name, file: entry.fn.file, line: entry.fn.nameSpan.line, column: entry.fn.nameSpan.column, via: entry.via }];
+    const hops: Hop[] = [
+      {
+        function: entry.fn.name,
+        file: entry.fn.file,
+        line: entry.fn.nameSpan.line,
+        column: entry.fn.nameSpan.column,
+        via: entry.via,
+      },
+    ];
     const locks: string[][] = [entry.locksHeld];
     const guards: Chain['guards'][] = [[]];
 
@@ -94,7 +109,11 @@ export function enumerateChains(graph: CallGraph, entries: readonly Entry[], mod
         if (!siteConfig) continue;
         for (const target of graph.targets(fn, site, bindings ?? new Map())) {
           if (cut || ++steps > limits.stepsPerEntry || count >= limits.perEntry) {
-            if (!cut) truncated.push({ entry: `${entry.fn.name} (${entry.via})`, reason: `more than ${count >= limits.perEntry ? `${limits.perEntry} chains` : `${limits.stepsPerEntry} steps`}` });
+            if (!cut)
+              truncated.push({
+                entry: `${entry.fn.name} (${entry.via})`,
+                reason: `more than ${count >= limits.perEntry ? `${limits.perEntry} chains` : `${limits.stepsPerEntry} steps`}`,
+              });
             cut = true;
             return;
           }
@@ -102,7 +121,10 @@ export function enumerateChains(graph: CallGraph, entries: readonly Entry[], mod
           if (onStack.has(t) || !graph.reachesRoot(t) || unreachable.has(t.name)) continue;
           // A call chain deeper than any kernel's is cut, and the entry says so (never a stack overflow).
           if (stack.length >= limits.maxDepth) {
-            truncated.push({ entry: `${entry.fn.name} (${entry.via})`, reason: `a call chain deeper than ${limits.maxDepth} functions (through ${fn.name})` });
+            truncated.push({
+              entry: `${entry.fn.name} (${entry.via})`,
+              reason: `a call chain deeper than ${limits.maxDepth} functions (through ${fn.name})`,
+            });
             cut = true;
             return;
           }

@@ -38,15 +38,24 @@ function asksBlockability(graph: CallGraph): boolean {
   if (a === undefined) {
     const has = (stmts: readonly Stmt[]): boolean =>
       stmts.some((s) =>
-        s.k === 'assign' ? !!s.blockable
-        : s.k === 'call' ? s.args.some((x) => x.scalar?.blockable)
-        : s.k === 'if' ? has(s.then) || has(s.else)
-        : s.k === 'loop' ? has(s.test) || has(s.body)
-        : s.k === 'switch' ? has(s.body)
-        : false,
+        s.k === 'assign'
+          ? !!s.blockable
+          : s.k === 'call'
+            ? s.args.some((x) => x.scalar?.blockable)
+            : s.k === 'if'
+              ? has(s.then) || has(s.else)
+              : s.k === 'loop'
+                ? has(s.test) || has(s.body)
+                : s.k === 'switch'
+                  ? has(s.body)
+                  : false,
       );
     a = false;
-    for (const fn of graph.allFunctions()) if (has(fn.body)) { a = true; break; }
+    for (const fn of graph.allFunctions())
+      if (has(fn.body)) {
+        a = true;
+        break;
+      }
     asked.set(graph, a);
   }
   return a;
@@ -69,13 +78,32 @@ export function findEntries(graph: CallGraph, model: Model): Entry[] {
         const context = e.keyKind === 'field' ? spec.fields[e.key] : undefined;
         const fn = context ? graph.lookup(e.function, t.file) : undefined;
         if (!fn || !context) continue;
-        entries.push({ fn, context, via: `${t.variable}.${e.key}`, derived: true, locksHeld: [], at: e.at, file: t.file, mayBlock: mayBlockOf(graph, model, e.key) });
+        entries.push({
+          fn,
+          context,
+          via: `${t.variable}.${e.key}`,
+          derived: true,
+          locksHeld: [],
+          at: e.at,
+          file: t.file,
+          mayBlock: mayBlockOf(graph, model, e.key),
+        });
       }
     }
   }
   for (const path of model.teardownPaths) {
     const fn = path.startFunction ? graph.lookup(path.startFunction) : undefined;
-    if (fn) entries.push({ fn, context: 'teardown', via: path.label, derived: true, locksHeld: [], at: fn.nameSpan, file: fn.file, mayBlock: 'always' });
+    if (fn)
+      entries.push({
+        fn,
+        context: 'teardown',
+        via: path.label,
+        derived: true,
+        locksHeld: [],
+        at: fn.nameSpan,
+        file: fn.file,
+        mayBlock: 'always',
+      });
   }
   return sortEntries(entries);
 }
@@ -84,33 +112,58 @@ export function findEntries(graph: CallGraph, model: Model): Entry[] {
  * Entries from the built-in hook table, for hooks that no chain from the tree's own entries reaches (with only
  * mmu.c open, all of them): the core calls them, the model says in which context and under which locks.
  */
-export function builtinEntries(graph: CallGraph, model: Model, reached: ReadonlySet<string>, derived: readonly Entry[]): Entry[] {
+export function builtinEntries(
+  graph: CallGraph,
+  model: Model,
+  reached: ReadonlySet<string>,
+  derived: readonly Entry[],
+): Entry[] {
   const entries: Entry[] = [];
   for (const hook of model.hooks) {
     const fn = graph.lookup(hook.function);
     if (!fn || reached.has(fn.name) || derived.some((e) => e.fn === fn)) continue;
     for (const via of hook.via) {
-      entries.push({ fn, context: hook.context, via, derived: false, locksHeld: hook.locksHeld, at: fn.nameSpan, file: fn.file, mayBlock: mayBlockOf(graph, model, via) });
+      entries.push({
+        fn,
+        context: hook.context,
+        via,
+        derived: false,
+        locksHeld: hook.locksHeld,
+        at: fn.nameSpan,
+        file: fn.file,
+        mayBlock: mayBlockOf(graph, model, via),
+      });
     }
   }
   return sortEntries(entries);
 }
 
 function sortEntries(entries: Entry[]): Entry[] {
-  return entries.sort((a, b) => a.context.localeCompare(b.context) || a.fn.name.localeCompare(b.fn.name) || a.via.localeCompare(b.via));
+  return entries.sort(
+    (a, b) => a.context.localeCompare(b.context) || a.fn.name.localeCompare(b.fn.name) || a.via.localeCompare(b.via),
+  );
 }
 
 /**
  * For each built-in hook that the tree reaches from its own entries, do the derived contexts include the
  * built-in one? `contextsThrough` maps a function to the contexts of the chains passing through it.
  */
-export function checkContexts(model: Model, contextsThrough: ReadonlyMap<string, Set<string>>, entries: readonly Entry[]): ContextCheck[] {
+export function checkContexts(
+  model: Model,
+  contextsThrough: ReadonlyMap<string, Set<string>>,
+  entries: readonly Entry[],
+): ContextCheck[] {
   const checks: ContextCheck[] = [];
   for (const hook of model.hooks) {
     if (entries.some((e) => e.fn.name === hook.function && !e.derived)) continue;
     const derived = contextsThrough.get(hook.function);
     if (!derived || derived.size === 0) continue;
-    checks.push({ hook: hook.function, builtin: hook.context, derived: [...derived].sort(), agrees: derived.has(hook.context) });
+    checks.push({
+      hook: hook.function,
+      builtin: hook.context,
+      derived: [...derived].sort(),
+      agrees: derived.has(hook.context),
+    });
   }
   return checks;
 }

@@ -55,10 +55,14 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
     }
   }
   // Only a test that saw the tables taught the thread anything (a test of an unknown value did not).
-  const guardedAt = steps.findLastIndex((st, i) => i < hazardIndex && st.thread === h.thread && isGuard(instrOf(st.thread, st.pc)) && st.seen === TABLES);
+  const guardedAt = steps.findLastIndex(
+    (st, i) => i < hazardIndex && st.thread === h.thread && isGuard(instrOf(st.thread, st.pc)) && st.seen === TABLES,
+  );
   // A freed pointer was good when it was read. A NULL one was known good only at the last test of the field
   // itself: a test of some other local (pud in an earlier walk) says nothing about a fresh read of the root.
-  const fieldGuardAt = steps.findLastIndex((st, i) => i < hazardIndex && st.thread === h.thread && testsField(instrOf(st.thread, st.pc)) && st.seen === TABLES);
+  const fieldGuardAt = steps.findLastIndex(
+    (st, i) => i < hazardIndex && st.thread === h.thread && testsField(instrOf(st.thread, st.pc)) && st.seen === TABLES,
+  );
   // A test of a copy teaches nothing newer than the read the copy came from (a stale copy still looks non-NULL);
   // only a test of the field itself can move what the thread knows past that read.
   if (h.kind === 'null-deref') learnedAt = fieldGuardAt;
@@ -72,8 +76,15 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
     for (let i = learnedAt + 1; i < hazardIndex; i++) {
       const st = steps[i];
       const a = instrOf(st.thread, st.pc);
-      if (st.thread === h.thread && (a.op === 'unlock' || a.op === 'resched-drop') && a.lock === lock && !st.held.includes(lock)) dropped = true;
-      if (dropped && st.thread !== h.thread && (a.op === 'free' || (a.op === 'write' && a.value === 'null'))) return 'stale-after-lock-drop';
+      if (
+        st.thread === h.thread &&
+        (a.op === 'unlock' || a.op === 'resched-drop') &&
+        a.lock === lock &&
+        !st.held.includes(lock)
+      )
+        dropped = true;
+      if (dropped && st.thread !== h.thread && (a.op === 'free' || (a.op === 'write' && a.value === 'null')))
+        return 'stale-after-lock-drop';
     }
   }
 
@@ -88,7 +99,8 @@ export function classify(h: Hazard, threads: readonly ThreadSpec[], lock: string
 
   // It tested the pointer under the lock, but the free side cleared it without holding that lock, or freed the
   // tables while the pointer still published them.
-  const unserialized = ({ st, a }: (typeof freeSide)[number]): boolean => (a.op === 'write' && !st.held.includes(lock)) || (a.op === 'free' && st.field === TABLES);
+  const unserialized = ({ st, a }: (typeof freeSide)[number]): boolean =>
+    (a.op === 'write' && !st.held.includes(lock)) || (a.op === 'free' && st.field === TABLES);
   if (freeSide.some((x) => x.i > guardedAt && unserialized(x))) return 'cleared-outside-lock';
   return 'may-be-freed';
 }
@@ -99,6 +111,12 @@ function isGuard(a: Instr): boolean {
 
 function testsField(a: Instr): boolean {
   const onField = (c: CondI): boolean =>
-    c.k === 'isnull' ? 'field' in c.src : c.k === 'not' ? onField(c.c) : c.k === 'and' || c.k === 'or' ? onField(c.a) || onField(c.b) : false;
+    c.k === 'isnull'
+      ? 'field' in c.src
+      : c.k === 'not'
+        ? onField(c.c)
+        : c.k === 'and' || c.k === 'or'
+          ? onField(c.a) || onField(c.b)
+          : false;
   return a.op === 'branch' && a.guard && onField(a.cond);
 }

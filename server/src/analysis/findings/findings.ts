@@ -56,19 +56,37 @@ export function buildFindings(model: Model, program: Program, verdicts: Readonly
       const existing = byKey.get(key);
       if (existing) {
         if (!existing.teardown.includes(run.actor.path.label)) existing.teardown.push(run.actor.path.label);
-        const same = existing.file === frame.fn.file && existing.at.line === instr.at.line && existing.at.column === instr.at.column;
+        const same =
+          existing.file === frame.fn.file &&
+          existing.at.line === instr.at.line &&
+          existing.at.column === instr.at.column;
         const shorter = hazard.witness.length < existing.witness.length;
         if (!same && shorter) {
           existing.alsoAt.push({ file: existing.file, at: existing.at, function: existing.function });
-          Object.assign(existing, { kind: hazard.kind, file: frame.fn.file, at: instr.at, function: frame.fn.name, witness: renderWitness(model, run, hazard, chain) });
-          existing.freeSide = [...existing.witness].reverse().find((s) => s.lane !== 0 && /frees|sets .* NULL|tears down|walks/.test(s.action));
-        } else if (!same && !existing.alsoAt.some((x) => x.file === frame.fn.file && x.at.line === instr.at.line && x.at.column === instr.at.column)) {
+          Object.assign(existing, {
+            kind: hazard.kind,
+            file: frame.fn.file,
+            at: instr.at,
+            function: frame.fn.name,
+            witness: renderWitness(model, run, hazard, chain),
+          });
+          existing.freeSide = [...existing.witness]
+            .reverse()
+            .find((s) => s.lane !== 0 && /frees|sets .* NULL|tears down|walks/.test(s.action));
+        } else if (
+          !same &&
+          !existing.alsoAt.some(
+            (x) => x.file === frame.fn.file && x.at.line === instr.at.line && x.at.column === instr.at.column,
+          )
+        ) {
           existing.alsoAt.push({ file: frame.fn.file, at: instr.at, function: frame.fn.name });
         }
         continue;
       }
       const witness = renderWitness(model, run, hazard, chain);
-      const freeSide = [...witness].reverse().find((s) => s.lane !== 0 && /frees|sets .* NULL|tears down|walks/.test(s.action));
+      const freeSide = [...witness]
+        .reverse()
+        .find((s) => s.lane !== 0 && /frees|sets .* NULL|tears down|walks/.test(s.action));
       byKey.set(key, {
         id: `LP${hashText(`${cls}|${chain.entry.via}|${chain.path.join('>')}`).toUpperCase()}`,
         class: cls,
@@ -89,7 +107,14 @@ export function buildFindings(model: Model, program: Program, verdicts: Readonly
   }
   const findings = [...byKey.values()];
   for (const f of findings) f.message = messageOf(model, f);
-  return findings.sort((a, b) => a.file.localeCompare(b.file) || a.at.line - b.at.line || a.at.column - b.at.column || a.chain.entry.via.localeCompare(b.chain.entry.via) || a.class.localeCompare(b.class));
+  return findings.sort(
+    (a, b) =>
+      a.file.localeCompare(b.file) ||
+      a.at.line - b.at.line ||
+      a.at.column - b.at.column ||
+      a.chain.entry.via.localeCompare(b.chain.entry.via) ||
+      a.class.localeCompare(b.class),
+  );
 }
 
 /** The hook a person would name: the first model hook on the chain (kvm_age_hva), else the entry. */
@@ -112,13 +137,15 @@ function messageOf(model: Model, f: Finding): string {
     'sleeps-in-nonblocking': `this may sleep although the call may not block`,
   };
   const ctx = contextLabel(model, f.chain.context);
-  if (f.kind === 'sleeps-in-nonblocking') return `${what[f.kind]}: reached from ${ctx} ${entryName(model, f.chain)} (${viaName(f.chain)}), which may be called in a mode that must not sleep [${f.title}]`;
+  if (f.kind === 'sleeps-in-nonblocking')
+    return `${what[f.kind]}: reached from ${ctx} ${entryName(model, f.chain)} (${viaName(f.chain)}), which may be called in a mode that must not sleep [${f.title}]`;
   return `${what[f.kind]}: reached from ${ctx} ${entryName(model, f.chain)} (${viaName(f.chain)}) while ${model.freeFunction} runs from ${f.teardown.join(' or ')} [${f.title}]`;
 }
 
 export function renderWitness(model: Model, run: Run, hazard: Hazard, chain: Chain): WitnessStep[] {
   // The chain's own lane is named after the hook people know (kvm_age_hva), not the core wrapper it entered by.
-  const laneName = (t: number): string => (t === 0 ? `${contextLabel(model, chain.context)}: ${entryName(model, chain)}` : run.threads[t].name);
+  const laneName = (t: number): string =>
+    t === 0 ? `${contextLabel(model, chain.context)}: ${entryName(model, chain)}` : run.threads[t].name;
   const out: WitnessStep[] = [];
   const res = model.resource.display;
   const lockName = (l: string): string => (l === model.lock.name ? model.lock.display : l);
@@ -148,7 +175,9 @@ export function renderWitness(model: Model, run: Run, hazard: Hazard, chain: Cha
         }
         break;
       case 'deref':
-        action = isHazard ? `dereferences ${instr.text}: ${hazardWord(hazard.kind)}` : `${thread.mutates ? 'tears down' : 'walks'} ${instr.text}`;
+        action = isHazard
+          ? `dereferences ${instr.text}: ${hazardWord(hazard.kind)}`
+          : `${thread.mutates ? 'tears down' : 'walks'} ${instr.text}`;
         break;
       case 'write':
         action = instr.value === 'null' ? `sets ${res} = NULL` : `sets ${res}`;
@@ -203,12 +232,27 @@ export function renderWitness(model: Model, run: Run, hazard: Hazard, chain: Cha
 /** What a guard tests: the field itself, or a local copy of it. */
 export function guardedName(program: Program, instr: Extract<Program['instrs'][number], { op: 'branch' }>): string {
   const find = (c: typeof instr.cond): string | undefined =>
-    c.k === 'isnull' ? ('field' in c.src ? undefined : program.slotNames[c.src.slot].split(':')[1]) : c.k === 'not' ? find(c.c) : c.k === 'and' || c.k === 'or' ? find(c.a) ?? find(c.b) : undefined;
+    c.k === 'isnull'
+      ? 'field' in c.src
+        ? undefined
+        : program.slotNames[c.src.slot].split(':')[1]
+      : c.k === 'not'
+        ? find(c.c)
+        : c.k === 'and' || c.k === 'or'
+          ? (find(c.a) ?? find(c.b))
+          : undefined;
   const local = find(instr.cond);
   return local ? local : 'the pointer';
 }
 
 function hazardWord(kind: HazardKind): string {
-  return kind === 'null-deref' ? 'NULL' : kind === 'use-after-free' ? 'freed tables' : kind === 'concurrent-teardown' ? 'while they are torn down' : kind === 'sleeps-in-nonblocking' ? 'sleeping where it may not block' : 'freed';
+  return kind === 'null-deref'
+    ? 'NULL'
+    : kind === 'use-after-free'
+      ? 'freed tables'
+      : kind === 'concurrent-teardown'
+        ? 'while they are torn down'
+        : kind === 'sleeps-in-nonblocking'
+          ? 'sleeping where it may not block'
+          : 'freed';
 }
-

@@ -43,7 +43,13 @@ export function ignoreComments(file: string, text: string): { comments: IgnoreCo
     const column = m.index;
     const at: Span = { line: i, column, endLine: i, endColumn: line.trimEnd().length };
     if (!m[2] || !m[3]) {
-      problems.push({ file, at, severity: 'warning', message: 'lockpath: an ignore comment needs a finding class or id and a reason: // lockpath: ignore <class or id> -- <reason>' });
+      problems.push({
+        file,
+        at,
+        severity: 'warning',
+        message:
+          'lockpath: an ignore comment needs a finding class or id and a reason: // lockpath: ignore <class or id> -- <reason>',
+      });
       return;
     }
     comments.push({ file, at, target: m[2], reason: m[3], ownLine: line.slice(0, column).trim() === '' });
@@ -76,10 +82,20 @@ export function suppressFindings(
     const named = (target: string): boolean => target === finding.class || target.toUpperCase() === finding.id;
     const fn = functions.get(`${finding.file}\u0000${finding.function}`);
     const header = fn ? [fn.span.line, fn.nameSpan.line] : [];
-    const comment = comments.find((c) => c.file === finding.file && named(c.target) && (covers(c, finding.at.line) || (c.ownLine && header.some((l) => c.at.line + 1 === l))));
+    const comment = comments.find(
+      (c) =>
+        c.file === finding.file &&
+        named(c.target) &&
+        (covers(c, finding.at.line) || (c.ownLine && header.some((l) => c.at.line + 1 === l))),
+    );
     if (comment) {
       used.add(comment);
-      suppressed.push({ finding, reason: comment.reason, by: 'comment', comment: { file: comment.file, line: comment.at.line } });
+      suppressed.push({
+        finding,
+        reason: comment.reason,
+        by: 'comment',
+        comment: { file: comment.file, line: comment.at.line },
+      });
       continue;
     }
     const review = reviewed.entries.find((r) => r.id.toUpperCase() === finding.id);
@@ -91,10 +107,20 @@ export function suppressFindings(
     kept.push(finding);
   }
   for (const c of comments.filter((x) => !used.has(x))) {
-    problems.push({ file: c.file, at: c.at, severity: 'warning', message: `lockpath: the ignore comment for ${c.target} matches no finding here; remove it, or put it at the end of the finding's line, the line above it, or the line above its function` });
+    problems.push({
+      file: c.file,
+      at: c.at,
+      severity: 'warning',
+      message: `lockpath: the ignore comment for ${c.target} matches no finding here; remove it, or put it at the end of the finding's line, the line above it, or the line above its function`,
+    });
   }
   for (const r of reviewed.entries.filter((x) => !usedReviewed.has(x.id))) {
-    problems.push({ file: reviewed.source, at: { line: 0, column: 0, endLine: 0, endColumn: 0 }, severity: 'warning', message: `lockpath: the model file's reviewed finding ${r.id} is not found in this run` });
+    problems.push({
+      file: reviewed.source,
+      at: { line: 0, column: 0, endLine: 0, endColumn: 0 },
+      severity: 'warning',
+      message: `lockpath: the model file's reviewed finding ${r.id} is not found in this run`,
+    });
   }
   return { kept, suppressed, problems };
 }
@@ -103,7 +129,12 @@ export function suppressFindings(
  *  so it is recognised by its words, as skip notes are). */
 export function suppressedNote(s: Suppressed): Problem {
   const f = s.finding;
-  return { file: f.file, at: f.at, severity: 'info', message: `${SUPPRESSED_PREFIX}${f.class} ${f.id} (${s.by === 'comment' ? 'ignore comment' : 'reviewed in the model file'}): ${s.reason}` };
+  return {
+    file: f.file,
+    at: f.at,
+    severity: 'info',
+    message: `${SUPPRESSED_PREFIX}${f.class} ${f.id} (${s.by === 'comment' ? 'ignore comment' : 'reviewed in the model file'}): ${s.reason}`,
+  };
 }
 
 const SUPPRESSED_PREFIX = 'lockpath: suppressed ';
@@ -114,11 +145,19 @@ export function isSuppressedNote(p: Problem): boolean {
 
 /** For the editor: drops suppressed findings from `a` and adds a hint note for each, and the warnings. */
 export function applySuppressions(
-  a: { findings: Finding[]; files: readonly { file: string; functions: readonly FunctionFacts[] }[]; problems: Problem[] },
+  a: {
+    findings: Finding[];
+    files: readonly { file: string; functions: readonly FunctionFacts[] }[];
+    problems: Problem[];
+  },
   textOf: (file: string) => string,
   reviewed?: { source: string; entries: readonly { id: string; reason: string }[] },
 ): SuppressionResult {
-  const s = suppressFindings(a.findings, a.files.map((f) => ({ file: f.file, text: textOf(f.file), functions: f.functions })), reviewed);
+  const s = suppressFindings(
+    a.findings,
+    a.files.map((f) => ({ file: f.file, text: textOf(f.file), functions: f.functions })),
+    reviewed,
+  );
   a.findings = s.kept;
   a.problems.push(...s.problems, ...s.suppressed.map(suppressedNote));
   return s;

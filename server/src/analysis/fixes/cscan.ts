@@ -52,7 +52,7 @@ const CLOSE: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
 /** The offset of the bracket closing the one at `open`, skipping comments and literals; -1 if unbalanced. */
 export function matchingClose(text: string, open: number): number {
   const stack: string[] = [];
-  for (let i = open; i < text.length; ) {
+  for (let i = open; i < text.length;) {
     const c = text[i];
     if (c === '/' && (text[i + 1] === '*' || text[i + 1] === '/')) {
       i = skipTrivia(text, i);
@@ -97,10 +97,30 @@ export function statementEnd(text: string, i: number, limit: number): number {
   return -1;
 }
 
-const KEYWORDS = new Set(['return', 'goto', 'if', 'else', 'while', 'for', 'do', 'switch', 'case', 'default', 'break', 'continue', 'sizeof', 'typeof', 'asm', '__asm__']);
-const QUALIFIERS = '(?:(?:const|volatile|static|register|unsigned|signed|struct|union|enum|long|short|__maybe_unused|__always_unused)\\s+)*';
+const KEYWORDS = new Set([
+  'return',
+  'goto',
+  'if',
+  'else',
+  'while',
+  'for',
+  'do',
+  'switch',
+  'case',
+  'default',
+  'break',
+  'continue',
+  'sizeof',
+  'typeof',
+  'asm',
+  '__asm__',
+]);
+const QUALIFIERS =
+  '(?:(?:const|volatile|static|register|unsigned|signed|struct|union|enum|long|short|__maybe_unused|__always_unused)\\s+)*';
 // type name [=,;[]  |  type *name ...  |  type (*name)(...): a type word, then the declared name.
-const DECLARATION = new RegExp(`^${QUALIFIERS}([A-Za-z_]\\w*)(?:\\s*\\*[\\s*]*|\\s+)(?:const\\s+)?(?:\\(\\s*\\*\\s*)?([A-Za-z_]\\w*)\\s*[=,;\\[)]`);
+const DECLARATION = new RegExp(
+  `^${QUALIFIERS}([A-Za-z_]\\w*)(?:\\s*\\*[\\s*]*|\\s+)(?:const\\s+)?(?:\\(\\s*\\*\\s*)?([A-Za-z_]\\w*)\\s*[=,;\\[)]`,
+);
 
 /**
  * Does a local declaration start at `i`? Kernel style puts them first in a block (pgd_t *pgd;, struct kvm *kvm =

@@ -41,7 +41,12 @@ function touchesRoot(fn: FunctionFacts, s: Stmt, graph: CallGraph): boolean {
 }
 
 /** Does `stmts` test the root and leave before anything in it can touch the root? */
-export function guardedAtTop(fn: FunctionFacts, stmts: readonly Stmt[], exits: readonly Exit[], graph: CallGraph): boolean {
+export function guardedAtTop(
+  fn: FunctionFacts,
+  stmts: readonly Stmt[],
+  exits: readonly Exit[],
+  graph: CallGraph,
+): boolean {
   for (const s of stmts) {
     if (isRootExit(s, exits)) return true;
     if (touchesRoot(fn, s, graph)) return false;

@@ -54,7 +54,9 @@ export function freeUnderLock(analysis: Analysis, finding: Finding, textOf: Text
     `${ind}}`,
     `${ind}${locking.unlock}`,
     '',
-    ...(frees.length === 1 ? [`${ind}if (${local})`, place(frees[0])] : [`${ind}if (${local}) {`, ...frees.map(place), `${ind}}`]),
+    ...(frees.length === 1
+      ? [`${ind}if (${local})`, place(frees[0])]
+      : [`${ind}if (${local}) {`, ...frees.map(place), `${ind}}`]),
     `${outer}}`,
   ];
   const newText = body.join(src.eol);
@@ -99,7 +101,9 @@ function partsOf(analysis: Analysis, site: FunctionSite): Parts | undefined {
     const end = offsetOf(site, { line: s.at.endLine, column: s.at.endColumn, endLine: 0, endColumn: 0 });
     if (start === undefined || end === undefined || !src.startsLine(start)) return undefined;
     const semi = skipTrivia(src.text, end);
-    return src.text[semi] === ';' ? { text: src.text.slice(start, end) + ';', indent: src.indentOf(s.at.line) } : undefined;
+    return src.text[semi] === ';'
+      ? { text: src.text.slice(start, end) + ';', indent: src.indentOf(s.at.line) }
+      : undefined;
   };
   const visit = (stmts: readonly Stmt[]): void => {
     for (const s of stmts) {
@@ -158,7 +162,9 @@ function partsOf(analysis: Analysis, site: FunctionSite): Parts | undefined {
   const d = declarations(site);
   if (!d) return undefined;
   for (const x of d.decls) {
-    const m = /^[\w\s]*\*\s*([A-Za-z_]\w*)\s*(?:=\s*NULL\s*)?;$/.exec(src.text.slice(x.start, x.end).replace(/\s+/g, ' '));
+    const m = /^[\w\s]*\*\s*([A-Za-z_]\w*)\s*(?:=\s*NULL\s*)?;$/.exec(
+      src.text.slice(x.start, x.end).replace(/\s+/g, ' '),
+    );
     if (!m || m[1] !== parts.local) return undefined;
   }
   // Every `;` of the body is one of the statements above or a declaration: nothing else would be dropped.
@@ -168,7 +174,7 @@ function partsOf(analysis: Analysis, site: FunctionSite): Parts | undefined {
 /** `;` in [from, to) outside comments, literals and parentheses. */
 function semicolons(text: string, from: number, to: number): number {
   let n = 0;
-  for (let i = from; i < to; ) {
+  for (let i = from; i < to;) {
     const j = skipTrivia(text, i);
     if (j !== i) {
       i = j;
@@ -191,7 +197,9 @@ function semicolons(text: string, from: number, to: number): number {
 /** A kept statement at a new indentation; its continuation lines move by as much as its first line. */
 function placed(k: Kept, indent: string, eol: string): string {
   const [first, ...rest] = k.text.split(/\r?\n/);
-  return [indent + first, ...rest.map((l) => (l.startsWith(k.indent) ? indent + l.slice(k.indent.length) : l))].join(eol);
+  return [indent + first, ...rest.map((l) => (l.startsWith(k.indent) ? indent + l.slice(k.indent.length) : l))].join(
+    eol,
+  );
 }
 
 /** `free_pages_exact(kvm->arch.pgd, S2_PGD_SIZE);` -> `free_pages_exact(pgd, S2_PGD_SIZE);` */

@@ -17,7 +17,10 @@ export interface FunctionSite {
  * The function in `textOf(fn.file)`, or undefined when the text no longer matches the facts (the file changed
  * after the analysis): a fix computed from stale spans would edit the wrong bytes.
  */
-export function siteOf(fn: FunctionFacts | undefined, textOf: (file: string) => string | undefined): FunctionSite | undefined {
+export function siteOf(
+  fn: FunctionFacts | undefined,
+  textOf: (file: string) => string | undefined,
+): FunctionSite | undefined {
   if (!fn) return undefined;
   const text = textOf(fn.file);
   if (text === undefined) return undefined;
@@ -34,7 +37,9 @@ export function offsetOf(site: FunctionSite, span: Span): number | undefined {
 }
 
 /** The local declarations opening the body (with their extents), and where the first statement starts. */
-export function declarations(site: FunctionSite): { decls: { start: number; end: number }[]; next: number } | undefined {
+export function declarations(
+  site: FunctionSite,
+): { decls: { start: number; end: number }[]; next: number } | undefined {
   const text = site.src.text;
   const decls: { start: number; end: number }[] = [];
   let i = site.open + 1;

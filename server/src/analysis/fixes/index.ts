@@ -30,8 +30,10 @@ type Make = () => Draft | undefined;
 
 /** What each fix removes from a chain (what else is on the chain stays, and its title says so). A double free is
  *  the free function's to fix whatever story it was told as. */
-const FREE_SIDE_FIXES = (g: Finding): boolean => g.class === 'cleared-outside-lock' || g.class === 'teardown-without-lock' || g.kind === 'double-free';
-const RECHECK_FIXES = (g: Finding): boolean => (g.class === 'stale-after-lock-drop' || g.class === 'may-be-freed') && g.kind !== 'double-free';
+const FREE_SIDE_FIXES = (g: Finding): boolean =>
+  g.class === 'cleared-outside-lock' || g.class === 'teardown-without-lock' || g.kind === 'double-free';
+const RECHECK_FIXES = (g: Finding): boolean =>
+  (g.class === 'stale-after-lock-drop' || g.class === 'may-be-freed') && g.kind !== 'double-free';
 
 /** Runs the strategies in order, dropping the ones with nothing to offer and repeats of an earlier one. */
 function made(makes: readonly Make[]): Draft[] {
@@ -48,15 +50,28 @@ function made(makes: readonly Make[]): Draft[] {
 }
 
 /** The fixes worth trying for a finding, best first; the fallback only when none of those has anything to offer. */
-function strategies(analysis: Analysis, finding: Finding, textOf: (file: string) => string | undefined): { own: Make[]; fallback: Make[] } {
+function strategies(
+  analysis: Analysis,
+  finding: Finding,
+  textOf: (file: string) => string | undefined,
+): { own: Make[]; fallback: Make[] } {
   // Each title says what the fix leaves of the chain, if anything.
-  const honest = (make: () => Draft | undefined, remains: () => string | undefined): Make => () => {
-    const d = make();
-    return d && { ...d, title: honestTitle(d.title, remains()) };
-  };
-  const recheck: Make = honest(() => lockDropRecheck(analysis, finding, textOf), () => leftOnChain(analysis, finding, RECHECK_FIXES));
-  const freeSide: Make = honest(() => freeUnderLock(analysis, finding, textOf), () => leftOnChain(analysis, finding, FREE_SIDE_FIXES));
-  const guardIn = (fn: string | undefined) => (): string | undefined => (fn ? leftByGuard(analysis, finding, fn) : undefined);
+  const honest =
+    (make: () => Draft | undefined, remains: () => string | undefined): Make =>
+    () => {
+      const d = make();
+      return d && { ...d, title: honestTitle(d.title, remains()) };
+    };
+  const recheck: Make = honest(
+    () => lockDropRecheck(analysis, finding, textOf),
+    () => leftOnChain(analysis, finding, RECHECK_FIXES),
+  );
+  const freeSide: Make = honest(
+    () => freeUnderLock(analysis, finding, textOf),
+    () => leftOnChain(analysis, finding, FREE_SIDE_FIXES),
+  );
+  const guardIn = (fn: string | undefined) => (): string | undefined =>
+    fn ? leftByGuard(analysis, finding, fn) : undefined;
   const guards: Make[] = [
     honest(() => hookGuard(analysis, finding, textOf), guardIn(notifierHook(analysis, finding)?.name)),
     honest(() => walkerGuard(analysis, finding, textOf), guardIn(finding.chain.walker?.name)),
@@ -69,10 +84,17 @@ function strategies(analysis: Analysis, finding: Finding, textOf: (file: string)
       return { own: guards, fallback };
     case 'may-be-freed':
       // A walk that dropped the lock first needs the re-check; a notifier path may also lack its guard.
-      return { own: [...(dropped ? [recheck] : []), ...(finding.chain.context === 'mmu-notifier' ? guards : [])], fallback: [] };
+      return {
+        own: [...(dropped ? [recheck] : []), ...(finding.chain.context === 'mmu-notifier' ? guards : [])],
+        fallback: [],
+      };
     case 'stale-after-lock-drop':
       // A second free by an overlapping release is the free function's fault, not the loop's.
-      return { own: finding.kind === 'double-free' || finding.function === analysis.model.freeFunction ? [freeSide] : [recheck], fallback: [] };
+      return {
+        own:
+          finding.kind === 'double-free' || finding.function === analysis.model.freeFunction ? [freeSide] : [recheck],
+        fallback: [],
+      };
     case 'cleared-outside-lock':
     case 'teardown-without-lock':
       return { own: [freeSide], fallback };

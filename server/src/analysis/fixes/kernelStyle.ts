@@ -4,14 +4,18 @@ import type { FunctionFacts } from '../index/facts';
 import type { Model } from '../model/types';
 
 /** Plain integer types and the kernel's integer typedefs: `return 0;` fits them. */
-const INTEGER = /^(?:(?:unsigned|signed|long|short|int|char)(?:\s+(?:unsigned|signed|long|short|int|char))*|__?[us](?:8|16|32|64)|[us](?:8|16|32|64)|u?int(?:8|16|32|64)_t|size_t|ssize_t|loff_t|phys_addr_t|gpa_t|gfn_t|gva_t|hva_t|hpa_t|hfn_t|kvm_pfn_t|vm_fault_t|enum\s+\w+)$/;
+const INTEGER =
+  /^(?:(?:unsigned|signed|long|short|int|char)(?:\s+(?:unsigned|signed|long|short|int|char))*|__?[us](?:8|16|32|64)|[us](?:8|16|32|64)|u?int(?:8|16|32|64)_t|size_t|ssize_t|loff_t|phys_addr_t|gpa_t|gfn_t|gva_t|hva_t|hpa_t|hfn_t|kvm_pfn_t|vm_fault_t|enum\s+\w+)$/;
 
 /**
  * The early return for a function of this return type: void -> `return;`, pointer -> `return NULL;`, bool ->
  * `return false;`, integers -> `return 0;`. Anything else (a struct, an unknown typedef): undefined, no guard.
  */
 export function earlyReturn(returnType: string): string | undefined {
-  const t = returnType.replace(/\b(?:const|volatile)\b/g, ' ').replace(/\s+/g, ' ').trim();
+  const t = returnType
+    .replace(/\b(?:const|volatile)\b/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (t.endsWith('*')) return 'return NULL;';
   if (t === 'void') return 'return;';
   if (t === 'bool' || t === '_Bool') return 'return false;';

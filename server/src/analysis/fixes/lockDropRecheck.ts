@@ -20,10 +20,16 @@ export function lockDrop(finding: Finding): Finding['witness'][number] | undefin
   return before.find((s) => s.lane === 0 && / drops /.test(s.action));
 }
 
-export function lockDropRecheck(analysis: Analysis, finding: Finding, textOf: (file: string) => string | undefined): Draft | undefined {
+export function lockDropRecheck(
+  analysis: Analysis,
+  finding: Finding,
+  textOf: (file: string) => string | undefined,
+): Draft | undefined {
   const drop = lockDrop(finding);
   // Where the loop is: the function that dropped the lock, else the one holding the access, else up the chain.
-  const names = [drop?.function, finding.function, ...[...finding.chain.path].reverse()].filter((n): n is string => !!n);
+  const names = [drop?.function, finding.function, ...[...finding.chain.path].reverse()].filter(
+    (n): n is string => !!n,
+  );
   for (const name of [...new Set(names)]) {
     const fn = analysis.graph.lookup(name, name === drop?.function ? drop.file : undefined);
     const loop = fn && loopAround(fn.body, drop?.function === name ? drop.at : undefined);
@@ -35,7 +41,14 @@ export function lockDropRecheck(analysis: Analysis, finding: Finding, textOf: (f
 /** The innermost loop whose body reschedules the lock (at `at`, when the witness says where). */
 function loopAround(stmts: readonly Stmt[], at: Span | undefined): Loop | undefined {
   for (const s of stmts) {
-    const inner = s.k === 'loop' ? loopAround(s.body, at) : s.k === 'if' ? loopAround([...s.then, ...s.else], at) : s.k === 'switch' ? loopAround(s.body, at) : undefined;
+    const inner =
+      s.k === 'loop'
+        ? loopAround(s.body, at)
+        : s.k === 'if'
+          ? loopAround([...s.then, ...s.else], at)
+          : s.k === 'switch'
+            ? loopAround(s.body, at)
+            : undefined;
     if (inner) return inner;
     if (s.k === 'loop' && reschedules(s.body, at)) return s;
   }
@@ -44,11 +57,22 @@ function loopAround(stmts: readonly Stmt[], at: Span | undefined): Loop | undefi
 
 function reschedules(stmts: readonly Stmt[], at: Span | undefined): boolean {
   return stmts.some((s) =>
-    s.k === 'lock' ? s.op === 'resched' && (!at || (s.at.line === at.line && s.at.column === at.column)) : s.k === 'if' ? reschedules([...s.then, ...s.else], at) : s.k === 'switch' ? reschedules(s.body, at) : false,
+    s.k === 'lock'
+      ? s.op === 'resched' && (!at || (s.at.line === at.line && s.at.column === at.column))
+      : s.k === 'if'
+        ? reschedules([...s.then, ...s.else], at)
+        : s.k === 'switch'
+          ? reschedules(s.body, at)
+          : false,
   );
 }
 
-function recheck(analysis: Analysis, fn: FunctionFacts, loop: Loop, textOf: (file: string) => string | undefined): Draft | undefined {
+function recheck(
+  analysis: Analysis,
+  fn: FunctionFacts,
+  loop: Loop,
+  textOf: (file: string) => string | undefined,
+): Draft | undefined {
   const site = siteOf(fn, textOf);
   if (!site || guardedAtTop(fn, loop.body, ['break', 'return', 'goto'], analysis.graph)) return undefined;
   const kvm = kvmName(fn, site.src.text.slice(site.open, site.close));
@@ -83,7 +107,8 @@ function recheck(analysis: Analysis, fn: FunctionFacts, loop: Loop, textOf: (fil
 function reschedName(stmts: readonly Stmt[]): string | undefined {
   for (const s of stmts) {
     if (s.k === 'lock' && s.op === 'resched') return s.fn;
-    const inner = s.k === 'if' ? reschedName([...s.then, ...s.else]) : s.k === 'switch' ? reschedName(s.body) : undefined;
+    const inner =
+      s.k === 'if' ? reschedName([...s.then, ...s.else]) : s.k === 'switch' ? reschedName(s.body) : undefined;
     if (inner) return inner;
   }
   return undefined;

@@ -64,7 +64,12 @@ export function walkerGuard(analysis: Analysis, finding: Finding, textOf: TextOf
 }
 
 /** `if (!kvm->arch.pgd) return ...;` with a comment, after the declarations of `fn`; none if already there. */
-function insertGuard(analysis: Analysis, fn: FunctionFacts, textOf: TextOf, why: string): Draft['edits'][number] | undefined {
+function insertGuard(
+  analysis: Analysis,
+  fn: FunctionFacts,
+  textOf: TextOf,
+  why: string,
+): Draft['edits'][number] | undefined {
   const site = siteOf(fn, textOf);
   if (!site || guardedAtTop(fn, fn.body, ['return'], analysis.graph)) return undefined;
   const ret = earlyReturn(fn.returnType);
@@ -72,6 +77,10 @@ function insertGuard(analysis: Analysis, fn: FunctionFacts, textOf: TextOf, why:
   const point = guardPoint(site, analysis.graph);
   if (!ret || !kvm || !point) return undefined;
   const { indent } = point;
-  const newText = lines(site.src, [...comment(indent, why), `${indent}if (!${rootExpr(analysis.model, kvm)})`, `${indent}\t${ret}`]);
+  const newText = lines(site.src, [
+    ...comment(indent, why),
+    `${indent}if (!${rootExpr(analysis.model, kvm)})`,
+    `${indent}\t${ret}`,
+  ]);
   return { file: fn.file, span: site.src.pointSpan(point.offset), newText };
 }

@@ -9,7 +9,8 @@ interface Walk {
 }
 
 export function annotate(fn: FunctionFacts): void {
-  const exits = (stmts: Stmt[]): boolean => stmts.some((s) => s.k === 'return' || s.k === 'goto' || s.k === 'break' || s.k === 'continue');
+  const exits = (stmts: Stmt[]): boolean =>
+    stmts.some((s) => s.k === 'return' || s.k === 'goto' || s.k === 'break' || s.k === 'continue');
 
   const walk = (stmts: Stmt[], state: Walk, blockEnd: Span): Walk => {
     let cur: Walk = { locks: [...state.locks], guards: [...state.guards] };
@@ -17,12 +18,20 @@ export function annotate(fn: FunctionFacts): void {
       const s = stmts[i];
       switch (s.k) {
         case 'call':
-          fn.calls.push({ callee: s.callee, args: s.args, at: s.at, locksHeld: [...cur.locks], guards: [...cur.guards] } satisfies CallSiteFacts);
-          for (const a of s.args) if (a.value?.kind === 'field') fn.uses.push({ kind: 'read', at: s.at, locksHeld: [...cur.locks] });
+          fn.calls.push({
+            callee: s.callee,
+            args: s.args,
+            at: s.at,
+            locksHeld: [...cur.locks],
+            guards: [...cur.guards],
+          } satisfies CallSiteFacts);
+          for (const a of s.args)
+            if (a.value?.kind === 'field') fn.uses.push({ kind: 'read', at: s.at, locksHeld: [...cur.locks] });
           break;
         case 'lock':
           if (s.op === 'acquire') cur.locks.push(s.lock);
-          else if (s.op === 'release') cur.locks = cur.locks.filter((l, j) => l !== s.lock || j !== cur.locks.lastIndexOf(s.lock));
+          else if (s.op === 'release')
+            cur.locks = cur.locks.filter((l, j) => l !== s.lock || j !== cur.locks.lastIndexOf(s.lock));
           break;
         case 'assign':
           if (s.value?.kind === 'field') fn.uses.push({ kind: 'read', at: s.at, locksHeld: [...cur.locks] });
@@ -42,8 +51,18 @@ export function annotate(fn: FunctionFacts): void {
             fn.uses.push({ kind: 'guard', at: s.at, locksHeld: [...cur.locks] });
             // if (!p) exit;  -> protects the rest of the block.  if (p) {...} -> protects the block.
             if (test.whenNull === 'then' && exits(s.then)) {
-              const rest: Span = { line: s.at.endLine, column: s.at.endColumn, endLine: blockEnd.endLine, endColumn: blockEnd.endColumn };
-              fn.guards.push({ at: s.at, form: 'early-exit', protects: rest, onField: test.onField } satisfies GuardFacts);
+              const rest: Span = {
+                line: s.at.endLine,
+                column: s.at.endColumn,
+                endLine: blockEnd.endLine,
+                endColumn: blockEnd.endColumn,
+              };
+              fn.guards.push({
+                at: s.at,
+                form: 'early-exit',
+                protects: rest,
+                onField: test.onField,
+              } satisfies GuardFacts);
               walk(s.then, cur, s.at);
               cur = { locks: cur.locks, guards: [...cur.guards, s.at] };
               break;

@@ -8,7 +8,18 @@ import { spanOf } from './span';
 import { configCall, fixesSymbols, foldConfig, hasConfig, modelSymbol, preprocCondition, type Folded } from './config';
 
 /** Calls that only pass their argument through (for reads and conditions alike). */
-const TRANSPARENT = new Set(['READ_ONCE', 'ACCESS_ONCE', 'likely', 'unlikely', 'rcu_dereference', 'smp_load_acquire', 'WARN_ON', 'WARN_ON_ONCE', 'WARN', 'BUG_ON']);
+const TRANSPARENT = new Set([
+  'READ_ONCE',
+  'ACCESS_ONCE',
+  'likely',
+  'unlikely',
+  'rcu_dereference',
+  'smp_load_acquire',
+  'WARN_ON',
+  'WARN_ON_ONCE',
+  'WARN',
+  'BUG_ON',
+]);
 const NULLS = new Set(['NULL', '0', '((void *)0)']);
 
 export interface BodyContext {
@@ -50,7 +61,18 @@ export function newBodyContext(model: Model, params: readonly Param[] = []): Bod
     if (m) structTypes.set(p.name, m[1]);
   }
   const prims = primitivesOf(model);
-  return { model, aliases, walkLocals: new Set(), varSources: [], fnParams, params: names, flags: new Set(), fieldInits: [], structTypes, ...prims };
+  return {
+    model,
+    aliases,
+    walkLocals: new Set(),
+    varSources: [],
+    fnParams,
+    params: names,
+    flags: new Set(),
+    fieldInits: [],
+    structTypes,
+    ...prims,
+  };
 }
 
 const STRUCT_TYPE = /^(?:const\s+)?struct\s+(\w+)/;
@@ -77,7 +99,10 @@ function primitivesOf(model: Model): Primitives {
 }
 
 export function lowerBlock(node: Node, cx: BodyContext): Stmt[] {
-  return lowerList(node.namedChildren.filter((c): c is Node => c !== null), cx);
+  return lowerList(
+    node.namedChildren.filter((c): c is Node => c !== null),
+    cx,
+  );
 }
 
 /** Lowers statements given as a list of nodes (a block's children, or what follows a `{` inside an ERROR). */
@@ -91,7 +116,15 @@ export function lowerList(nodes: readonly Node[], cx: BodyContext): Stmt[] {
       // kvm_for_each_memslot(memslot, slots) { ... }: the macro's arguments, then the body as a loop.
       const test: Stmt[] = [];
       lowerExpr(loopMacro, cx, test, false, true);
-      out.push({ k: 'loop', form: 'macro', at: spanOf(kid), test, cond: { k: 'unknown' }, text: loopMacro.text, body: lowerStmt(kids[++i], cx) });
+      out.push({
+        k: 'loop',
+        form: 'macro',
+        at: spanOf(kid),
+        test,
+        cond: { k: 'unknown' },
+        text: loopMacro.text,
+        body: lowerStmt(kids[++i], cx),
+      });
       continue;
     }
     out.push(...lowerStmt(kid, cx));
@@ -138,7 +171,17 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       const c = node.childForFieldName('condition');
       if (c) lowerExpr(c, cx, test);
       const body = node.childForFieldName('body');
-      return [{ k: 'loop', form: 'while', at, test, cond: c ? lowerCond(c, cx) : { k: 'unknown' }, text: condText(c), body: body ? lowerStmt(body, cx) : [] }];
+      return [
+        {
+          k: 'loop',
+          form: 'while',
+          at,
+          test,
+          cond: c ? lowerCond(c, cx) : { k: 'unknown' },
+          text: condText(c),
+          body: body ? lowerStmt(body, cx) : [],
+        },
+      ];
     }
     case 'do_statement': {
       const at = spanOf(node);
@@ -146,7 +189,17 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       const c = node.childForFieldName('condition');
       if (c) lowerExpr(c, cx, test);
       const body = node.childForFieldName('body');
-      return [{ k: 'loop', form: 'do', at, test, cond: c ? lowerCond(c, cx) : { k: 'unknown' }, text: condText(c), body: body ? lowerStmt(body, cx) : [] }];
+      return [
+        {
+          k: 'loop',
+          form: 'do',
+          at,
+          test,
+          cond: c ? lowerCond(c, cx) : { k: 'unknown' },
+          text: condText(c),
+          body: body ? lowerStmt(body, cx) : [],
+        },
+      ];
     }
     case 'for_statement': {
       const at = spanOf(node);
@@ -159,7 +212,15 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       const bodyStmts = body ? lowerStmt(body, cx) : [];
       const update = node.childForFieldName('update');
       if (update) bodyStmts.push(...lowerExprStmts(update, cx));
-      out.push({ k: 'loop', form: 'for', at, test, cond: c ? lowerCond(c, cx) : { k: 'unknown' }, text: condText(c), body: bodyStmts });
+      out.push({
+        k: 'loop',
+        form: 'for',
+        at,
+        test,
+        cond: c ? lowerCond(c, cx) : { k: 'unknown' },
+        text: condText(c),
+        body: bodyStmts,
+      });
       return out;
     }
     case 'switch_statement': {
@@ -174,7 +235,8 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       const at = spanOf(node);
       out.push({ k: 'case', at });
       const value = node.childForFieldName('value');
-      for (const c of node.namedChildren) if (c && !sameNode(c, value) && c.type !== 'comment') out.push(...lowerStmt(c, cx));
+      for (const c of node.namedChildren)
+        if (c && !sameNode(c, value) && c.type !== 'comment') out.push(...lowerStmt(c, cx));
       return out;
     }
     case 'return_statement': {
@@ -216,7 +278,16 @@ export function lowerStmt(node: Node, cx: BodyContext): Stmt[] {
       if (cond === false) return alt ? lowerStmt(alt, cx) : [];
       const at = spanOf(node);
       const thenStmts = inner.flatMap((c) => lowerStmt(c, cx));
-      return [{ k: 'if', at, cond, text: `#${node.type.slice(7)} ${head?.text ?? ''}`, then: thenStmts, else: alt ? lowerStmt(alt, cx) : [] }];
+      return [
+        {
+          k: 'if',
+          at,
+          cond,
+          text: `#${node.type.slice(7)} ${head?.text ?? ''}`,
+          then: thenStmts,
+          else: alt ? lowerStmt(alt, cx) : [],
+        },
+      ];
     }
     case 'preproc_else':
       return node.namedChildren.filter((c): c is Node => c !== null).flatMap((c) => lowerStmt(c, cx));
@@ -267,7 +338,10 @@ export function declaredName(node: Node): string | undefined {
   let cur: Node | null = node;
   while (cur) {
     if (cur.type === 'identifier' || cur.type === 'field_identifier' || cur.type === 'type_identifier') return cur.text;
-    cur = cur.childForFieldName('declarator') ?? cur.namedChildren.find((c) => c && /declarator|identifier/.test(c.type)) ?? null;
+    cur =
+      cur.childForFieldName('declarator') ??
+      cur.namedChildren.find((c) => c && /declarator|identifier/.test(c.type)) ??
+      null;
   }
   return undefined;
 }
@@ -277,10 +351,16 @@ function recordFieldInits(list: Node, cx: BodyContext, structType: string | unde
     if (!item || item.type !== 'initializer_pair') continue;
     const designator = item.childForFieldName('designator') ?? item.namedChild(0);
     let v = item.childForFieldName('value');
-    while (v && (v.type === 'cast_expression' || v.type === 'parenthesized_expression')) v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1);
+    while (v && (v.type === 'cast_expression' || v.type === 'parenthesized_expression'))
+      v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1);
     if (v?.type === 'pointer_expression' && v.child(0)?.type === '&') v = v.childForFieldName('argument');
     // A field set to something that is not a function name (NULL, an expression) calls nothing we know.
-    if (designator?.type === 'field_designator') cx.fieldInits.push({ field: designator.text.replace(/^\./, ''), value: v?.type === 'identifier' ? v.text : '', ...(structType ? { structType } : {}) });
+    if (designator?.type === 'field_designator')
+      cx.fieldInits.push({
+        field: designator.text.replace(/^\./, ''),
+        value: v?.type === 'identifier' ? v.text : '',
+        ...(structType ? { structType } : {}),
+      });
   }
 }
 
@@ -288,7 +368,13 @@ function recordFieldInits(list: Node, cx: BodyContext, structType: string | unde
  * `struct kvm_gfn_range range = { .may_block = x, .lockless = false }`: each designated field is a path of the local
  * (range.may_block) that gets its value here, like an assignment.
  */
-function assignInitializedFields(name: string, list: Node, cx: BodyContext, out: Stmt[], at: ReturnType<typeof spanOf>): void {
+function assignInitializedFields(
+  name: string,
+  list: Node,
+  cx: BodyContext,
+  out: Stmt[],
+  at: ReturnType<typeof spanOf>,
+): void {
   for (const item of list.namedChildren) {
     if (!item || item.type !== 'initializer_pair') continue;
     const designator = item.childForFieldName('designator') ?? item.namedChild(0);
@@ -418,9 +504,14 @@ function isHolderPath(path: string, cx: { model: Model }): boolean {
 /** Where a function-pointer variable's value comes from: f, &f, table[i], or a call's result. */
 function functionSource(value: Node): { function?: string; call?: string; table?: string } | undefined {
   let v = value;
-  while (v.type === 'parenthesized_expression' || v.type === 'cast_expression') v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1)!;
+  while (v.type === 'parenthesized_expression' || v.type === 'cast_expression')
+    v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1)!;
   if (v.type === 'identifier') return { function: v.text };
-  if (v.type === 'pointer_expression' && v.child(0)?.type === '&' && v.childForFieldName('argument')?.type === 'identifier') {
+  if (
+    v.type === 'pointer_expression' &&
+    v.child(0)?.type === '&' &&
+    v.childForFieldName('argument')?.type === 'identifier'
+  ) {
     return { function: v.childForFieldName('argument')!.text };
   }
   if (v.type === 'subscript_expression' && v.childForFieldName('argument')?.type === 'identifier') {
@@ -448,7 +539,13 @@ export function isRootField(node: Node, cx: { model: Model }): boolean {
  * Emits the effects of evaluating `node` into `out`, in evaluation order, and returns the resource value it
  * yields, if any (the field, an alias, or a pointer computed from them). `wantValue` asks for call results too.
  */
-export function lowerExpr(node: Node, cx: BodyContext, out: Stmt[], wantValue = false, isCallArg = false): ValueRef | undefined {
+export function lowerExpr(
+  node: Node,
+  cx: BodyContext,
+  out: Stmt[],
+  wantValue = false,
+  isCallArg = false,
+): ValueRef | undefined {
   switch (node.type) {
     case 'identifier':
       return cx.aliases.has(node.text) ? { kind: 'local', name: node.text } : undefined;
@@ -544,7 +641,10 @@ function lowerAssignment(node: Node, cx: BodyContext, out: Stmt[]): ValueRef | u
     }
     return cx.aliases.has(left.text) ? { kind: 'local', name: left.text } : undefined;
   }
-  const path = left.type === 'field_expression' || (left.type === 'pointer_expression' && left.child(0)?.type === '*') ? pathOf(left, cx) : undefined;
+  const path =
+    left.type === 'field_expression' || (left.type === 'pointer_expression' && left.child(0)?.type === '*')
+      ? pathOf(left, cx)
+      : undefined;
   if (path && !(left.type === 'pointer_expression' && cx.aliases.has(path.slice(0, -2)))) {
     // r.found_memslot = true, gstage->pgd = kvm->arch.pgd: the path's base is evaluated (it may be a table pointer).
     const base = left.childForFieldName('argument');
@@ -564,14 +664,24 @@ function lowerAssignment(node: Node, cx: BodyContext, out: Stmt[]): ValueRef | u
 function calleeOf(fn: Node): CalleeRef | undefined {
   let f = fn;
   // (*fn)(args) and (fn)(args); but (u64)(x) is a cast tree-sitter reads as a call, so only strip around a '*'.
-  while ((f.type === 'parenthesized_expression' && f.namedChild(0)?.type === 'pointer_expression') || (f.type === 'pointer_expression' && f.child(0)?.type === '*')) {
+  while (
+    (f.type === 'parenthesized_expression' && f.namedChild(0)?.type === 'pointer_expression') ||
+    (f.type === 'pointer_expression' && f.child(0)?.type === '*')
+  ) {
     f = f.childForFieldName('argument') ?? f.namedChild(0)!;
   }
   if (f.type === 'identifier') return { kind: 'direct', name: f.text };
   if (f.type === 'field_expression') return { kind: 'field', field: f.childForFieldName('field')?.text ?? '' };
   // KVM_PGT_FN(f)(args): a call of what a macro yields (the call graph expands it).
   const macro = f.type === 'call_expression' ? f.childForFieldName('function') : null;
-  if (macro?.type === 'identifier') return { kind: 'macro', name: macro.text, macroArgs: (f.childForFieldName('arguments')?.namedChildren ?? []).flatMap((a) => (a && a.type !== 'comment' ? [a.text] : [])) };
+  if (macro?.type === 'identifier')
+    return {
+      kind: 'macro',
+      name: macro.text,
+      macroArgs: (f.childForFieldName('arguments')?.namedChildren ?? []).flatMap((a) =>
+        a && a.type !== 'comment' ? [a.text] : [],
+      ),
+    };
   return undefined;
 }
 
@@ -584,7 +694,9 @@ function baseStructType(fnNode: Node, cx: BodyContext): string | undefined {
 function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean): ValueRef | undefined {
   const at = spanOf(node);
   const fnNode = node.childForFieldName('function');
-  const argNodes = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => a !== null && a.type !== 'comment');
+  const argNodes = (node.childForFieldName('arguments')?.namedChildren ?? []).filter(
+    (a): a is Node => a !== null && a.type !== 'comment',
+  );
   const callee = fnNode ? calleeOf(fnNode) : undefined;
   const name = callee?.kind === 'direct' ? callee.name : undefined;
 
@@ -605,7 +717,14 @@ function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean)
   if (lockOp) {
     for (const a of argNodes) lowerExpr(a, cx, out);
     if (lockOp.sleeps || lockOp.op === 'resched') out.push({ k: 'sleep', fn: lockOp.function, at });
-    const stmt: Stmt = { k: 'lock', op: lockOp.op, mode: lockOp.mode, fn: lockOp.function, lock: lockOp.lock ?? lockName(argNodes[0]), at };
+    const stmt: Stmt = {
+      k: 'lock',
+      op: lockOp.op,
+      mode: lockOp.mode,
+      fn: lockOp.function,
+      lock: lockOp.lock ?? lockName(argNodes[0]),
+      at,
+    };
     if (lockOp.op === 'trylock') stmt.result = tempName('$try', node);
     out.push(stmt);
     return undefined;
@@ -638,15 +757,17 @@ function lowerCall(node: Node, cx: BodyContext, out: Stmt[], wantValue: boolean)
       if (scalar.copy) {
         arg.path = scalar.copy;
         if (strip(a).type === 'pointer_expression' && strip(a).child(0)?.type === '&') arg.addressOf = true;
-      }
-      else if (scalar.flag || scalar.blockable) arg.scalar = scalar;
+      } else if (scalar.flag || scalar.blockable) arg.scalar = scalar;
       // A blockability test made in the argument (flags & MMU_NOTIFIER_RANGE_BLOCKABLE) was given a temp: pass it.
       if (!flag && !scalar.copy && isBlockabilityQuery(strip(a), cx)) arg.scalar = { blockable: true };
     }
     return arg;
   });
   if (!callee) return undefined;
-  const ref: CalleeRef = callee.kind === 'direct' && (cx.params.has(callee.name) || isFunctionVariable(callee.name, cx)) ? { kind: 'variable', name: callee.name } : callee;
+  const ref: CalleeRef =
+    callee.kind === 'direct' && (cx.params.has(callee.name) || isFunctionVariable(callee.name, cx))
+      ? { kind: 'variable', name: callee.name }
+      : callee;
   if (ref.kind === 'field' && fnNode) {
     const baseType = baseStructType(fnNode, cx);
     if (baseType) ref.baseType = baseType;
@@ -721,9 +842,13 @@ export function lowerCond(node: Node, cx: BodyContext): Cond {
           return op === '==' ? isnull : negate(isnull);
         }
         // x == false, r.found != 0: a flag test.
-        const exact = (n: Node): 'true' | 'false' | undefined => (TRUE_WORDS.has(n.text.trim()) || FALSE_WORDS.has(n.text.trim()) ? constantOf(n) : undefined);
+        const exact = (n: Node): 'true' | 'false' | undefined =>
+          TRUE_WORDS.has(n.text.trim()) || FALSE_WORDS.has(n.text.trim()) ? constantOf(n) : undefined;
         const [subject, constant] = exact(right) ? [left, exact(right)] : [right, exact(left)];
-        const path = constant && (subject.type === 'identifier' || subject.type === 'field_expression') ? pathOf(subject, cx) : undefined;
+        const path =
+          constant && (subject.type === 'identifier' || subject.type === 'field_expression')
+            ? pathOf(subject, cx)
+            : undefined;
         if (path) {
           const flag: Cond = { k: 'flag', name: path };
           return (op === '==') === (constant === 'true') ? flag : negate(flag);
@@ -746,7 +871,10 @@ export function lowerCond(node: Node, cx: BodyContext): Cond {
   const v = valueOf(node, cx);
   if (v) return negate({ k: 'isnull', value: v });
   if (isBlockabilityQuery(node, cx)) return { k: 'flag', name: tempName('$blk', node) };
-  const path = node.type === 'identifier' || node.type === 'field_expression' || node.type === 'pointer_expression' ? pathOf(node, cx) : undefined;
+  const path =
+    node.type === 'identifier' || node.type === 'field_expression' || node.type === 'pointer_expression'
+      ? pathOf(node, cx)
+      : undefined;
   return path ? { k: 'flag', name: path } : { k: 'unknown' };
 }
 
@@ -756,7 +884,8 @@ function negate(c: Cond): Cond {
 
 /** The resource value an expression denotes, without emitting effects (for conditions). */
 function valueOf(node: Node, cx: BodyContext): ValueRef | undefined {
-  if (node.type === 'parenthesized_expression') return node.namedChild(0) ? valueOf(node.namedChild(0)!, cx) : undefined;
+  if (node.type === 'parenthesized_expression')
+    return node.namedChild(0) ? valueOf(node.namedChild(0)!, cx) : undefined;
   if (node.type === 'call_expression' && TRANSPARENT.has(node.childForFieldName('function')?.text ?? '')) {
     const arg = node.childForFieldName('arguments')?.namedChild(0);
     return arg ? valueOf(arg, cx) : undefined;
@@ -770,7 +899,13 @@ function valueOf(node: Node, cx: BodyContext): ValueRef | undefined {
  * `if (cond)` with short-circuit operands that have effects (if (!pgd || pgd_none(*pgd))) becomes nested ifs, so
  * a dereference in the right operand runs only when the left one let it.
  */
-function lowerIf(condNode: Node, thenStmts: Stmt[], elseStmts: Stmt[], cx: BodyContext, at: ReturnType<typeof spanOf>): Stmt[] {
+function lowerIf(
+  condNode: Node,
+  thenStmts: Stmt[],
+  elseStmts: Stmt[],
+  cx: BodyContext,
+  at: ReturnType<typeof spanOf>,
+): Stmt[] {
   let c = condNode;
   while (c.type === 'parenthesized_expression' || c.type === 'condition_clause') {
     const inner = c.childForFieldName('value') ?? c.namedChild(c.namedChildCount - 1);
@@ -829,7 +964,9 @@ export function cleanReturnType(head: string): string {
 
 /** A condition with the config symbols the model fixes folded (true/false when they decide it). */
 function foldFixed(c: Folded, model: Model): Folded {
-  return typeof c === 'boolean' || !fixesSymbols(model) || !hasConfig(c) ? c : foldConfig(c, (s) => modelSymbol(model, s));
+  return typeof c === 'boolean' || !fixesSymbols(model) || !hasConfig(c)
+    ? c
+    : foldConfig(c, (s) => modelSymbol(model, s));
 }
 
 /** Every access returns a new node object (as web-tree-sitter does): nodes are the same when their places are. */

@@ -53,7 +53,8 @@ function preprocExpr(n: Node): Folded {
     case 'parenthesized_expression':
       return n.namedChild(0) ? preprocExpr(n.namedChild(0)!) : { k: 'unknown' };
     case 'unary_expression':
-      if (n.child(0)?.type === '!' && n.childForFieldName('argument')) return notF(preprocExpr(n.childForFieldName('argument')!));
+      if (n.child(0)?.type === '!' && n.childForFieldName('argument'))
+        return notF(preprocExpr(n.childForFieldName('argument')!));
       return { k: 'unknown' };
     case 'binary_expression': {
       const op = n.child(1)?.type;
@@ -106,7 +107,11 @@ export function foldConfig(c: Cond, value: SymbolValue): Folded {
 
 /** Does the condition test a config symbol anywhere? */
 export function hasConfig(c: Cond): boolean {
-  return c.k === 'config' || (c.k === 'not' && hasConfig(c.c)) || ((c.k === 'and' || c.k === 'or') && (hasConfig(c.a) || hasConfig(c.b)));
+  return (
+    c.k === 'config' ||
+    (c.k === 'not' && hasConfig(c.c)) ||
+    ((c.k === 'and' || c.k === 'or') && (hasConfig(c.a) || hasConfig(c.b)))
+  );
 }
 
 /**
@@ -131,7 +136,9 @@ export function impliedSymbols(c: Folded, want: boolean): Map<string, boolean> |
 }
 
 /** Reads a kernel .config: CONFIG_X=y, =m (CONFIG_X_MODULE), other values (defined), `# CONFIG_X is not set`. */
-export function parseKernelConfig(text: string): { symbols: Record<string, boolean> } | { error: string; line: number } {
+export function parseKernelConfig(
+  text: string,
+): { symbols: Record<string, boolean> } | { error: string; line: number } {
   const symbols: Record<string, boolean> = {};
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -143,7 +150,11 @@ export function parseKernelConfig(text: string): { symbols: Record<string, boole
     }
     if (line === '' || line.startsWith('#')) continue;
     const set = /^(CONFIG_\w+)=(.*)$/.exec(line);
-    if (!set) return { error: `not a kernel .config line (expected CONFIG_NAME=value or "# CONFIG_NAME is not set"): ${line.slice(0, 60)}`, line: i };
+    if (!set)
+      return {
+        error: `not a kernel .config line (expected CONFIG_NAME=value or "# CONFIG_NAME is not set"): ${line.slice(0, 60)}`,
+        line: i,
+      };
     if (set[2] === 'n') symbols[set[1]] = false;
     else if (set[2] === 'm') {
       symbols[set[1]] = false;
@@ -203,7 +214,8 @@ export function headerDefines(text: string): string[] {
       if (top) top.guard = false;
       continue;
     }
-    if (directives === 2 && open.length === 1 && open[0].guard && !(word === 'define' && name === guardName)) open[0].guard = false;
+    if (directives === 2 && open.length === 1 && open[0].guard && !(word === 'define' && name === guardName))
+      open[0].guard = false;
     const unconditional = open.every((o) => o.guard);
     if (!unconditional || !name) continue;
     if (word === 'define') out.add(name);

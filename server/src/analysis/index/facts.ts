@@ -72,7 +72,15 @@ export type Stmt =
   /** resultTo: the local (or path) the call's value is stored in, when it is not the resource (struct returns). */
   | { k: 'call'; callee: CalleeRef; args: CallArg[]; at: Span; assignTo?: string; resultTo?: string }
   /** trylock: result names the local that holds whether it succeeded (it fails on a lock anyone holds). */
-  | { k: 'lock'; op: 'acquire' | 'release' | 'resched' | 'trylock'; lock: string; mode: 'exclusive' | 'shared'; fn: string; at: Span; result?: string }
+  | {
+      k: 'lock';
+      op: 'acquire' | 'release' | 'resched' | 'trylock';
+      lock: string;
+      mode: 'exclusive' | 'shared';
+      fn: string;
+      at: Span;
+      result?: string;
+    }
   /** A call that may sleep (cond_resched, mutex_lock, might_sleep): not allowed where the context may not block. */
   | { k: 'sleep'; fn: string; at: Span }
   /**
@@ -86,7 +94,15 @@ export type Stmt =
   /** text: the condition as written, for witnesses and hovers. */
   | { k: 'if'; cond: Cond; text: string; then: Stmt[]; else: Stmt[]; at: Span }
   /** test: effects of evaluating the loop condition; cond: what it says about the resource. */
-  | { k: 'loop'; body: Stmt[]; at: Span; form: 'do' | 'while' | 'for' | 'macro'; test: Stmt[]; cond: Cond; text: string }
+  | {
+      k: 'loop';
+      body: Stmt[];
+      at: Span;
+      form: 'do' | 'while' | 'for' | 'macro';
+      test: Stmt[];
+      cond: Cond;
+      text: string;
+    }
   | { k: 'switch'; body: Stmt[]; at: Span }
   | { k: 'case'; at: Span }
   /** local: the function returns a local by value (a struct whose fields the caller's variable receives). */

@@ -55,7 +55,8 @@ function indexFlat(file: string, tree: FlatTree, model: Model, reparse?: Reparse
     push(t, i, (c) => {
       const type = t.typeAt(c);
       if (type === 'function_definition' || type === 'ERROR') return { t, i: c, depth, nested: false };
-      if (type === 'compound_statement' || type.startsWith('preproc_')) return { t, i: c, depth: depth + 1, nested: true };
+      if (type === 'compound_statement' || type.startsWith('preproc_'))
+        return { t, i: c, depth: depth + 1, nested: true };
       return undefined;
     });
   const allIn = (t: FlatTree, i: number, depth: number): void => push(t, i, (c) => ({ t, i: c, depth, nested: false }));
@@ -67,7 +68,12 @@ function indexFlat(file: string, tree: FlatTree, model: Model, reparse?: Reparse
       continue;
     }
     const type = t.typeAt(i);
-    if (type !== 'function_definition' && type !== 'declaration' && type !== 'preproc_function_def' && type !== 'ERROR') {
+    if (
+      type !== 'function_definition' &&
+      type !== 'declaration' &&
+      type !== 'preproc_function_def' &&
+      type !== 'ERROR'
+    ) {
       allIn(t, i, depth + 1);
       continue;
     }
@@ -79,7 +85,9 @@ function indexFlat(file: string, tree: FlatTree, model: Model, reparse?: Reparse
         if (!parsed) continue;
         const p = flatten(parsed, piece);
         parsed.delete();
-        for (const c of p.rootNode.namedChildren) if (c && c.startPosition.row >= node.startPosition.row) parts.push({ t: p, i: c.index, depth: 2, nested: false });
+        for (const c of p.rootNode.namedChildren)
+          if (c && c.startPosition.row >= node.startPosition.row)
+            parts.push({ t: p, i: c.index, depth: 2, nested: false });
       }
       for (let k = parts.length - 1; k >= 0; k--) work.push(parts[k]);
       continue;
@@ -126,7 +134,13 @@ function indexFlat(file: string, tree: FlatTree, model: Model, reparse?: Reparse
 }
 
 /** Builds the facts of one function_definition node (also used for functions recovered from ERROR regions). */
-export function functionFacts(file: string, node: Node, model: Model, recovered: boolean, bodyNode?: Node): FunctionFacts | undefined {
+export function functionFacts(
+  file: string,
+  node: Node,
+  model: Model,
+  recovered: boolean,
+  bodyNode?: Node,
+): FunctionFacts | undefined {
   const declarator = node.childForFieldName('declarator');
   const body = bodyNode ?? node.childForFieldName('body');
   const fnDecl = declarator ? findFunctionDeclarator(declarator) : undefined;
@@ -193,7 +207,8 @@ function fieldAssignments(body: Node, params: readonly Param[]): FunctionFacts['
 /** f, &f, (cast)f: the name a function-pointer value is taken from. */
 function functionNameIn(node: Node | null): string | undefined {
   let v = node;
-  while (v && (v.type === 'cast_expression' || v.type === 'parenthesized_expression')) v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1);
+  while (v && (v.type === 'cast_expression' || v.type === 'parenthesized_expression'))
+    v = v.childForFieldName('value') ?? v.namedChild(v.namedChildCount - 1);
   if (v?.type === 'pointer_expression' && v.child(0)?.type === '&') v = v.childForFieldName('argument');
   return v?.type === 'identifier' ? v.text : undefined;
 }
@@ -222,8 +237,6 @@ function innermostIdentifier(node: Node): Node | undefined {
   return cur ?? undefined;
 }
 
-
-
 function paramsOf(fnDecl: Node, model: Model): Param[] {
   const list = fnDecl.childForFieldName('parameters');
   const params: Param[] = [];
@@ -235,7 +248,12 @@ function paramsOf(fnDecl: Node, model: Model): Param[] {
     if (!name) continue;
     const isFunctionPointer = !!d && containsType(d, 'function_declarator');
     const isPointer = !!d && d.type === 'pointer_declarator';
-    params.push({ name, type: `${type}${isPointer ? ' *' : ''}`, isFunctionPointer, walks: isPointer && model.resource.walkTypes.includes(type) });
+    params.push({
+      name,
+      type: `${type}${isPointer ? ' *' : ''}`,
+      isFunctionPointer,
+      walks: isPointer && model.resource.walkTypes.includes(type),
+    });
   }
   return params;
 }
@@ -266,7 +284,45 @@ function macroAlias(node: Node): MacroAlias | undefined {
 }
 
 const MACRO_TOKEN = /[A-Za-z_]\w*|##|->|\.\.\.|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|\d[\w.]*|\S/g;
-const NOT_FUNCTIONS = new Set(['if', 'else', 'while', 'for', 'do', 'switch', 'case', 'return', 'sizeof', 'typeof', '__typeof__', 'typeof_unqual', 'defined', 'void', 'int', 'char', 'long', 'unsigned', 'signed', 'short', 'bool', 'const', 'volatile', 'struct', 'union', 'enum', 'break', 'continue', 'goto', 'NULL', 'true', 'false', '__VA_ARGS__', '__builtin_expect', '_Generic', 'asm', '__asm__']);
+const NOT_FUNCTIONS = new Set([
+  'if',
+  'else',
+  'while',
+  'for',
+  'do',
+  'switch',
+  'case',
+  'return',
+  'sizeof',
+  'typeof',
+  '__typeof__',
+  'typeof_unqual',
+  'defined',
+  'void',
+  'int',
+  'char',
+  'long',
+  'unsigned',
+  'signed',
+  'short',
+  'bool',
+  'const',
+  'volatile',
+  'struct',
+  'union',
+  'enum',
+  'break',
+  'continue',
+  'goto',
+  'NULL',
+  'true',
+  'false',
+  '__VA_ARGS__',
+  '__builtin_expect',
+  '_Generic',
+  'asm',
+  '__asm__',
+]);
 
 /** Scans tokens [from, to): calls anywhere, values only where `values` (outside any call's arguments). */
 function scanExpansion(tokens: readonly string[], from: number, to: number, alias: MacroAlias, values: boolean): void {
@@ -284,12 +340,14 @@ function scanExpansion(tokens: readonly string[], from: number, to: number, alia
     const named = macroName(pieces, alias.params);
     if (next === '(') {
       const close = matchingParen(tokens, i + 1, to);
-      if (named && !member && !NOT_FUNCTIONS.has(pieces[0])) alias.calls.push({ callee: named, args: macroArgs(tokens, i + 2, close, alias) });
+      if (named && !member && !NOT_FUNCTIONS.has(pieces[0]))
+        alias.calls.push({ callee: named, args: macroArgs(tokens, i + 2, close, alias) });
       scanExpansion(tokens, i + 2, close, alias, false);
       i = close;
       continue;
     }
-    if (values && named && !member && next !== '->' && next !== '.' && next !== '[' && !NOT_FUNCTIONS.has(pieces[0])) alias.values.push(named);
+    if (values && named && !member && next !== '->' && next !== '.' && next !== '[' && !NOT_FUNCTIONS.has(pieces[0]))
+      alias.values.push(named);
   }
 }
 
@@ -339,7 +397,8 @@ function macroArgs(tokens: readonly string[], from: number, to: number, alias: M
  * closes every top-level definition that way). Only such nodes with parse errors in them are suspects.
  */
 function swallowsDefinitions(node: Node): boolean {
-  if (!node.hasError || (node.type !== 'function_definition' && node.type !== 'ERROR' && node.type !== 'declaration')) return false;
+  if (!node.hasError || (node.type !== 'function_definition' && node.type !== 'ERROR' && node.type !== 'declaration'))
+    return false;
   const text = node.text;
   const inner = text.slice(0, text.lastIndexOf('\n'));
   return /\n\}[^\n]*\n/.test(inner);
@@ -402,16 +461,33 @@ function tableFacts(file: string, decl: Node): TableFacts | undefined {
       if (!item || item.type !== 'initializer_pair') continue;
       const designator = item.childForFieldName('designator') ?? item.namedChild(0);
       let value = item.childForFieldName('value');
-      while (value && (value.type === 'cast_expression' || value.type === 'parenthesized_expression')) value = value.childForFieldName('value') ?? value.namedChild(value.namedChildCount - 1);
-      if (value?.type === 'pointer_expression' && value.child(0)?.type === '&') value = value.childForFieldName('argument');
+      while (value && (value.type === 'cast_expression' || value.type === 'parenthesized_expression'))
+        value = value.childForFieldName('value') ?? value.namedChild(value.namedChildCount - 1);
+      if (value?.type === 'pointer_expression' && value.child(0)?.type === '&')
+        value = value.childForFieldName('argument');
       if (!designator || value?.type !== 'identifier') continue;
-      const key = designator.type === 'field_designator' ? designator.text.replace(/^\./, '') : designator.text.replace(/^\[|\]$/g, '');
-      entries.push({ key, keyKind: designator.type === 'field_designator' ? 'field' : 'index', function: value.text, at: spanOf(item) });
+      const key =
+        designator.type === 'field_designator'
+          ? designator.text.replace(/^\./, '')
+          : designator.text.replace(/^\[|\]$/g, '');
+      entries.push({
+        key,
+        keyKind: designator.type === 'field_designator' ? 'field' : 'index',
+        function: value.text,
+        at: spanOf(item),
+      });
     }
     if (!entries.length) continue;
     const typeNode = decl.childForFieldName('type');
-    const structType = typeNode?.type === 'struct_specifier' ? typeNode.childForFieldName('name')?.text : typeNode?.text;
-    return { variable: declaredName(d.childForFieldName('declarator') ?? d) ?? '?', structType, file, at: spanOf(decl), entries };
+    const structType =
+      typeNode?.type === 'struct_specifier' ? typeNode.childForFieldName('name')?.text : typeNode?.text;
+    return {
+      variable: declaredName(d.childForFieldName('declarator') ?? d) ?? '?',
+      structType,
+      file,
+      at: spanOf(decl),
+      entries,
+    };
   }
   return undefined;
 }
@@ -422,11 +498,16 @@ function errorProblems(file: string, tree: FlatTree): Problem[] {
   if (!tree.rootNode.hasError) return problems;
   // In pre-order over the nodes with errors in them, skipping the inside of an error and of error-free nodes: a
   // node object is made only for a problem's place.
-  for (let i = 0; i < tree.count && problems.length < 50; ) {
+  for (let i = 0; i < tree.count && problems.length < 50;) {
     if (tree.typeAt(i) === 'ERROR' || tree.isMissingAt(i)) {
       const n = tree.nodeAt(i);
       const what = n.isMissing ? `missing ${n.type}` : `cannot parse \`${n.text.split('\n')[0].slice(0, 40)}\``;
-      problems.push({ file, at: spanOf(n), severity: 'info', message: `lockpath: ${what}; analysis continues around it` });
+      problems.push({
+        file,
+        at: spanOf(n),
+        severity: 'info',
+        message: `lockpath: ${what}; analysis continues around it`,
+      });
       i = tree.after[i];
     } else i = tree.hasErrorAt(i) ? i + 1 : tree.after[i];
   }

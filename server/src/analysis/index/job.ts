@@ -57,12 +57,32 @@ export function parseOrSkip(parser: CParser, path: string, text: string, oldTree
 /** Indexing must never take the whole analysis down: a failure becomes a problem on that file. */
 export function safeIndex(parser: CParser, path: string, tree: Tree, text: string, model: Model): FileFacts {
   try {
-    return indexTree(path, tree, model, (piece) => {
-      const t = parseOrSkip(parser, path, piece);
-      return 'rootNode' in t ? t : undefined;
-    }, text);
+    return indexTree(
+      path,
+      tree,
+      model,
+      (piece) => {
+        const t = parseOrSkip(parser, path, piece);
+        return 'rootNode' in t ? t : undefined;
+      },
+      text,
+    );
   } catch (e) {
-    return { file: path, functions: [], tables: [], tableReturns: [], macros: [], problems: [{ file: path, at: zeroSpan, severity: 'error', message: `lockpath: internal error while indexing: ${(e as Error).message}` }] };
+    return {
+      file: path,
+      functions: [],
+      tables: [],
+      tableReturns: [],
+      macros: [],
+      problems: [
+        {
+          file: path,
+          at: zeroSpan,
+          severity: 'error',
+          message: `lockpath: internal error while indexing: ${(e as Error).message}`,
+        },
+      ],
+    };
   }
 }
 

@@ -44,9 +44,17 @@ interface Helper {
 let helper: Helper | undefined;
 
 /** Indexes every job, on `threads` threads (1 or 2); results in job order. */
-export function indexJobs(jobs: IndexJob[], model: Model, threads: number, indexHere: (job: IndexJob) => IndexResult): IndexResult[] {
+export function indexJobs(
+  jobs: IndexJob[],
+  model: Model,
+  threads: number,
+  indexHere: (job: IndexJob) => IndexResult,
+): IndexResult[] {
   const chars = jobs.reduce((n, j) => n + j.text.length, 0);
-  const h = threads > 1 && availableParallelism() > 1 && jobs.length > 1 && chars >= PARALLEL_MIN_CHARS ? startHelper() : undefined;
+  const h =
+    threads > 1 && availableParallelism() > 1 && jobs.length > 1 && chars >= PARALLEL_MIN_CHARS
+      ? startHelper()
+      : undefined;
   if (!h) return jobs.map(indexHere);
   const counters = new SharedArrayBuffer(8);
   const shared = new Int32Array(counters);
@@ -94,7 +102,12 @@ function startHelper(): Helper | undefined {
     // The helper's output must never reach this process's stdout (the language server talks over it). It prints
     // nothing; its streams are not read either, since a stream being read keeps this process alive.
     // A small young generation: the helper's garbage is short-lived, and its peak RSS counts against the process's.
-    const worker = new Worker(script, { workerData: { lockpathIndexWorker: true }, stdout: true, stderr: true, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    const worker = new Worker(script, {
+      workerData: { lockpathIndexWorker: true },
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     worker.on('error', () => stopHelper());
     worker.on('exit', () => {
       if (helper?.worker === worker) helper = undefined;

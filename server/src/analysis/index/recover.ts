@@ -12,7 +12,11 @@ import { hashText, spanOf } from './span';
 const NOT_NAMES = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'do', 'else']);
 
 /** The functions found in an ERROR node, and a problem for each found too deeply nested to analyse. */
-export function recoverFunctions(file: string, error: Node, model: Model): { functions: FunctionFacts[]; problems: Problem[] } {
+export function recoverFunctions(
+  file: string,
+  error: Node,
+  model: Model,
+): { functions: FunctionFacts[]; problems: Problem[] } {
   const found: FunctionFacts[] = [];
   const problems: Problem[] = [];
   const kids = error.children.filter((c): c is Node => c !== null);
@@ -22,7 +26,11 @@ export function recoverFunctions(file: string, error: Node, model: Model): { fun
     if (body.type !== 'compound_statement') continue;
     // The text between the previous statement boundary and the body: "static int foo(struct kvm *kvm) __acquires(x)"
     let start = i - 1;
-    while (start > 0 && ![';', '}', 'compound_statement', 'declaration', 'function_definition'].includes(kids[start - 1].type)) start--;
+    while (
+      start > 0 &&
+      ![';', '}', 'compound_statement', 'declaration', 'function_definition'].includes(kids[start - 1].type)
+    )
+      start--;
     const head = kids.slice(start, i);
     const headText = head.map((n) => n.text).join(' ');
     const m = /([A-Za-z_]\w*)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)[^(){};]*(?:\([^()]*\)\s*)*$/.exec(headText);
@@ -38,12 +46,16 @@ export function recoverFunctions(file: string, error: Node, model: Model): { fun
       continue;
     }
     const cx = newBodyContext(model);
-    const params = m[2].split(',').map((p) => p.trim()).filter((p) => p && p !== 'void').map((p) => {
-      const pm = /^(.*?)([A-Za-z_]\w*)\s*$/.exec(p.replace(/\(\s*\*\s*([A-Za-z_]\w*)\s*\)\s*\(.*\)$/, ' $1'));
-      const type = (pm?.[1] ?? '').replace(/\b(const|struct|volatile)\b/g, (w) => (w === 'struct' ? w : '')).trim();
-      const walks = /\*/.test(type) && model.resource.walkTypes.some((t) => type.replace(/\s*\*/g, '').trim() === t);
-      return { name: pm?.[2] ?? p, type, isFunctionPointer: /\(\s*\*/.test(p), walks };
-    });
+    const params = m[2]
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p && p !== 'void')
+      .map((p) => {
+        const pm = /^(.*?)([A-Za-z_]\w*)\s*$/.exec(p.replace(/\(\s*\*\s*([A-Za-z_]\w*)\s*\)\s*\(.*\)$/, ' $1'));
+        const type = (pm?.[1] ?? '').replace(/\b(const|struct|volatile)\b/g, (w) => (w === 'struct' ? w : '')).trim();
+        const walks = /\*/.test(type) && model.resource.walkTypes.some((t) => type.replace(/\s*\*/g, '').trim() === t);
+        return { name: pm?.[2] ?? p, type, isFunctionPointer: /\(\s*\*/.test(p), walks };
+      });
     for (const p of params) {
       if (p.walks) cx.aliases.add(p.name);
       if (p.isFunctionPointer) cx.fnParams.add(p.name);
@@ -51,7 +63,9 @@ export function recoverFunctions(file: string, error: Node, model: Model): { fun
     }
     const stmts = lowerBlock(body, cx);
     const before = cleanReturnType(tail);
-    const from = nameNode ? { line: nameNode.startPosition.row, column: 0 } : { line: head[0].startPosition.row, column: head[0].startPosition.column };
+    const from = nameNode
+      ? { line: nameNode.startPosition.row, column: 0 }
+      : { line: head[0].startPosition.row, column: head[0].startPosition.column };
     const span = { ...from, endLine: body.endPosition.row, endColumn: body.endPosition.column };
     const fn: FunctionFacts = {
       name: m[1],
@@ -106,7 +120,12 @@ function unterminated(file: string, kids: readonly Node[], model: Model, problem
       file,
       returnType: cleanReturnType(typeNode && typeNode.type !== ';' && typeNode.type !== '}' ? typeNode.text : 'int'),
       params: [],
-      span: { line: (typeNode ?? decl).startPosition.row, column: 0, endLine: last.endPosition.row, endColumn: last.endPosition.column },
+      span: {
+        line: (typeNode ?? decl).startPosition.row,
+        column: 0,
+        endLine: last.endPosition.row,
+        endColumn: last.endPosition.column,
+      },
       nameSpan: spanOf(name),
       body: stmts,
       bodySpan: { ...spanOf(kids[i + 1]), endLine: last.endPosition.row, endColumn: last.endPosition.column },
@@ -132,7 +151,8 @@ function findIdentifier(nodes: Node[], name: string): Node | undefined {
     // Identifiers are leaves: the subtree's nodes in index order are its pre-order.
     for (let i = n.index, end = t.after[n.index]; i < end; i++) {
       const type = t.typeAt(i);
-      if ((type === 'identifier' || type === 'type_identifier') && t.text.slice(t.starts[i], t.ends[i]) === name) return t.nodeAt(i);
+      if ((type === 'identifier' || type === 'type_identifier') && t.text.slice(t.starts[i], t.ends[i]) === name)
+        return t.nodeAt(i);
     }
   }
   return undefined;

@@ -9,20 +9,62 @@ const contexts: ContextSpec[] = [
 ];
 
 /** The kernel's lock families, each with its _irq/_irqsave/_bh forms: spin, raw_spin, rw; mutex and rwsem sleep. */
-function lockFamily(acquire: string[], release: string[], trylock: string[], mode: LockOp['mode'], sleeps = false): LockOp[] {
-  const forms = (names: string[], op: LockOp['op']): LockOp[] => names.map((function_) => ({ function: function_, op, mode, ...(sleeps && op !== 'release' ? { sleeps } : {}) }));
+function lockFamily(
+  acquire: string[],
+  release: string[],
+  trylock: string[],
+  mode: LockOp['mode'],
+  sleeps = false,
+): LockOp[] {
+  const forms = (names: string[], op: LockOp['op']): LockOp[] =>
+    names.map((function_) => ({ function: function_, op, mode, ...(sleeps && op !== 'release' ? { sleeps } : {}) }));
   return [...forms(acquire, 'acquire'), ...forms(release, 'release'), ...forms(trylock, 'trylock')];
 }
 const irqForms = (base: string): string[] => [base, `${base}_irq`, `${base}_irqsave`, `${base}_bh`, `${base}_nested`];
 const unlockForms = (base: string): string[] => [base, `${base}_irq`, `${base}_irqrestore`, `${base}_bh`];
 
 const lockOps: LockOp[] = [
-  ...lockFamily([...irqForms('spin_lock'), ...irqForms('raw_spin_lock')], [...unlockForms('spin_unlock'), ...unlockForms('raw_spin_unlock')], ['spin_trylock', 'spin_trylock_irq', 'spin_trylock_irqsave', 'spin_trylock_bh', 'raw_spin_trylock', 'raw_spin_trylock_irqsave'], 'exclusive'),
-  ...lockFamily(irqForms('write_lock'), unlockForms('write_unlock'), ['write_trylock', 'write_trylock_irqsave'], 'exclusive'),
+  ...lockFamily(
+    [...irqForms('spin_lock'), ...irqForms('raw_spin_lock')],
+    [...unlockForms('spin_unlock'), ...unlockForms('raw_spin_unlock')],
+    [
+      'spin_trylock',
+      'spin_trylock_irq',
+      'spin_trylock_irqsave',
+      'spin_trylock_bh',
+      'raw_spin_trylock',
+      'raw_spin_trylock_irqsave',
+    ],
+    'exclusive',
+  ),
+  ...lockFamily(
+    irqForms('write_lock'),
+    unlockForms('write_unlock'),
+    ['write_trylock', 'write_trylock_irqsave'],
+    'exclusive',
+  ),
   ...lockFamily(irqForms('read_lock'), unlockForms('read_unlock'), ['read_trylock'], 'shared'),
-  ...lockFamily(['mutex_lock', 'mutex_lock_interruptible', 'mutex_lock_killable', 'mutex_lock_nested'], ['mutex_unlock'], ['mutex_trylock'], 'exclusive', true),
-  ...lockFamily(['down_write', 'down_write_killable', 'down_write_nested'], ['up_write'], ['down_write_trylock'], 'exclusive', true),
-  ...lockFamily(['down_read', 'down_read_killable', 'down_read_nested'], ['up_read'], ['down_read_trylock'], 'shared', true),
+  ...lockFamily(
+    ['mutex_lock', 'mutex_lock_interruptible', 'mutex_lock_killable', 'mutex_lock_nested'],
+    ['mutex_unlock'],
+    ['mutex_trylock'],
+    'exclusive',
+    true,
+  ),
+  ...lockFamily(
+    ['down_write', 'down_write_killable', 'down_write_nested'],
+    ['up_write'],
+    ['down_write_trylock'],
+    'exclusive',
+    true,
+  ),
+  ...lockFamily(
+    ['down_read', 'down_read_killable', 'down_read_nested'],
+    ['up_read'],
+    ['down_read_trylock'],
+    'shared',
+    true,
+  ),
   { function: 'cond_resched_lock', op: 'resched', mode: 'exclusive' },
   { function: 'cond_resched_rwlock_write', op: 'resched', mode: 'exclusive' },
   { function: 'cond_resched_rwlock_read', op: 'resched', mode: 'shared' },
@@ -32,7 +74,15 @@ const lockOps: LockOp[] = [
 ];
 
 /** Calls that may sleep besides sleeping locks and reschedules (a walk reached from a non-blocking call must not). */
-const sleepCalls = ['cond_resched', 'might_sleep', 'schedule', 'msleep', 'usleep_range', 'synchronize_rcu', 'synchronize_srcu'];
+const sleepCalls = [
+  'cond_resched',
+  'might_sleep',
+  'schedule',
+  'msleep',
+  'usleep_range',
+  'synchronize_rcu',
+  'synchronize_srcu',
+];
 
 /**
  * mmu-notifier callbacks by how they may be called: an invalidation may be non-blockable (the OOM reaper's, since
@@ -65,40 +115,50 @@ const teardownPaths: TeardownPathSpec[] = [
 const assumptions: AssumptionSpec[] = [
   {
     id: 'vcpu-fd-pins-kvm',
-    description: 'A VCPU ioctl runs on an open vcpu fd, which holds a reference on struct kvm: kvm_destroy_vm cannot start.',
+    description:
+      'A VCPU ioctl runs on an open vcpu fd, which holds a reference on struct kvm: kvm_destroy_vm cannot start.',
     enabled: true,
     context: 'vcpu',
     pin: 'kvm-ref',
   },
   {
     id: 'vcpu-thread-pins-mm',
-    description: 'A running VCPU thread is a user of kvm->mm (kvm_vcpu_ioctl rejects a caller whose mm is not kvm->mm): exit_mmap cannot start.',
+    description:
+      'A running VCPU thread is a user of kvm->mm (kvm_vcpu_ioctl rejects a caller whose mm is not kvm->mm): exit_mmap cannot start.',
     enabled: true,
     context: 'vcpu',
     pin: 'mm-user',
   },
   {
     id: 'vm-fd-pins-kvm',
-    description: 'A VM ioctl runs on an open VM fd, which holds a reference on struct kvm: kvm_destroy_vm cannot start.',
+    description:
+      'A VM ioctl runs on an open VM fd, which holds a reference on struct kvm: kvm_destroy_vm cannot start.',
     enabled: true,
     context: 'vm-ioctl',
     pin: 'kvm-ref',
   },
   {
     id: 'vm-ioctl-pins-mm',
-    description: 'kvm_vm_ioctl rejects a caller whose mm is not kvm->mm, so the caller is a user of that mm: exit_mmap cannot start.',
+    description:
+      'kvm_vm_ioctl rejects a caller whose mm is not kvm->mm, so the caller is a user of that mm: exit_mmap cannot start.',
     enabled: true,
     context: 'vm-ioctl',
     pin: 'mm-user',
   },
   {
     id: 'releases-may-overlap',
-    description: 'exit_mmap (mmu_notifier_release) and kvm_destroy_vm (mmu_notifier_unregister) may both call ->release, at the same time.',
+    description:
+      'exit_mmap (mmu_notifier_release) and kvm_destroy_vm (mmu_notifier_unregister) may both call ->release, at the same time.',
     enabled: true,
   },
 ];
 
-const notifier = (fn: string, via: string[]) => ({ function: fn, context: 'mmu-notifier', via, locksHeld: ['mmu_lock'] });
+const notifier = (fn: string, via: string[]) => ({
+  function: fn,
+  context: 'mmu-notifier',
+  via,
+  locksHeld: ['mmu_lock'],
+});
 
 /** kvm->arch.pgd, virt/kvm/arm/mmu.c (and arch/arm/kvm/mmu.c before v4.12), up to about v5.8. */
 export const kvmArmV4: Model = {
@@ -111,7 +171,20 @@ export const kvmArmV4: Model = {
   lock: { name: 'mmu_lock', display: 'kvm->mmu_lock', kind: 'spinlock' },
   lockOps,
   freeCalls: ['free_pages_exact', 'free_pages', 'kfree', 'kvfree', 'free_page', '__free_pages', 'kvm_free_hwpgd'],
-  addressOnlyCalls: ['virt_to_phys', '__pa', '__virt_to_phys', 'virt_to_page', 'page_to_phys', 'offset_in_page', 'kvm_phys_to_vttbr', 'IS_ERR', 'IS_ERR_OR_NULL', 'PTR_ERR', 'assert_spin_locked', 'lockdep_assert_held'],
+  addressOnlyCalls: [
+    'virt_to_phys',
+    '__pa',
+    '__virt_to_phys',
+    'virt_to_page',
+    'page_to_phys',
+    'offset_in_page',
+    'kvm_phys_to_vttbr',
+    'IS_ERR',
+    'IS_ERR_OR_NULL',
+    'PTR_ERR',
+    'assert_spin_locked',
+    'lockdep_assert_held',
+  ],
   // Every KVM architecture modelled here selects the mmu notifier (arch/*/kvm/Kconfig).
   config: { CONFIG_MMU_NOTIFIER: true, CONFIG_KVM_GENERIC_MMU_NOTIFIER: true },
   sleepCalls,
@@ -130,10 +203,30 @@ export const kvmArmV4: Model = {
     { function: 'kvm_toggle_cache', context: 'vcpu', via: ['SCTLR cache toggle trap'], locksHeld: [] },
     { function: 'vgic_v2_map_resources', context: 'vcpu', via: ['first KVM_RUN'], locksHeld: [] },
     { function: 'kvm_arch_vcpu_ioctl_vcpu_init', context: 'vcpu', via: ['KVM_ARM_VCPU_INIT'], locksHeld: [] },
-    { function: 'kvm_arch_prepare_memory_region', context: 'vm-ioctl', via: ['KVM_SET_USER_MEMORY_REGION'], locksHeld: [] },
-    { function: 'kvm_arch_commit_memory_region', context: 'vm-ioctl', via: ['KVM_SET_USER_MEMORY_REGION'], locksHeld: [] },
-    { function: 'kvm_arch_flush_shadow_memslot', context: 'vm-ioctl', via: ['KVM_SET_USER_MEMORY_REGION'], locksHeld: [] },
-    { function: 'kvm_arch_mmu_enable_log_dirty_pt_masked', context: 'vm-ioctl', via: ['KVM_GET_DIRTY_LOG'], locksHeld: ['mmu_lock'] },
+    {
+      function: 'kvm_arch_prepare_memory_region',
+      context: 'vm-ioctl',
+      via: ['KVM_SET_USER_MEMORY_REGION'],
+      locksHeld: [],
+    },
+    {
+      function: 'kvm_arch_commit_memory_region',
+      context: 'vm-ioctl',
+      via: ['KVM_SET_USER_MEMORY_REGION'],
+      locksHeld: [],
+    },
+    {
+      function: 'kvm_arch_flush_shadow_memslot',
+      context: 'vm-ioctl',
+      via: ['KVM_SET_USER_MEMORY_REGION'],
+      locksHeld: [],
+    },
+    {
+      function: 'kvm_arch_mmu_enable_log_dirty_pt_masked',
+      context: 'vm-ioctl',
+      via: ['KVM_GET_DIRTY_LOG'],
+      locksHeld: ['mmu_lock'],
+    },
   ],
   entryTables: [
     {
@@ -149,8 +242,16 @@ export const kvmArmV4: Model = {
         release: 'teardown',
       },
     },
-    { structType: 'file_operations', variable: 'kvm_vcpu_fops', fields: { unlocked_ioctl: 'vcpu', compat_ioctl: 'vcpu' } },
-    { structType: 'file_operations', variable: 'kvm_vm_fops', fields: { unlocked_ioctl: 'vm-ioctl', compat_ioctl: 'vm-ioctl' } },
+    {
+      structType: 'file_operations',
+      variable: 'kvm_vcpu_fops',
+      fields: { unlocked_ioctl: 'vcpu', compat_ioctl: 'vcpu' },
+    },
+    {
+      structType: 'file_operations',
+      variable: 'kvm_vm_fops',
+      fields: { unlocked_ioctl: 'vm-ioctl', compat_ioctl: 'vm-ioctl' },
+    },
   ],
   externalInvokes: [
     { function: 'mmu_notifier_unregister', structType: 'mmu_notifier_ops', field: 'release' },

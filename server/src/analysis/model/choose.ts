@@ -15,7 +15,9 @@ export function chooseModel(files: ReadonlyMap<string, { text: string }>): { mod
   }
   return {
     model: best,
-    reason: bestScore ? `chosen: the tree mentions ${best.detect.join(', ')} (${bestScore} times)` : 'default: the tree names no stage-2 root the models know',
+    reason: bestScore
+      ? `chosen: the tree mentions ${best.detect.join(', ')} (${bestScore} times)`
+      : 'default: the tree names no stage-2 root the models know',
   };
 }
 

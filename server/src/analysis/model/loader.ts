@@ -2,7 +2,15 @@
 // onto a built-in model. Never throws: every problem comes back with the line and column it is about, and a file
 // that cannot be used leaves the built-in model in force.
 import Ajv, { type ValidateFunction } from 'ajv';
-import { createScanner, findNodeAtLocation, parseTree, printParseErrorCode, SyntaxKind, type Node as JsonNode, type ParseError } from 'jsonc-parser';
+import {
+  createScanner,
+  findNodeAtLocation,
+  parseTree,
+  printParseErrorCode,
+  SyntaxKind,
+  type Node as JsonNode,
+  type ParseError,
+} from 'jsonc-parser';
 import schema from '../../../../schemas/lockpath.schema.json';
 import { positionOf } from '../base/lines';
 import type { Problem, Span } from '../index/facts';
@@ -51,26 +59,50 @@ export function loadModelFile(path: string, text: string): LoadedModel {
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   for (const e of errors) {
-    problems.push({ file: path, at: at(e.offset, e.length), severity: 'error', message: `lockpath model file: ${describeParseError(printParseErrorCode(e.error))}` });
+    problems.push({
+      file: path,
+      at: at(e.offset, e.length),
+      severity: 'error',
+      message: `lockpath model file: ${describeParseError(printParseErrorCode(e.error))}`,
+    });
   }
   if (errors.length || !tree) {
-    if (!tree && !errors.length) problems.push({ file: path, at: at(0), severity: 'error', message: 'lockpath model file: empty file; expected a JSON object' });
+    if (!tree && !errors.length)
+      problems.push({
+        file: path,
+        at: at(0),
+        severity: 'error',
+        message: 'lockpath model file: empty file; expected a JSON object',
+      });
     return { auto: true, problems };
   }
   const value = nodeValue(tree);
   const validate = validator();
   if (!validate(value)) {
     for (const e of validate.errors ?? []) {
-      const segments = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+      const segments = e.instancePath
+        .split('/')
+        .slice(1)
+        .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
       let node = findNodeAtLocation(tree, segments) ?? tree;
       if (e.keyword === 'additionalProperties') {
         const extra = (e.params as { additionalProperty: string }).additionalProperty;
         const prop = node.children?.find((c) => c.children?.[0]?.value === extra);
         if (prop?.children?.[0]) node = prop.children[0];
-        problems.push({ file: path, at: at(node.offset, node.length), severity: 'error', message: `lockpath model file: unknown key "${extra}"${e.instancePath ? ` in ${e.instancePath}` : ''}` });
+        problems.push({
+          file: path,
+          at: at(node.offset, node.length),
+          severity: 'error',
+          message: `lockpath model file: unknown key "${extra}"${e.instancePath ? ` in ${e.instancePath}` : ''}`,
+        });
         continue;
       }
-      problems.push({ file: path, at: at(node.offset, node.length), severity: 'error', message: `lockpath model file: ${e.instancePath || 'the file'} ${e.message ?? 'is not valid'}` });
+      problems.push({
+        file: path,
+        at: at(node.offset, node.length),
+        severity: 'error',
+        message: `lockpath model file: ${e.instancePath || 'the file'} ${e.message ?? 'is not valid'}`,
+      });
     }
     return { auto: true, problems };
   }
@@ -80,13 +112,23 @@ export function loadModelFile(path: string, text: string): LoadedModel {
   const base = auto ? builtinModels[0] : builtinModels.find((m) => m.id === baseId)!;
   const model = applyModelFile(base, file, path, (segments, message) => {
     const node = findNodeAtLocation(tree, segments) ?? tree;
-    problems.push({ file: path, at: at(node.offset, node.length), severity: 'warning', message: `lockpath model file: ${message}` });
+    problems.push({
+      file: path,
+      at: at(node.offset, node.length),
+      severity: 'warning',
+      message: `lockpath model file: ${message}`,
+    });
   });
   return { model, file, auto, problems };
 }
 
 /** Merges the file onto a built-in model; `report` names the path of anything it could not honour. */
-export function applyModelFile(base: Model, file: ModelFile, source: string, report: (path: (string | number)[], message: string) => void = () => {}): Model {
+export function applyModelFile(
+  base: Model,
+  file: ModelFile,
+  source: string,
+  report: (path: (string | number)[], message: string) => void = () => {},
+): Model {
   const m: Model = structuredClone(base);
   m.source = source;
   if (file.resource) m.resource = { ...file.resource, walkTypes: file.resource.walkTypes ?? [] };
@@ -96,12 +138,20 @@ export function applyModelFile(base: Model, file: ModelFile, source: string, rep
   if (file.contexts) for (const c of file.contexts) if (!m.contexts.some((x) => x.id === c.id)) m.contexts.push(c);
   const contextIds = new Set(m.contexts.map((c) => c.id));
   file.hooks?.forEach((h, i) => {
-    if (!contextIds.has(h.context)) report(['hooks', i, 'context'], `unknown context "${h.context}" (known: ${[...contextIds].join(', ')})`);
+    if (!contextIds.has(h.context))
+      report(['hooks', i, 'context'], `unknown context "${h.context}" (known: ${[...contextIds].join(', ')})`);
     m.hooks = m.hooks.filter((x) => x.function !== h.function);
-    m.hooks.push({ function: h.function, context: h.context, via: h.via ?? [h.context], locksHeld: h.locksHeld ?? [], origin: source });
+    m.hooks.push({
+      function: h.function,
+      context: h.context,
+      via: h.via ?? [h.context],
+      locksHeld: h.locksHeld ?? [],
+      origin: source,
+    });
   });
   file.entryTables?.forEach((t, i) => {
-    for (const [field, ctx] of Object.entries(t.fields)) if (!contextIds.has(ctx)) report(['entryTables', i, 'fields', field], `unknown context "${ctx}"`);
+    for (const [field, ctx] of Object.entries(t.fields))
+      if (!contextIds.has(ctx)) report(['entryTables', i, 'fields', field], `unknown context "${ctx}"`);
     m.entryTables.push(t);
   });
   file.teardownPaths?.forEach((p) => {
@@ -136,8 +186,18 @@ export const MODEL_LIMIT = 'model-limit';
 
 /** The first limit the file is over, as an error at the place it is crossed; one scan, no recursion. */
 function modelLimitProblem(path: string, text: string): Problem | undefined {
-  const problem = (offset: number, message: string): Problem => ({ file: path, at: spanAt(text, offset, 1), severity: 'error', code: MODEL_LIMIT, message: `lockpath model file: ${message}` });
-  if (text.length > MODEL_LIMITS.characters) return problem(MODEL_LIMITS.characters, `${text.length} characters is over the limit of ${MODEL_LIMITS.characters}`);
+  const problem = (offset: number, message: string): Problem => ({
+    file: path,
+    at: spanAt(text, offset, 1),
+    severity: 'error',
+    code: MODEL_LIMIT,
+    message: `lockpath model file: ${message}`,
+  });
+  if (text.length > MODEL_LIMITS.characters)
+    return problem(
+      MODEL_LIMITS.characters,
+      `${text.length} characters is over the limit of ${MODEL_LIMITS.characters}`,
+    );
   const scanner = createScanner(text, true);
   /** The open objects and arrays: what names them, and how many commas they have had. */
   const open: { name: string; commas: number }[] = [];
@@ -149,16 +209,21 @@ function modelLimitProblem(path: string, text: string): Problem | undefined {
     if (kind === SyntaxKind.LineCommentTrivia || kind === SyntaxKind.BlockCommentTrivia) continue;
     const offset = scanner.getTokenOffset();
     if (crowded !== undefined && kind !== SyntaxKind.CloseBracketToken && kind !== SyntaxKind.CloseBraceToken) {
-      return problem(offset, `${crowded} has more than ${MODEL_LIMITS.entries} entries (limit ${MODEL_LIMITS.entries})`);
+      return problem(
+        offset,
+        `${crowded} has more than ${MODEL_LIMITS.entries} entries (limit ${MODEL_LIMITS.entries})`,
+      );
     }
     crowded = undefined;
     switch (kind) {
       case SyntaxKind.OpenBraceToken:
       case SyntaxKind.OpenBracketToken: {
         const parent = open[open.length - 1];
-        const name = prev === SyntaxKind.ColonToken ? `"${lastString}"` : parent ? `an entry of ${parent.name}` : 'the file';
+        const name =
+          prev === SyntaxKind.ColonToken ? `"${lastString}"` : parent ? `an entry of ${parent.name}` : 'the file';
         open.push({ name, commas: 0 });
-        if (open.length > MODEL_LIMITS.depth) return problem(offset, `nested more than ${MODEL_LIMITS.depth} levels deep (limit ${MODEL_LIMITS.depth})`);
+        if (open.length > MODEL_LIMITS.depth)
+          return problem(offset, `nested more than ${MODEL_LIMITS.depth} levels deep (limit ${MODEL_LIMITS.depth})`);
         break;
       }
       case SyntaxKind.CloseBraceToken:
@@ -182,7 +247,12 @@ function modelLimitProblem(path: string, text: string): Problem | undefined {
 function nodeValue(n: JsonNode): unknown {
   switch (n.type) {
     case 'object':
-      return Object.fromEntries((n.children ?? []).map((p) => [p.children![0].value as string, p.children![1] ? nodeValue(p.children![1]) : undefined]));
+      return Object.fromEntries(
+        (n.children ?? []).map((p) => [
+          p.children![0].value as string,
+          p.children![1] ? nodeValue(p.children![1]) : undefined,
+        ]),
+      );
     case 'array':
       return (n.children ?? []).map(nodeValue);
     default:

@@ -123,7 +123,10 @@ export class SyntaxNode {
   private namedKids?: SyntaxNode[];
   private kids?: SyntaxNode[];
 
-  constructor(readonly tree: FlatTree, readonly index: number) {}
+  constructor(
+    readonly tree: FlatTree,
+    readonly index: number,
+  ) {}
 
   get type(): string {
     return this.tree.typeAt(this.index);
@@ -208,7 +211,8 @@ export class SyntaxNode {
     const t = this.tree;
     const out: SyntaxNode[] = [];
     const end = t.after[this.index];
-    for (let c = this.index + 1; c < end; c = t.after[c]) if (!namedOnly || t.flags[c] & NAMED) out.push(new SyntaxNode(t, c));
+    for (let c = this.index + 1; c < end; c = t.after[c])
+      if (!namedOnly || t.flags[c] & NAMED) out.push(new SyntaxNode(t, c));
     return out;
   }
 
@@ -225,7 +229,8 @@ export class SyntaxNode {
     const t = this.tree;
     const end = t.after[this.index];
     if (i < 0) return null;
-    for (let c = this.index + 1; c < end; c = t.after[c]) if ((!namedOnly || t.flags[c] & NAMED) && i-- === 0) return new SyntaxNode(t, c);
+    for (let c = this.index + 1; c < end; c = t.after[c])
+      if ((!namedOnly || t.flags[c] & NAMED) && i-- === 0) return new SyntaxNode(t, c);
     return null;
   }
 }
@@ -237,7 +242,17 @@ export class SyntaxNode {
  */
 const keptShapes = ((): SyntaxNode => {
   const none = new Uint16Array(1);
-  const tree = new FlatTree('', { types: [], fieldIds: new Map(), named: new Uint8Array(1) }, 1, none, none, new Int32Array(1), new Int32Array(1), new Int32Array(1), new Uint8Array(1));
+  const tree = new FlatTree(
+    '',
+    { types: [], fieldIds: new Map(), named: new Uint8Array(1) },
+    1,
+    none,
+    none,
+    new Int32Array(1),
+    new Int32Array(1),
+    new Int32Array(1),
+    new Uint8Array(1),
+  );
   return tree.rootNode;
 })();
 void keptShapes; // kept for its shapes only
@@ -310,7 +325,9 @@ function cursorWalk(textLength: number, grammar: Grammar, cursor: CursorPort): N
 export function sourceText(tree: Tree): string {
   const root = tree.rootNode;
   const { row, column } = root.startPosition;
-  const lead = row ? ' '.repeat(root.startIndex - column - row) + '\n'.repeat(row) + ' '.repeat(column) : ' '.repeat(root.startIndex);
+  const lead = row
+    ? ' '.repeat(root.startIndex - column - row) + '\n'.repeat(row) + ' '.repeat(column)
+    : ' '.repeat(root.startIndex);
   return lead + root.text;
 }
 
@@ -322,7 +339,7 @@ export function sourceText(tree: Tree): string {
 export function walkNamed(node: SyntaxNode, visit: (type: string, index: number) => boolean): void {
   const t = node.tree;
   const end = t.after[node.index];
-  for (let c = node.index + 1; c < end; ) {
+  for (let c = node.index + 1; c < end;) {
     if (!(t.flags[c] & NAMED)) {
       c = t.after[c];
       continue;

@@ -66,7 +66,10 @@ const H_PRODUCTION_ID = 66;
 const SUBTREE = 8;
 
 /** The release whose structs the offsets above describe, and the SHA-256 of its tree-sitter.wasm. */
-export const WRITTEN_FOR = { webTreeSitter: '0.25.10', wasmSha256: 'f38dcc4b43b818f9a0785bc1c6d5611a75ac4cdd428ff3f02757c34ca4e46d7f' } as const;
+export const WRITTEN_FOR = {
+  webTreeSitter: '0.25.10',
+  wasmSha256: 'f38dcc4b43b818f9a0785bc1c6d5611a75ac4cdd428ff3f02757c34ca4e46d7f',
+} as const;
 
 let acceptedBuild: string = WRITTEN_FOR.wasmSha256;
 
@@ -110,14 +113,21 @@ const FULL_CHECKS = 16;
 /** Cheap agreement with the public API on the root: a layout that reads wrong shows there first. */
 function check(tree: Tree, a: NodeArrays, full: boolean): boolean {
   const root = tree.rootNode;
-  if (a.count < 1 || a.typeIds[0] !== root.typeId || a.starts[0] !== root.startIndex || a.ends[0] !== root.endIndex) return false;
+  if (a.count < 1 || a.typeIds[0] !== root.typeId || a.starts[0] !== root.startIndex || a.ends[0] !== root.endIndex)
+    return false;
   if (!full) return true;
   const last = root.lastChild;
   if (!last) return a.count === 1;
   // The root's last child is the last node after the root that has the root as its parent.
   let i = a.count - 1;
   while (i > 0 && a.parents[i] !== 0) i--;
-  return i > 0 && a.typeIds[i] === last.typeId && a.starts[i] === last.startIndex && a.ends[i] === last.endIndex && a.fieldIds[i] === fieldIdOf(tree, last);
+  return (
+    i > 0 &&
+    a.typeIds[i] === last.typeId &&
+    a.starts[i] === last.startIndex &&
+    a.ends[i] === last.endIndex &&
+    a.fieldIds[i] === fieldIdOf(tree, last)
+  );
 }
 
 function fieldIdOf(tree: Tree, node: NonNullable<Tree['rootNode']['lastChild']>): number {
@@ -137,7 +147,12 @@ function languageTables(heap: WasmHeap, treeAddress: number, language: Language)
   // Symbols, then aliases: the symbol tables cover both.
   const symbolCount = word(L_SYMBOL_COUNT) + word(L_ALIAS_COUNT);
   // What web-tree-sitter reads through its own API must read the same here, or the layout is not the one above.
-  if (word(L_ABI_VERSION) !== language.abiVersion || word(L_FIELD_COUNT) !== language.fieldCount || symbolCount !== language.nodeTypeCount) return undefined;
+  if (
+    word(L_ABI_VERSION) !== language.abiVersion ||
+    word(L_FIELD_COUNT) !== language.fieldCount ||
+    symbolCount !== language.nodeTypeCount
+  )
+    return undefined;
   const productions = word(L_PRODUCTION_ID_COUNT);
   const maxAliasLength = u16[(lang + L_MAX_ALIAS_LENGTH) >> 1];
   const publicSymbol = u16.slice(word(L_PUBLIC_SYMBOL_MAP) >> 1, (word(L_PUBLIC_SYMBOL_MAP) >> 1) + symbolCount);
@@ -156,7 +171,8 @@ function languageTables(heap: WasmHeap, treeAddress: number, language: Language)
     return Array.from({ length: u16[(slices + 4 * p + 2) >> 1] }, (_, k) => from + 4 * k).filter((e) => !u8[e + 3]);
   };
   let fieldWidth = 1;
-  for (let p = 0; p < productions; p++) for (const e of fieldEntries(p)) fieldWidth = Math.max(fieldWidth, u8[e + 2] + 1);
+  for (let p = 0; p < productions; p++)
+    for (const e of fieldEntries(p)) fieldWidth = Math.max(fieldWidth, u8[e + 2] + 1);
   const fieldAt = new Uint16Array(productions * fieldWidth);
   for (let p = 0; p < productions; p++) {
     for (const e of fieldEntries(p)) fieldAt[p * fieldWidth + u8[e + 2]] ||= u16[e >> 1];
@@ -294,7 +310,16 @@ function walk(heap: WasmHeap, treeAddress: number, t: LanguageTables): NodeArray
 
 /** Arrays for `cap` nodes; with `from`, a copy of it grown to `cap` (a walk that outgrew its arrays). */
 export function nodeArrays(cap: number, from?: NodeArrays): NodeArrays {
-  const a: NodeArrays = { count: 0, typeIds: new Uint16Array(cap), fieldIds: new Uint16Array(cap), starts: new Int32Array(cap), ends: new Int32Array(cap), after: new Int32Array(cap), parents: new Int32Array(cap), flags: new Uint8Array(cap) };
+  const a: NodeArrays = {
+    count: 0,
+    typeIds: new Uint16Array(cap),
+    fieldIds: new Uint16Array(cap),
+    starts: new Int32Array(cap),
+    ends: new Int32Array(cap),
+    after: new Int32Array(cap),
+    parents: new Int32Array(cap),
+    flags: new Uint8Array(cap),
+  };
   if (from) {
     a.typeIds.set(from.typeIds);
     a.fieldIds.set(from.fieldIds);
@@ -309,7 +334,16 @@ export function nodeArrays(cap: number, from?: NodeArrays): NodeArrays {
 
 /** The first n nodes of a walk's arrays. */
 export function firstNodes(a: NodeArrays, n: number): NodeArrays {
-  return { count: n, typeIds: a.typeIds.subarray(0, n), fieldIds: a.fieldIds.subarray(0, n), starts: a.starts.subarray(0, n), ends: a.ends.subarray(0, n), after: a.after.subarray(0, n), parents: a.parents.subarray(0, n), flags: a.flags.subarray(0, n) };
+  return {
+    count: n,
+    typeIds: a.typeIds.subarray(0, n),
+    fieldIds: a.fieldIds.subarray(0, n),
+    starts: a.starts.subarray(0, n),
+    ends: a.ends.subarray(0, n),
+    after: a.after.subarray(0, n),
+    parents: a.parents.subarray(0, n),
+    flags: a.flags.subarray(0, n),
+  };
 }
 
 function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {

@@ -45,7 +45,9 @@ export function loadedWasmSha256(): string | undefined {
 /** The module's memory as it is now, when the module exposes it; read it again after any call into wasm. */
 export function wasmHeap(): WasmHeap | undefined {
   const m = wasmModule;
-  return m?.HEAPU8 instanceof Uint8Array && m.HEAPU16 instanceof Uint16Array && m.HEAP32 instanceof Int32Array ? (m as WasmHeap) : undefined;
+  return m?.HEAPU8 instanceof Uint8Array && m.HEAPU16 instanceof Uint16Array && m.HEAP32 instanceof Int32Array
+    ? (m as WasmHeap)
+    : undefined;
 }
 
 /** The cursor functions when the loaded module exposes them; undefined means: use web-tree-sitter's TreeCursor. */
@@ -73,9 +75,16 @@ export function loadParser(wasmDir?: string): Promise<CParser> {
 
 function pickCursorExports(module: Record<string, unknown>): CursorExports | undefined {
   const names: (keyof CursorExports)[] = [
-    '_ts_tree_cursor_current_node_type_id_wasm', '_ts_tree_cursor_current_field_id_wasm', '_ts_tree_cursor_start_index_wasm',
-    '_ts_tree_cursor_end_index_wasm', '_ts_tree_cursor_current_node_is_named_wasm', '_ts_tree_cursor_current_node_is_missing_wasm',
-    '_ts_tree_cursor_goto_first_child_wasm', '_ts_tree_cursor_goto_next_sibling_wasm', '_ts_tree_cursor_goto_parent_wasm', '_ts_tree_cursor_delete_wasm',
+    '_ts_tree_cursor_current_node_type_id_wasm',
+    '_ts_tree_cursor_current_field_id_wasm',
+    '_ts_tree_cursor_start_index_wasm',
+    '_ts_tree_cursor_end_index_wasm',
+    '_ts_tree_cursor_current_node_is_named_wasm',
+    '_ts_tree_cursor_current_node_is_missing_wasm',
+    '_ts_tree_cursor_goto_first_child_wasm',
+    '_ts_tree_cursor_goto_next_sibling_wasm',
+    '_ts_tree_cursor_goto_parent_wasm',
+    '_ts_tree_cursor_delete_wasm',
   ];
   return names.every((n) => typeof module[n] === 'function') ? (module as unknown as CursorExports) : undefined;
 }

@@ -25,7 +25,8 @@ export interface ThreadSpec {
   mutates: boolean;
 }
 
-export type HazardKind = 'null-deref' | 'use-after-free' | 'concurrent-teardown' | 'double-free' | 'sleeps-in-nonblocking';
+export type HazardKind =
+  'null-deref' | 'use-after-free' | 'concurrent-teardown' | 'double-free' | 'sleeps-in-nonblocking';
 
 export interface Step {
   thread: number;
@@ -106,7 +107,12 @@ export interface ExploreOptions {
  * (hazard, place, class), so one dereference can carry two historical bugs (v4.11's unmap_stage2_range has both
  * a stale pointer across cond_resched_lock and tables freed before the pointer is cleared).
  */
-export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, classify: (h: Hazard) => string = () => '', options: ExploreOptions = { reduce: true }): ExploreResult {
+export function explore(
+  threads: readonly ThreadSpec[],
+  maxStates = 250_000,
+  classify: (h: Hazard) => string = () => '',
+  options: ExploreOptions = { reduce: true },
+): ExploreResult {
   if (threads.length > MAX_THREADS) throw new Error(`lockpath: the explorer takes at most ${MAX_THREADS} threads`);
   const L = layoutOf(threads);
   const { field: FIELD, freed: FREED, freer: FREER, stale: STALE, locks: LOCKS, slotWord } = L;
@@ -122,7 +128,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   // A lock that only one thread ever touches excludes no one: its operations are that thread's local steps.
   const lockUsers = new Map<string, Set<number>>();
   threads.forEach((th, t) => {
-    for (const i of th.program.instrs) if ('lock' in i) (lockUsers.get(i.lock) ?? lockUsers.set(i.lock, new Set()).get(i.lock)!).add(t);
+    for (const i of th.program.instrs)
+      if ('lock' in i) (lockUsers.get(i.lock) ?? lockUsers.set(i.lock, new Set()).get(i.lock)!).add(t);
   });
   const sharedLocks = new Set([...lockUsers].filter(([, users]) => users.size > 1).map(([lock]) => lock));
   const isLocal = (i: Instr): boolean => ('lock' in i ? !sharedLocks.has(i.lock) : isLocalStep(i));
@@ -131,10 +138,16 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   // The words a key is made of: all of them, or (for the reduction's join points) thread t's part -- its pc, the
   // shared values only t can have changed while the others stood still, the locks no other thread uses, its slots --
   // and the others' part: their pcs and slots, and the locks more than one thread uses.
-  const lockWords = (shared: boolean): number[] => L.lockNames.flatMap((name, l) => (sharedLocks.has(name) === shared ? [LOCKS + 3 * l, LOCKS + 3 * l + 1, LOCKS + 3 * l + 2] : []));
+  const lockWords = (shared: boolean): number[] =>
+    L.lockNames.flatMap((name, l) =>
+      sharedLocks.has(name) === shared ? [LOCKS + 3 * l, LOCKS + 3 * l + 1, LOCKS + 3 * l + 2] : [],
+    );
   const slotWords = (t: number): number[] => L.keptSlots[t].map((slot) => slotWord[t][slot]);
   const ownFixed = [FIELD, FREED, FREER, STALE, ...lockWords(false)];
-  const otherWords = threads.map((_, t) => [...threads.flatMap((__, u) => (u === t ? [] : [u, ...slotWords(u)])), ...lockWords(true)]);
+  const otherWords = threads.map((_, t) => [
+    ...threads.flatMap((__, u) => (u === t ? [] : [u, ...slotWords(u)])),
+    ...lockWords(true),
+  ]);
   // One scratch array per key shape, so a key is one fromCharCode over an array of exactly its length.
   const fullScratch = new Array<number>(L.size).fill(0);
   const otherScratch = otherWords.map((words) => new Array<number>(words.length + 1).fill(0));
@@ -142,14 +155,21 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
    * Thread t at pc (memoized): the words of its own key there, with only the slots live there (forgetDead has zeroed
    * the others by the time a key is taken), and the words of the kept slots dead there.
    */
-  const atPc = threads.map((th) => new Array<{ own: number[]; scratch: number[]; dead: number[] } | undefined>(th.program.instrs.length));
+  const atPc = threads.map(
+    (th) => new Array<{ own: number[]; scratch: number[]; dead: number[] } | undefined>(th.program.instrs.length),
+  );
   const wordsAt = (t: number, pc: number): { own: number[]; scratch: number[]; dead: number[] } => {
     let at = atPc[t][pc];
     if (!at) {
       const l = liveness[t];
-      const live = L.keptSlots[t].filter((slot) => !options.reduce || !l || isLive(l, pc, slot)).map((slot) => slotWord[t][slot]);
+      const live = L.keptSlots[t]
+        .filter((slot) => !options.reduce || !l || isLive(l, pc, slot))
+        .map((slot) => slotWord[t][slot]);
       const own = [t, ...ownFixed, ...live];
-      const dead = options.reduce && l ? L.keptSlots[t].filter((slot) => !isLive(l, pc, slot)).map((slot) => slotWord[t][slot]) : [];
+      const dead =
+        options.reduce && l
+          ? L.keptSlots[t].filter((slot) => !isLive(l, pc, slot)).map((slot) => slotWord[t][slot])
+          : [];
       atPc[t][pc] = at = { own, scratch: new Array<number>(own.length + 1).fill(0), dead };
     }
     return at;
@@ -188,7 +208,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   const lockBits = new Map([...sharedLocks].slice(0, 30).map((lock, b) => [lock, b]));
   const lockBitOf = Int32Array.from(L.lockNames, (name) => lockBits.get(name) ?? -1);
   const heldScratch = new Array<number>(threads.length).fill(0);
-  const condReadsField = (i: Extract<Instr, { op: 'branch' }>): boolean => collectSrcs(i.cond).some((src) => 'field' in src);
+  const condReadsField = (i: Extract<Instr, { op: 'branch' }>): boolean =>
+    collectSrcs(i.cond).some((src) => 'field' in src);
   const lockSignature = [...lockBits.keys()].join(',');
   const barriers = threads.map((th) => {
     const cached = staticsOf(th.program).barriers;
@@ -207,7 +228,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     }
     const s = states[i];
     // A thread that dereferences NULL or freed memory has crashed there: what it would do next is not explored.
-    for (let t = 0; t < threads.length; t++) live[t] = s.w[t] >= 0 && !checkHazards(s, t, threads[t].program.instrs[s.w[t]]);
+    for (let t = 0; t < threads.length; t++)
+      live[t] = s.w[t] >= 0 && !checkHazards(s, t, threads[t].program.instrs[s.w[t]]);
     // If one thread's next step commutes with everything the others can do before it lets go of a lock, taking it
     // alone loses no outcome. Unless that closes a cycle (then everyone moves, so no thread is put off forever).
     let reduced = false;
@@ -230,7 +252,13 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       commitSettled();
     }
   }
-  return { hazards, states: states.length, complete, guardsSawNull: [...guardsSawNull.values()], guardsSawTables: [...guardsSawTables.values()] };
+  return {
+    hazards,
+    states: states.length,
+    complete,
+    guardsSawNull: [...guardsSawNull.values()],
+    guardsSawTables: [...guardsSawTables.values()],
+  };
 
   function evalSrc(w: readonly number[], t: number, src: Src): number {
     if ('field' in src) return w[FIELD];
@@ -251,7 +279,16 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
   /** The steps from the initial state to s. */
   function witnessOf(s: State): Step[] {
     const out: Step[] = [];
-    for (let r = s.last; r; r = r.prev) out.push({ thread: r.thread, pc: r.pc, taken: r.taken, seen: r.seen, held: heldBy(r.w, r.thread), field: r.w[FIELD], freed: r.w[FREED] === 1 });
+    for (let r = s.last; r; r = r.prev)
+      out.push({
+        thread: r.thread,
+        pc: r.pc,
+        taken: r.taken,
+        seen: r.seen,
+        held: heldBy(r.w, r.thread),
+        field: r.w[FIELD],
+        freed: r.w[FREED] === 1,
+      });
     return out.reverse();
   }
 
@@ -413,7 +450,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       case 'trylock': {
         const base = LOCKS + 3 * L.lockIndex.get(instr.lock)!;
         const w = moved(s, t, instr.next);
-        const free = instr.mode === 'exclusive' ? w[base] < 0 && w[base + 1] === 0 : w[base] < 0 && (w[base + 1] & bit) === 0;
+        const free =
+          instr.mode === 'exclusive' ? w[base] < 0 && w[base + 1] === 0 : w[base] < 0 && (w[base + 1] & bit) === 0;
         if (free) {
           if (instr.mode === 'exclusive') w[base] = t;
           else w[base + 1] |= bit;
@@ -427,7 +465,9 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       case 'assign': {
         const w = moved(s, t, instr.next);
         const at = slotWord[t][instr.slot];
-        if (at >= 0) w[at] = instr.scalar && instr.src ? symbolic(w, t, instr.src) : assignedValue(instr, (src) => evalSrc(s.w, t, src));
+        if (at >= 0)
+          w[at] =
+            instr.scalar && instr.src ? symbolic(w, t, instr.src) : assignedValue(instr, (src) => evalSrc(s.w, t, src));
         if (instr.clears) forget(w, t, instr.clears);
         if (instr.src && 'field' in instr.src) w[STALE] &= ~bit;
         return [stepped(s, t, w)];
@@ -435,7 +475,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       case 'deref':
         return [stepped(s, t, moved(s, t, instr.next))];
       case 'write': {
-        const v = typeof instr.value === 'string' ? (instr.value === 'null' ? NULLV : TABLES) : evalSrc(s.w, t, instr.value);
+        const v =
+          typeof instr.value === 'string' ? (instr.value === 'null' ? NULLV : TABLES) : evalSrc(s.w, t, instr.value);
         const w = moved(s, t, instr.next);
         w[FIELD] = v === NULLV ? NULLV : TABLES;
         return [stepped(s, t, w)];
@@ -553,7 +594,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
           const w = x.w;
           const at = slotWord[t][ins.slot];
           x.last = { prev: x.last, thread: t, pc, w };
-          if (at >= 0) w[at] = ins.scalar && ins.src ? symbolic(w, t, ins.src) : assignedValue(ins, (src) => evalSrc(w, t, src));
+          if (at >= 0)
+            w[at] = ins.scalar && ins.src ? symbolic(w, t, ins.src) : assignedValue(ins, (src) => evalSrc(w, t, src));
           if (ins.clears) forget(w, t, ins.clears);
           w[t] = ins.next;
           continue;
@@ -581,7 +623,8 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     // other threads' dereferences too. (Local steps after it do not change where it lands for that check's sake:
     // they are never dereferences.)
     const program = threads[t].program;
-    if (next.some((n) => n.w[t] >= 0 && landsOnDeref(program, n.w[t])) && !commutes(s, t, instr, true)) return undefined;
+    if (next.some((n) => n.w[t] >= 0 && landsOnDeref(program, n.w[t])) && !commutes(s, t, instr, true))
+      return undefined;
     return next;
   }
 
@@ -650,7 +693,14 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
 
   /** Thread t's next step commutes with whatever any other thread can do before t releases a lock it holds. */
   function commutes(s: State, t: number, instr: Instr, landsOnDeref: boolean): boolean {
-    if (instr.op === 'lock' || instr.op === 'trylock' || instr.op === 'unlock' || instr.op === 'resched-drop' || instr.op === 'resched-take') return false;
+    if (
+      instr.op === 'lock' ||
+      instr.op === 'trylock' ||
+      instr.op === 'unlock' ||
+      instr.op === 'resched-drop' ||
+      instr.op === 'resched-take'
+    )
+      return false;
     const w = s.w;
     const held = heldScratch.fill(0);
     let tEx = 0;
@@ -671,11 +721,12 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
       const b: Barriers = barriers[u];
       let kinds = conflicts(s, t, instr, u);
       // Moving onto or off a dereference changes what the concurrent-teardown check sees.
-      if ((landsOnDeref || instr.op === 'deref') && (threads[t].mutates || threads[u].mutates)) kinds |= 1 << Access.Deref;
+      if ((landsOnDeref || instr.op === 'deref') && (threads[t].mutates || threads[u].mutates))
+        kinds |= 1 << Access.Deref;
       for (let kind = 0; kinds; kind++, kinds >>>= 1) {
         if (!(kinds & 1) || !b.reach[kind][pc]) continue;
         // u must first acquire a lock t holds (and u does not hold it already, or its lock() would be a no-op).
-        if (((((b.any[kind][pc] & tEx) | (b.exclusive[kind][pc] & tAny)) & ~held[u]) >>> 0) === 0) return false;
+        if ((((b.any[kind][pc] & tEx) | (b.exclusive[kind][pc] & tAny)) & ~held[u]) >>> 0 === 0) return false;
       }
     }
     return true;
@@ -685,8 +736,10 @@ export function explore(threads: readonly ThreadSpec[], maxStates = 250_000, cla
     const values = new Set<number>();
     collectSrcs(instr.cond).forEach((src) => values.add(evalSrc(s.w, t, src)));
     const k = `${t}:${s.w[t]}`;
-    if (values.has(NULLV) && !guardsSawNull.has(k)) guardsSawNull.set(k, { thread: t, pc: s.w[t], held: heldBy(s.w, t) });
-    if (values.has(TABLES) && !guardsSawTables.has(k)) guardsSawTables.set(k, { thread: t, pc: s.w[t], held: heldBy(s.w, t) });
+    if (values.has(NULLV) && !guardsSawNull.has(k))
+      guardsSawNull.set(k, { thread: t, pc: s.w[t], held: heldBy(s.w, t) });
+    if (values.has(TABLES) && !guardsSawTables.has(k))
+      guardsSawTables.set(k, { thread: t, pc: s.w[t], held: heldBy(s.w, t) });
   }
 }
 

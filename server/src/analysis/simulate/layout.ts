@@ -36,7 +36,8 @@ export const DROPPED_SHARED = 1 << 15;
 
 export function layoutOf(threads: readonly ThreadSpec[]): Layout {
   const lockIndex = new Map<string, number>();
-  for (const th of threads) for (const i of th.program.instrs) if ('lock' in i && !lockIndex.has(i.lock)) lockIndex.set(i.lock, lockIndex.size);
+  for (const th of threads)
+    for (const i of th.program.instrs) if ('lock' in i && !lockIndex.has(i.lock)) lockIndex.set(i.lock, lockIndex.size);
   const n = threads.length;
   const locks = n + 4;
   let size = locks + 3 * lockIndex.size;
@@ -55,7 +56,18 @@ export function layoutOf(threads: readonly ThreadSpec[]): Layout {
     slotWord.push(words);
     keptSlots.push(kept);
   }
-  return { field: n, freed: n + 1, freer: n + 2, stale: n + 3, locks, lockNames: [...lockIndex.keys()], lockIndex, slotWord, keptSlots, size };
+  return {
+    field: n,
+    freed: n + 1,
+    freer: n + 2,
+    stale: n + 3,
+    locks,
+    lockNames: [...lockIndex.keys()],
+    lockIndex,
+    slotWord,
+    keptSlots,
+    size,
+  };
 }
 
 /** Which slots some instruction sets, and which some instruction reads (as a source, a test or a flag). */
@@ -82,10 +94,10 @@ function slotUsesOf(program: Program): { set: Uint8Array; read: Uint8Array } {
       // A scalar copy gives an unknown source its symbol: it writes the source too.
       if (i.scalar && i.src && 'slot' in i.src) set[i.src.slot] = 1;
     } else if (i.op === 'trylock') set[i.slot] = 1;
-    else if (i.op === 'sleep') read[i.slot] = 1; else if (i.op === 'branch') readsCond(i.cond);
+    else if (i.op === 'sleep') read[i.slot] = 1;
+    else if (i.op === 'branch') readsCond(i.cond);
     else if (i.op === 'deref' || i.op === 'free') reads(i.src);
     else if (i.op === 'write' && typeof i.value === 'object') reads(i.value);
   }
   return { set, read };
 }
-

@@ -46,7 +46,15 @@ export type Instr =
    * slot := src, or := a flag constant (true/false), or unknown. scalar: a copy of a flag-like value; an unknown
    * source is first given a symbol, so later tests of either slot agree (correlated unknowns).
    */
-  | (Base & { op: 'assign'; slot: number; src?: Src; flag?: 'true' | 'false'; scalar?: true; next: number; clears?: number[] })
+  | (Base & {
+      op: 'assign';
+      slot: number;
+      src?: Src;
+      flag?: 'true' | 'false';
+      scalar?: true;
+      next: number;
+      clears?: number[];
+    })
   /** Takes the lock if no thread holds it (slot := true), else fails (slot := false); never waits. */
   | (Base & { op: 'trylock'; lock: string; mode: 'exclusive' | 'shared'; fn: string; slot: number; next: number })
   /** A call that may sleep: a hazard where the thread's blockability is not known to be true. */
@@ -85,7 +93,12 @@ export interface CompileOptions {
   mayBlock: MayBlock;
 }
 
-export const defaultCompileOptions: CompileOptions = { maxInstrs: 60_000, maxDepth: 40, locksHeld: [], mayBlock: 'always' };
+export const defaultCompileOptions: CompileOptions = {
+  maxInstrs: 60_000,
+  maxDepth: 40,
+  locksHeld: [],
+  mayBlock: 'always',
+};
 
 type Patch = (pc: number) => void;
 
@@ -95,7 +108,10 @@ class Compiler {
   readonly slotNames: string[] = [];
   truncated = false;
 
-  constructor(private readonly graph: CallGraph, private readonly opts: CompileOptions) {}
+  constructor(
+    private readonly graph: CallGraph,
+    private readonly opts: CompileOptions,
+  ) {}
 
   emit(i: Instr): number {
     if (this.instrs.length >= this.opts.maxInstrs) {
@@ -117,7 +133,10 @@ class Compiler {
       if (bound) {
         const rest = name.slice(dot);
         // Given &x, the callee's *p is x itself, and p->f is x.f.
-        return this.slot(bound.frame, bound.addressOf && rest.startsWith('.*') ? bound.path + rest.slice(2) : bound.path + rest);
+        return this.slot(
+          bound.frame,
+          bound.addressOf && rest.startsWith('.*') ? bound.path + rest.slice(2) : bound.path + rest,
+        );
       }
     }
     if (name === BLOCKABLE) frame = 0;
@@ -196,9 +215,21 @@ class Compiler {
           this.emit({ op: 'sleep', fn: s.fn, slot: this.slot(0, BLOCKABLE), frame, at, next: this.pc + 1 });
           return;
         case 'lock':
-          if (s.op === 'trylock') this.emit({ op: 'trylock', lock: s.lock, mode: s.mode, fn: s.fn, slot: this.slot(frame, s.result ?? '$try'), frame, at, next: this.pc + 1 });
-          else if (s.op === 'acquire') this.emit({ op: 'lock', lock: s.lock, mode: s.mode, fn: s.fn, frame, at, next: this.pc + 1 });
-          else if (s.op === 'release') this.emit({ op: 'unlock', lock: s.lock, fn: s.fn, frame, at, next: this.pc + 1 });
+          if (s.op === 'trylock')
+            this.emit({
+              op: 'trylock',
+              lock: s.lock,
+              mode: s.mode,
+              fn: s.fn,
+              slot: this.slot(frame, s.result ?? '$try'),
+              frame,
+              at,
+              next: this.pc + 1,
+            });
+          else if (s.op === 'acquire')
+            this.emit({ op: 'lock', lock: s.lock, mode: s.mode, fn: s.fn, frame, at, next: this.pc + 1 });
+          else if (s.op === 'release')
+            this.emit({ op: 'unlock', lock: s.lock, fn: s.fn, frame, at, next: this.pc + 1 });
           else {
             this.emit({ op: 'resched-drop', lock: s.lock, fn: s.fn, frame, at, next: this.pc + 1 });
             this.emit({ op: 'resched-take', lock: s.lock, mode: s.mode, fn: s.fn, frame, at, next: this.pc + 1 });
@@ -211,13 +242,28 @@ class Compiler {
           this.emit({ op: 'deref', src: this.src(frame, s.value), text: s.text, frame, at, next: this.pc + 1 });
           return;
         case 'write':
-          this.emit({ op: 'write', value: typeof s.value === 'string' ? s.value : this.src(frame, s.value), frame, at, next: this.pc + 1 });
+          this.emit({
+            op: 'write',
+            value: typeof s.value === 'string' ? s.value : this.src(frame, s.value),
+            frame,
+            at,
+            next: this.pc + 1,
+          });
           return;
         case 'free':
           this.emit({ op: 'free', src: this.src(frame, s.value), fn: s.fn, frame, at, next: this.pc + 1 });
           return;
         case 'if': {
-          const br = this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: -1, else: -1, guard: testsResource(s.cond), frame, at });
+          const br = this.emit({
+            op: 'branch',
+            cond: this.cond(frame, s.cond),
+            text: s.text,
+            then: -1,
+            else: -1,
+            guard: testsResource(s.cond),
+            frame,
+            at,
+          });
           (this.instrs[br] as { then: number }).then = this.pc;
           block(s.then);
           const skip = jumpPatch(at);
@@ -235,13 +281,31 @@ class Compiler {
           let exitBranch = -1;
           if (testFirst) {
             block(s.test);
-            exitBranch = this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: this.pc + 1, else: -1, guard: testsResource(s.cond), frame, at });
+            exitBranch = this.emit({
+              op: 'branch',
+              cond: this.cond(frame, s.cond),
+              text: s.text,
+              then: this.pc + 1,
+              else: -1,
+              guard: testsResource(s.cond),
+              frame,
+              at,
+            });
           }
           block(s.body);
           const continueTarget = this.pc;
           if (!testFirst) {
             block(s.test);
-            this.emit({ op: 'branch', cond: this.cond(frame, s.cond), text: s.text, then: head, else: this.pc + 1, guard: testsResource(s.cond), frame, at });
+            this.emit({
+              op: 'branch',
+              cond: this.cond(frame, s.cond),
+              text: s.text,
+              then: head,
+              else: this.pc + 1,
+              guard: testsResource(s.cond),
+              frame,
+              at,
+            });
           } else {
             this.emit({ op: 'jump', target: head, frame, at });
           }
@@ -274,7 +338,8 @@ class Compiler {
         case 'case':
           return;
         case 'return':
-          if (s.value) this.emit({ op: 'assign', slot: retSlot, src: this.src(frame, s.value), frame, at, next: this.pc + 1 });
+          if (s.value)
+            this.emit({ op: 'assign', slot: retSlot, src: this.src(frame, s.value), frame, at, next: this.pc + 1 });
           if (s.local) this.returnedLocal.set(frame, s.local);
           exits.push(jumpPatch(at));
           return;
@@ -322,8 +387,17 @@ class Compiler {
   }
 
   /** Copies every known slot of a struct (the whole and its paths, shortest first) into another frame's struct. */
-  private copyFields(fromFrame: number, prefix: string, toFrame: number, into: string, at: Span, emitFrame: number): void {
-    const fields = [...this.slotNames.entries()].filter(([, name]) => name === prefix || name.startsWith(`${prefix}.`)).sort((a, b) => a[1].length - b[1].length);
+  private copyFields(
+    fromFrame: number,
+    prefix: string,
+    toFrame: number,
+    into: string,
+    at: Span,
+    emitFrame: number,
+  ): void {
+    const fields = [...this.slotNames.entries()]
+      .filter(([, name]) => name === prefix || name.startsWith(`${prefix}.`))
+      .sort((a, b) => a[1].length - b[1].length);
     for (const [slot, name] of fields) {
       const target = this.slot(toFrame, into + name.slice(prefix.length));
       this.emit({ op: 'assign', slot: target, src: { slot }, scalar: true, frame: emitFrame, at, next: this.pc + 1 });
@@ -332,32 +406,50 @@ class Compiler {
   }
 
   /** Binds the callee's parameters to the arguments: values, constants and copies; paths of pointers to the caller's. */
-  private bindParams(frame: number, child: number, callee: FunctionFacts, args: readonly (CallArg | undefined)[], at: Span): void {
+  private bindParams(
+    frame: number,
+    child: number,
+    callee: FunctionFacts,
+    args: readonly (CallArg | undefined)[],
+    at: Span,
+  ): void {
     callee.params.forEach((p, i) => {
       const a = args[i];
       // A pointer (or &x) is the caller's object; a struct passed by value is a copy of what the caller knew of it.
       const byValue = !!a?.path && !a.addressOf && /^(const\s+)?struct\s/.test(p.type) && !p.type.includes('*');
-      if (a?.path && !byValue) (this.frames[child].paths ??= new Map()).set(p.name, { frame, path: a.path, addressOf: a.addressOf });
+      if (a?.path && !byValue)
+        (this.frames[child].paths ??= new Map()).set(p.name, { frame, path: a.path, addressOf: a.addressOf });
       const slot = this.slot(child, p.name);
       this.assign(frame, slot, a?.value, a?.scalar ?? (a?.path ? { copy: a.path } : {}), at, child);
       if (byValue) this.copyFields(frame, `${this.resolvedName(frame, a.path!)}`, child, p.name, at, child);
     });
   }
 
-  private call(frame: number, fn: FunctionFacts, s: Extract<Stmt, { k: 'call' }>, bindings: Bindings, stack: FunctionFacts[]): void {
+  private call(
+    frame: number,
+    fn: FunctionFacts,
+    s: Extract<Stmt, { k: 'call' }>,
+    bindings: Bindings,
+    stack: FunctionFacts[],
+  ): void {
     const site: CallSiteFacts = { callee: s.callee, args: s.args, at: s.at, locksHeld: [], guards: [] };
-    const targets = this.graph.targets(fn, site, bindings).filter((t) => this.graph.matters(t.fn) && !stack.includes(t.fn));
+    const targets = this.graph
+      .targets(fn, site, bindings)
+      .filter((t) => this.graph.matters(t.fn) && !stack.includes(t.fn));
     const argSrcs = s.args.map((a) => (a.value ? this.src(frame, a.value) : undefined));
     if (targets.length === 0) {
       // A macro or a function outside the tree: given a table pointer, it reads the tables (stage2_pud_offset).
       const external = this.graph.externalCallee(fn, site, bindings);
-      if (s.resultTo) this.emit({ op: 'assign', slot: this.slot(frame, s.resultTo), frame, at: s.at, next: this.pc + 1 });
+      if (s.resultTo)
+        this.emit({ op: 'assign', slot: this.slot(frame, s.resultTo), frame, at: s.at, next: this.pc + 1 });
       if (!external || this.graph.model.addressOnlyCalls.includes(external)) return;
       for (const [i, src] of argSrcs.entries()) {
-        if (src) this.emit({ op: 'deref', src, text: `${external}(${s.args[i].text})`, frame, at: s.at, next: this.pc + 1 });
+        if (src)
+          this.emit({ op: 'deref', src, text: `${external}(${s.args[i].text})`, frame, at: s.at, next: this.pc + 1 });
       }
       const first = argSrcs.find((x) => x);
-      if (s.assignTo && first) this.emit({ op: 'assign', slot: this.slot(frame, s.assignTo), src: first, frame, at: s.at, next: this.pc + 1 });
+      if (s.assignTo && first)
+        this.emit({ op: 'assign', slot: this.slot(frame, s.assignTo), src: first, frame, at: s.at, next: this.pc + 1 });
       return;
     }
     // Inlining deeper than the bound would leave out what the callee does: the program says it is incomplete.
@@ -375,7 +467,14 @@ class Compiler {
       const exits = this.compileFunction(child, this.graph.bindingsFor(fn, t.args, t.fn, bindings), [...stack, t.fn]);
       exits.forEach((p) => p(this.pc));
       if (s.assignTo) {
-        this.emit({ op: 'assign', slot: this.slot(frame, s.assignTo), src: { slot: this.slot(child, '$return') }, frame, at: s.at, next: this.pc + 1 });
+        this.emit({
+          op: 'assign',
+          slot: this.slot(frame, s.assignTo),
+          src: { slot: this.slot(child, '$return') },
+          frame,
+          at: s.at,
+          next: this.pc + 1,
+        });
       }
       if (s.resultTo) this.receiveStruct(frame, child, s.resultTo, s.at);
       if (targets.length > 1) {
@@ -390,7 +489,11 @@ class Compiler {
 
 /** A condition that tests the resource (a guard), not just flags or unknowns. */
 function testsResource(c: Cond): boolean {
-  return c.k === 'isnull' || (c.k === 'not' && testsResource(c.c)) || ((c.k === 'and' || c.k === 'or') && (testsResource(c.a) || testsResource(c.b)));
+  return (
+    c.k === 'isnull' ||
+    (c.k === 'not' && testsResource(c.c)) ||
+    ((c.k === 'and' || c.k === 'or') && (testsResource(c.a) || testsResource(c.b)))
+  );
 }
 
 /** Compiles the thread that starts in `entry`. `prelude` frames name core functions above it (for witnesses). */
@@ -399,17 +502,40 @@ export function compileThread(graph: CallGraph, entry: FunctionFacts, opts: Part
   const c = new Compiler(graph, o);
   c.frames.push({ fn: entry, parent: -1 });
   // Per call, the blockability stays unknown: the tests the code makes decide it, the same way each time.
-  if (o.mayBlock !== 'per-call') c.emit({ op: 'assign', slot: c.slot(0, BLOCKABLE), flag: o.mayBlock === 'always' ? 'true' : 'false', frame: 0, at: entry.nameSpan, next: c.pc + 1 });
-  for (const held of o.locksHeld) c.emit({ op: 'lock', lock: held.lock, mode: 'exclusive', fn: 'core', frame: 0, at: held.at, next: c.pc + 1, byCore: true });
+  if (o.mayBlock !== 'per-call')
+    c.emit({
+      op: 'assign',
+      slot: c.slot(0, BLOCKABLE),
+      flag: o.mayBlock === 'always' ? 'true' : 'false',
+      frame: 0,
+      at: entry.nameSpan,
+      next: c.pc + 1,
+    });
+  for (const held of o.locksHeld)
+    c.emit({
+      op: 'lock',
+      lock: held.lock,
+      mode: 'exclusive',
+      fn: 'core',
+      frame: 0,
+      at: held.at,
+      next: c.pc + 1,
+      byCore: true,
+    });
   const exits = c.compileFunction(0, new Map(), [entry]);
   exits.forEach((p) => p(c.pc));
-  for (const held of [...o.locksHeld].reverse()) c.emit({ op: 'unlock', lock: held.lock, fn: 'core', frame: 0, at: held.at, next: c.pc + 1, byCore: true });
+  for (const held of [...o.locksHeld].reverse())
+    c.emit({ op: 'unlock', lock: held.lock, fn: 'core', frame: 0, at: held.at, next: c.pc + 1, byCore: true });
   c.emit({ op: 'end', frame: 0, at: entry.span });
   return programOf(c, o.mayBlock);
 }
 
 /** A thread that enters through several alternative functions (one teardown path calling every .release). */
-export function compileAlternatives(graph: CallGraph, entries: readonly FunctionFacts[], opts: Partial<CompileOptions> = {}): Program {
+export function compileAlternatives(
+  graph: CallGraph,
+  entries: readonly FunctionFacts[],
+  opts: Partial<CompileOptions> = {},
+): Program {
   if (entries.length === 1) return compileThread(graph, entries[0], opts);
   const o = { ...defaultCompileOptions, ...opts };
   const c = new Compiler(graph, o);
@@ -449,7 +575,15 @@ function addClears(c: Compiler): void {
 function programOf(c: Compiler, mayBlock: MayBlock): Program {
   addClears(c);
   const blockableSlot = c.slotNames.indexOf(`0:${BLOCKABLE}`);
-  return { instrs: c.instrs, frames: c.frames, slots: c.slotNames.length, slotNames: c.slotNames, truncated: c.truncated, blockableSlot, mayBlock };
+  return {
+    instrs: c.instrs,
+    frames: c.frames,
+    slots: c.slotNames.length,
+    slotNames: c.slotNames,
+    truncated: c.truncated,
+    blockableSlot,
+    mayBlock,
+  };
 }
 
 /** The call stack of an instruction, outermost first: function names and the call sites between them. */

@@ -57,7 +57,11 @@ export class ProgramCache {
 
   /** The program with every facts object it refers to replaced by what stands for it now. */
   private follow(p: Program): Program {
-    const frames = p.frames.map((f) => ({ ...f, fn: this.now(f.fn), ...(f.callAt ? { callAt: this.now(f.callAt) } : {}) }));
+    const frames = p.frames.map((f) => ({
+      ...f,
+      fn: this.now(f.fn),
+      ...(f.callAt ? { callAt: this.now(f.callAt) } : {}),
+    }));
     const instrs = p.instrs.map((i) => {
       const at = this.now(i.at);
       return at === i.at ? i : { ...i, at };

@@ -50,7 +50,9 @@ function accessesOf(i: Instr, condReadsField: (i: Extract<Instr, { op: 'branch' 
     case 'deref':
       return readsField(i.src) ? [Access.Deref, Access.ReadField] : [Access.Deref];
     case 'write':
-      return typeof i.value === 'object' && readsField(i.value) ? [Access.WriteField, Access.ReadField] : [Access.WriteField];
+      return typeof i.value === 'object' && readsField(i.value)
+        ? [Access.WriteField, Access.ReadField]
+        : [Access.WriteField];
     case 'free':
       return readsField(i.src) ? [Access.Free, Access.ReadField] : [Access.Free];
     default:
@@ -62,7 +64,11 @@ function accessesOf(i: Instr, condReadsField: (i: Extract<Instr, { op: 'branch' 
  * `locks` maps each lock more than one thread uses to its bit. A resched-take counts as an acquisition only when the
  * lock is held on every way to the resched-drop just before it (otherwise the drop dropped nothing).
  */
-export function barriersOf(program: Program, locks: ReadonlyMap<string, number>, condReadsField: (i: Extract<Instr, { op: 'branch' }>) => boolean): Barriers {
+export function barriersOf(
+  program: Program,
+  locks: ReadonlyMap<string, number>,
+  condReadsField: (i: Extract<Instr, { op: 'branch' }>) => boolean,
+): Barriers {
   const instrs = program.instrs;
   const n = instrs.length;
   const succ = instrs.map(successorsOf);
@@ -80,7 +86,7 @@ export function barriersOf(program: Program, locks: ReadonlyMap<string, number>,
     visited[0] = 1;
   }
   // Round robin until nothing changes: a resched-take reads what is held at its drop, which may still shrink.
-  for (let changed = n > 0; changed; ) {
+  for (let changed = n > 0; changed;) {
     changed = false;
     for (let pc = 0; pc < n; pc++) {
       if (!visited[pc]) continue;
@@ -104,7 +110,9 @@ export function barriersOf(program: Program, locks: ReadonlyMap<string, number>,
   function dropped(pc: number): boolean {
     const i = instrs[pc];
     const d = pc > 0 ? instrs[pc - 1] : undefined;
-    return i.op === 'resched-take' && d?.op === 'resched-drop' && d.lock === i.lock && (held[pc - 1] & bitOf(i.lock)) !== 0;
+    return (
+      i.op === 'resched-take' && d?.op === 'resched-drop' && d.lock === i.lock && (held[pc - 1] & bitOf(i.lock)) !== 0
+    );
   }
 
   const acquires = (pc: number, exclusiveOnly: boolean): number => {

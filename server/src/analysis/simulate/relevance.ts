@@ -52,7 +52,7 @@ function compute(program: Program): Uint8Array {
     else if (i.op === 'branch' && i.guard) condSlots(i.cond).forEach(mark);
   }
   const worthTracking = knowable(program);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const next = frontiers(instrs, relevant);
     instrs.forEach((i, pc) => {
@@ -89,7 +89,7 @@ function knowable(program: Program): Uint8Array {
   }
   for (let s = 0; s < out.length; s++) if (tests[s] > 1) out[s] = 1;
   // Copies carry knowledge both ways (a symbol ties source and copy).
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const i of instrs) {
       if (i.op !== 'assign' || !i.src || !('slot' in i.src)) continue;
@@ -113,11 +113,21 @@ const MANY = '*';
 function frontiers(instrs: readonly Instr[], relevant: Uint8Array): (string | undefined)[] {
   const n = instrs.length;
   const sets = new Array<Set<number> | undefined>(n);
-  const matters = (i: Instr): boolean => isShared(i) || ((i.op === 'assign' || i.op === 'trylock') && relevant[i.slot] === 1);
+  const matters = (i: Instr): boolean =>
+    isShared(i) || ((i.op === 'assign' || i.op === 'trylock') && relevant[i.slot] === 1);
   for (let pc = 0; pc < n; pc++) sets[pc] = matters(instrs[pc]) ? new Set([pc]) : new Set();
-  const succ = (i: Instr): number[] => (i.op === 'jump' ? [i.target] : i.op === 'branch' ? [i.then, i.else] : i.op === 'choice' ? i.targets : i.op === 'end' ? [] : [i.next]);
+  const succ = (i: Instr): number[] =>
+    i.op === 'jump'
+      ? [i.target]
+      : i.op === 'branch'
+        ? [i.then, i.else]
+        : i.op === 'choice'
+          ? i.targets
+          : i.op === 'end'
+            ? []
+            : [i.next];
   const overflow = new Uint8Array(n);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let pc = n - 1; pc >= 0; pc--) {
       const i = instrs[pc];

@@ -21,7 +21,8 @@ export function replayWitness(threads: readonly ThreadSpec[], hazard: Hazard): R
   let freed = false;
   let freer = -1;
   const locks = new Map<string, LockState>();
-  const lock = (name: string): LockState => locks.get(name) ?? locks.set(name, { ex: -1, sh: new Set(), dropped: new Set() }).get(name)!;
+  const lock = (name: string): LockState =>
+    locks.get(name) ?? locks.set(name, { ex: -1, sh: new Set(), dropped: new Set() }).get(name)!;
   const holds = (t: number, name: string): boolean => lock(name).ex === t || lock(name).sh.has(t);
   const heldBy = (t: number): string[] => [...locks.keys()].filter((n) => holds(t, n)).sort();
   const value = (t: number, src: Src): number => ('field' in src ? field : (slots[t].get(src.slot) ?? UNKNOWN));
@@ -75,7 +76,8 @@ export function replayWitness(threads: readonly ThreadSpec[], hazard: Hazard): R
     const why = execute(i, t, st.taken);
     if (why) return fail(n, why);
     const held = heldBy(t);
-    if (held.join(',') !== [...st.held].sort().join(',')) return fail(n, `the witness says thread ${t} holds [${st.held.join(', ')}], the code says [${held.join(', ')}]`);
+    if (held.join(',') !== [...st.held].sort().join(','))
+      return fail(n, `the witness says thread ${t} holds [${st.held.join(', ')}], the code says [${held.join(', ')}]`);
   }
   return fail(steps.length, 'the witness is empty');
 
@@ -85,7 +87,8 @@ export function replayWitness(threads: readonly ThreadSpec[], hazard: Hazard): R
       case 'lock': {
         const l = lock(i.lock);
         if (holds(t, i.lock)) break;
-        if (l.ex >= 0 || (i.mode === 'exclusive' && l.sh.size > 0)) return `${i.fn}: ${i.lock} is held by another thread`;
+        if (l.ex >= 0 || (i.mode === 'exclusive' && l.sh.size > 0))
+          return `${i.fn}: ${i.lock} is held by another thread`;
         if (i.mode === 'exclusive') l.ex = t;
         else l.sh.add(t);
         break;
@@ -102,7 +105,8 @@ export function replayWitness(threads: readonly ThreadSpec[], hazard: Hazard): R
       case 'resched-take': {
         const l = lock(i.lock);
         if (!l.dropped.has(bit)) break;
-        if (l.ex >= 0 || (i.mode === 'exclusive' && l.sh.size > 0)) return `${i.fn}: ${i.lock} is held by another thread`;
+        if (l.ex >= 0 || (i.mode === 'exclusive' && l.sh.size > 0))
+          return `${i.fn}: ${i.lock} is held by another thread`;
         l.dropped.delete(bit);
         if (i.mode === 'exclusive') l.ex = t;
         else l.sh.add(t);
@@ -143,7 +147,8 @@ export function replayWitness(threads: readonly ThreadSpec[], hazard: Hazard): R
       case 'branch': {
         const v = evalCond(i.cond, (src) => value(t, src));
         if (taken === undefined) return `the test \`${i.text}\` has no way recorded`;
-        if (v !== undefined && v !== taken) return `the test \`${i.text}\` is ${v} here, but the witness takes it as ${taken}`;
+        if (v !== undefined && v !== taken)
+          return `the test \`${i.text}\` is ${v} here, but the witness takes it as ${taken}`;
         if (v === undefined) refine(t, i.cond, taken);
         pcs[t] = taken ? i.then : i.else;
         return undefined;
@@ -171,17 +176,29 @@ export function replayWitness(threads: readonly ThreadSpec[], hazard: Hazard): R
   function hazardous(i: Instr, t: number, n: number): ReplayResult {
     switch (hazard.kind) {
       case 'null-deref':
-        return i.op === 'deref' && value(t, i.src) === NULLV ? { feasible: true } : fail(n, 'the walk does not meet NULL here');
+        return i.op === 'deref' && value(t, i.src) === NULLV
+          ? { feasible: true }
+          : fail(n, 'the walk does not meet NULL here');
       case 'use-after-free':
-        return i.op === 'deref' && value(t, i.src) === TABLES && freed ? { feasible: true } : fail(n, 'the tables are not freed when the walk reaches them');
+        return i.op === 'deref' && value(t, i.src) === TABLES && freed
+          ? { feasible: true }
+          : fail(n, 'the tables are not freed when the walk reaches them');
       case 'concurrent-teardown': {
         const p = hazard.partner;
         const other = p ? threads[p.thread].program.instrs[pcs[p.thread]] : undefined;
-        const ok = i.op === 'deref' && value(t, i.src) === TABLES && !!p && pcs[p.thread] === p.pc && other?.op === 'deref' && value(p.thread, other.src) === TABLES;
+        const ok =
+          i.op === 'deref' &&
+          value(t, i.src) === TABLES &&
+          !!p &&
+          pcs[p.thread] === p.pc &&
+          other?.op === 'deref' &&
+          value(p.thread, other.src) === TABLES;
         return ok ? { feasible: true } : fail(n, 'no teardown walk is poised at the same tables');
       }
       case 'double-free':
-        return i.op === 'free' && value(t, i.src) === TABLES && freed && freer !== t ? { feasible: true } : fail(n, 'the tables are not freed by another thread first');
+        return i.op === 'free' && value(t, i.src) === TABLES && freed && freer !== t
+          ? { feasible: true }
+          : fail(n, 'the tables are not freed by another thread first');
       case 'sleeps-in-nonblocking': {
         if (i.op !== 'sleep') return fail(n, 'the last step does not sleep');
         const program = threads[t].program;

@@ -83,9 +83,23 @@ export class ExploreCache {
   }
 }
 
-export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, actors: readonly TeardownActor[], limits = defaultSimulationLimits, cache?: ExploreCache, programs?: ProgramCache): EntrySimulation {
-  const compile = (): Program => compileThread(graph, entry.fn, { locksHeld: entry.locksHeld.map((lock) => ({ lock, at: entry.fn.nameSpan })), mayBlock: entry.mayBlock });
-  const program = programs ? programs.get(`${entry.fn.file}|${entry.fn.name}|${entry.locksHeld.join(',')}|${entry.mayBlock}`, compile) : compile();
+export function simulateEntry(
+  graph: CallGraph,
+  model: Model,
+  entry: Entry,
+  actors: readonly TeardownActor[],
+  limits = defaultSimulationLimits,
+  cache?: ExploreCache,
+  programs?: ProgramCache,
+): EntrySimulation {
+  const compile = (): Program =>
+    compileThread(graph, entry.fn, {
+      locksHeld: entry.locksHeld.map((lock) => ({ lock, at: entry.fn.nameSpan })),
+      mayBlock: entry.mayBlock,
+    });
+  const program = programs
+    ? programs.get(`${entry.fn.file}|${entry.fn.name}|${entry.locksHeld.join(',')}|${entry.mayBlock}`, compile)
+    : compile();
   const sim: EntrySimulation = { entry, program, runs: [], blocked: [], harmless: [] };
   const pins = pinsOf(model, entry.context);
   for (const actor of actors) {
@@ -97,7 +111,11 @@ export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, acto
     }
     if (entry.context === 'teardown' && !assumptionEnabled(model, 'releases-may-overlap')) {
       const a = model.assumptions.find((x) => x.id === 'releases-may-overlap');
-      sim.blocked.push({ actor, assumption: 'releases-may-overlap', description: `switched off: ${a?.description ?? 'two releases never overlap'}` });
+      sim.blocked.push({
+        actor,
+        assumption: 'releases-may-overlap',
+        description: `switched off: ${a?.description ?? 'two releases never overlap'}`,
+      });
       continue;
     }
     if (!actor.frees) {
@@ -108,7 +126,9 @@ export function simulateEntry(graph: CallGraph, model: Model, entry: Entry, acto
       { name: threadName(model, entry), program, mutates: entry.context === 'teardown' },
       { name: actorName(model, actor), program: actor.program, mutates: true },
     ];
-    const key = cache ? `${limits.maxStates}|${model.lock.name}|${entry.context}|${program.mayBlock}|${fingerprint(program)}|${fingerprint(actor.program)}` : '';
+    const key = cache
+      ? `${limits.maxStates}|${model.lock.name}|${entry.context}|${program.mayBlock}|${fingerprint(program)}|${fingerprint(actor.program)}`
+      : '';
     let result = cache?.get(key);
     if (!result) {
       result = explore(threads, limits.maxStates, (h) => classify(h, threads, model.lock.name, entry.context));
@@ -161,8 +181,14 @@ export interface ChainVerdict {
 /** Verdicts for all chains of one entry from its simulation. */
 export function chainVerdicts(model: Model, sim: EntrySimulation, chains: readonly Chain[]): Map<Chain, ChainVerdict> {
   const out = new Map<Chain, ChainVerdict>();
-  const assumptions = [...new Set([...sim.blocked.map((b) => b.assumption), ...(sim.entry.context === 'teardown' && sim.runs.length ? ['releases-may-overlap'] : [])])];
-  for (const c of chains) out.set(c, { verdict: 'safe', reason: '', assumptions: [...assumptions].sort(), hazards: [] });
+  const assumptions = [
+    ...new Set([
+      ...sim.blocked.map((b) => b.assumption),
+      ...(sim.entry.context === 'teardown' && sim.runs.length ? ['releases-may-overlap'] : []),
+    ]),
+  ];
+  for (const c of chains)
+    out.set(c, { verdict: 'safe', reason: '', assumptions: [...assumptions].sort(), hazards: [] });
   const infeasible = new Map<Chain, string>();
   for (const run of sim.runs) {
     for (const hazard of run.result.hazards) {
@@ -172,7 +198,11 @@ export function chainVerdicts(model: Model, sim: EntrySimulation, chains: readon
       // Only a witness the plain interpreter can replay is a finding; anything else is a defect to report.
       const replay = replayWitness(run.threads, hazard);
       if (replay.feasible) out.get(chain)!.hazards.push({ run, hazard });
-      else infeasible.set(chain, `the witness found for ${hazard.kind} could not be replayed (step ${replay.step + 1}: ${replay.why}); this is a defect of lockpath, please report it`);
+      else
+        infeasible.set(
+          chain,
+          `the witness found for ${hazard.kind} could not be replayed (step ${replay.step + 1}: ${replay.why}); this is a defect of lockpath, please report it`,
+        );
     }
   }
   const res = model.resource.display;
@@ -221,14 +251,19 @@ function safeReason(model: Model, sim: EntrySimulation, chain: Chain): string {
       if (!stack.every((f, i) => chain.path[i] === f)) continue;
       const instr = sim.program.instrs[g.pc];
       const fn = stack[stack.length - 1];
-      const locks = g.held.length ? `under ${g.held.map((l) => (l === model.lock.name ? model.lock.display : l)).join(', ')}` : 'without a lock';
+      const locks = g.held.length
+        ? `under ${g.held.map((l) => (l === model.lock.name ? model.lock.display : l)).join(', ')}`
+        : 'without a lock';
       const text = instr.op === 'branch' ? `\`${instr.text}\`` : res;
       seen.set(`${fn}:${instr.at.line}`, `${fn} tests ${text} (line ${instr.at.line + 1}) ${locks}`);
     }
   }
   const pinned = sim.blocked.map((b) => `${b.actor.path.label} cannot start (${b.assumption})`);
   const parts: string[] = [];
-  if (seen.size) parts.push(`guarded: ${[...seen.values()].join('; ')}; each test finds NULL once ${model.freeFunction} has cleared ${res}`);
+  if (seen.size)
+    parts.push(
+      `guarded: ${[...seen.values()].join('; ')}; each test finds NULL once ${model.freeFunction} has cleared ${res}`,
+    );
   else parts.push(`no interleaving reaches a NULL or freed ${res} on this path`);
   if (pinned.length) parts.push(`pinned: ${pinned.join('; ')}`);
   const states = sim.runs.reduce((n, r) => n + r.result.states, 0);
