@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import type { Analysis } from '../../server/src/analysis';
 import { replayWitness } from '../../server/src/analysis/simulate/replay';
 import type { Hazard } from '../../server/src/analysis/simulate/explore';
+import { applyModelFile } from '../../server/src/analysis/model/loader';
+import { kvmArmV4 } from '../../server/src/analysis/model/builtin';
 import { analyzeDir, exampleDir, fixturesDir } from '../helpers';
 
 const folders = [
@@ -93,5 +95,22 @@ describe('witness replay', () => {
       }
     }
     assert.ok(checked > 10, `only ${checked} findings checked`);
+  });
+
+  it('a test the explorer does not keep may go either way in a witness: with the pins off, every race replays', async () => {
+    // With these two assumptions off, kvm_handle_guest_abort's witness passes a `ret == 0` test whose two ways lead
+    // to the same shared steps; the explorer keeps no value for ret there (relevance.ts), and the replay accepts it.
+    const model = applyModelFile(
+      kvmArmV4,
+      { assumptions: { 'vcpu-thread-pins-mm': false, 'vm-ioctl-pins-mm': false } },
+      'test',
+    );
+    const a = await analyzeDir(exampleDir, { model });
+    assert.deepEqual(
+      a.chains.filter(({ verdict }) => verdict.verdict === 'inconclusive').map(({ verdict }) => verdict.reason),
+      [],
+    );
+    assert.equal(a.findings.length, 11);
+    for (const { threads, hazard } of hazards(a)) assert.deepEqual(replayWitness(threads, hazard), { feasible: true });
   });
 });

@@ -6,12 +6,26 @@
 import type { CondI, Instr, Program } from './program';
 
 const memo = new WeakMap<Program, Uint8Array>();
+const ways = new WeakMap<Program, (string | undefined)[]>();
 
 /** relevant[slot] = 1 when the slot's value can change what the thread does to shared state. */
 export function relevantSlots(program: Program): Uint8Array {
   let out = memo.get(program);
   if (!out) memo.set(program, (out = compute(program)));
   return out;
+}
+
+/**
+ * The test at pc decides something: its two ways lead to different next steps that matter. When it does not, a
+ * witness may take either way (the explorer does not keep the values it tests): both lead to the same shared steps.
+ */
+export function branchDecides(program: Program, pc: number): boolean {
+  const i = program.instrs[pc];
+  if (i.op !== 'branch') return true;
+  let next = ways.get(program);
+  if (!next) ways.set(program, (next = frontiers(program.instrs, relevantSlots(program))));
+  const a = next[i.then];
+  return a === undefined || a !== next[i.else];
 }
 
 function condSlots(c: CondI, out: number[] = []): number[] {

@@ -5,6 +5,7 @@
 // infeasible witness is a defect of the analysis, never a finding (simulate.ts turns it into an inconclusive chain).
 import { FALSE, NULLV, SYM, TABLES, TRUE, UNKNOWN, evalCond, type Hazard, type ThreadSpec } from './explore';
 import type { CondI, Instr, Src } from './program';
+import { branchDecides } from './relevance';
 
 export type ReplayResult = { feasible: true } | { feasible: false; step: number; why: string };
 
@@ -147,7 +148,9 @@ export function replayWitness(threads: readonly ThreadSpec[], hazard: Hazard): R
       case 'branch': {
         const v = evalCond(i.cond, (src) => value(t, src));
         if (taken === undefined) return `the test \`${i.text}\` has no way recorded`;
-        if (v !== undefined && v !== taken)
+        // A test whose two ways lead to the same steps that matter may be taken either way (relevance.ts): the
+        // witness is then the same as one that took the way the values say.
+        if (v !== undefined && v !== taken && branchDecides(threads[t].program, pcs[t]))
           return `the test \`${i.text}\` is ${v} here, but the witness takes it as ${taken}`;
         if (v === undefined) refine(t, i.cond, taken);
         pcs[t] = taken ? i.then : i.else;
