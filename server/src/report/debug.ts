@@ -58,7 +58,10 @@ export function stmtLines(body: readonly Stmt[], indent = '  '): string[] {
   for (const s of body) {
     switch (s.k) {
       case 'call':
-        line(`${s.assignTo ? `${s.assignTo} = ` : ''}call ${callee(s.callee)}(${s.args.map(arg).join(', ')})`, s.at);
+        line(
+          `${s.assignTo ? `${s.assignTo} = ` : s.resultTo ? `${s.resultTo} <- ` : ''}call ${callee(s.callee)}(${s.args.map(arg).join(', ')})`,
+          s.at,
+        );
         break;
       case 'lock':
         line(`${s.result ? `${s.result} = ` : ''}${s.op} ${s.lock} ${s.mode} (${s.fn})`, s.at);
