@@ -146,11 +146,18 @@ class Compiler {
       i = this.slotNames.length;
       this.slotNames.push(key);
       this.slotIndex.set(key, i);
+      // Index the new slot under each of its bases (0:r.a.b under 0:r and 0:r.a), for struct copies.
+      for (let d = key.indexOf('.'); d > 0; d = key.indexOf('.', d + 1)) {
+        const base = key.slice(0, d);
+        (this.slotsBelow.get(base) ?? this.slotsBelow.set(base, []).get(base)!).push(i);
+      }
     }
     return i;
   }
 
   private readonly slotIndex = new Map<string, number>();
+  /** Slots by the names of the structs they are fields of. */
+  private readonly slotsBelow = new Map<string, number[]>();
 
   /** The slot name a local or path of a frame resolves to (through parameters bound to a caller's object). */
   resolvedName(frame: number, name: string): string {
@@ -395,8 +402,9 @@ class Compiler {
     at: Span,
     emitFrame: number,
   ): void {
-    const fields = [...this.slotNames.entries()]
-      .filter(([, name]) => name === prefix || name.startsWith(`${prefix}.`))
+    const whole = this.slotIndex.get(prefix);
+    const fields = [...(whole === undefined ? [] : [whole]), ...(this.slotsBelow.get(prefix) ?? [])]
+      .map((slot): [number, string] => [slot, this.slotNames[slot]])
       .sort((a, b) => a[1].length - b[1].length);
     for (const [slot, name] of fields) {
       const target = this.slot(toFrame, into + name.slice(prefix.length));
