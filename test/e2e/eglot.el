@@ -86,6 +86,19 @@
       (lp-emit :step "hover" :line (car at)
                :text (cond ((stringp contents) contents) ((plist-get contents :value)) (t (format "%S" contents)))))
 
+    ;; References on the root (what xref asks for): every access to kvm->arch.pgd, over eglot's connection.
+    (let* ((at (lp-line-of "if (!kvm->arch.pgd)"))
+           (refs (save-excursion
+                   (goto-char (point-min))
+                   (search-forward "if (!kvm->arch.pgd)")
+                   (backward-char (length "pgd)"))
+                   (jsonrpc-request server :textDocument/references
+                                    (append (eglot--TextDocumentPositionParams)
+                                            (list :context (list :includeDeclaration t)))))))
+      (lp-emit :step "references" :line (car at) :count (length refs)
+               :files (vconcat (delete-dups (cl-loop for r across refs
+                                                     collect (car (last (split-string (plist-get r :uri) "/"))))))))
+
     ;; Code lenses: no UI in eglot 1.9; the request still goes through eglot's connection.
     (let* ((age (car (lp-line-of "int kvm_age_hva(")))
            (lenses (jsonrpc-request server :textDocument/codeLens (list :textDocument (eglot--TextDocumentIdentifier)))))

@@ -115,6 +115,12 @@ describe('Emacs + eglot with lockpath serve --stdio on examples/v4.12', { timeou
     assert.match(text, /mmu notifier · safe: checked in kvm_set_spte_hva/);
   });
 
+  it('references on kvm->arch.pgd list its accesses (the request xref makes)', () => {
+    const s = step('references');
+    assert.ok((s.count as number) >= 10, JSON.stringify(s));
+    assert.ok((s.files as string[]).includes('mmu.c'), JSON.stringify(s));
+  });
+
   it('the code lens request (no eglot UI) answers the mmu-notifier race above kvm_age_hva', () => {
     const s = step('codelens');
     const lenses = s.lenses as { line: number; title: string }[];
