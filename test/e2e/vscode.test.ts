@@ -286,6 +286,46 @@ describe(
       await hover.first().waitFor({ state: 'hidden' });
     });
 
+    it('Explain Function opens the explanation rendered, in the markdown preview', async () => {
+      ready();
+      const spte = locate(mmuText, 'void kvm_set_spte_hva(');
+      // The cursor on the function's name: the command explains the word under it.
+      await goTo(spte.line + 1, spte.column + 'void '.length + 3);
+      await runCommand(page, 'lockpath: Explain Function');
+      const preview = page.locator('.tab').filter({ hasText: /Preview kvm_set_spte_hva/ });
+      await preview.first().waitFor({ timeout: ANALYSIS_MS });
+      // Rendered: some frame of the preview's webview shows the explanation as text (no markdown syntax left).
+      const deadline = Date.now() + ANALYSIS_MS;
+      let rendered = '';
+      while (!rendered && Date.now() < deadline) {
+        // Not the workbench itself (its code lenses say "safe" too): only the webview frames.
+        for (const f of page.frames().filter((x) => x !== page.mainFrame())) {
+          const text = await f.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+          if (/kvm_set_spte_hva/.test(text) && /safe/.test(text) && !/^#/m.test(text)) rendered = text;
+        }
+        if (!rendered) await page.waitForTimeout(250);
+      }
+      assert.ok(rendered, 'the preview shows the explanation rendered');
+      await shot('05b-explain');
+      // The raw markdown is not what opened: no editor tab holds the .md text itself.
+      assert.equal(
+        await page
+          .locator('.tab')
+          .filter({ hasText: /^kvm_set_spte_hva\.md$/ })
+          .count(),
+        0,
+      );
+      // Close the preview by its own tab (the editor keeps the focus), so mmu.c stays open for the tests after.
+      await preview.first().hover();
+      await preview.first().locator('.action-label.codicon-close').click();
+      await preview.first().waitFor({ state: 'hidden' });
+      await page
+        .locator('.tab')
+        .filter({ hasText: /^mmu\.c/ })
+        .first()
+        .waitFor();
+    });
+
     it('the lockpath: Races view lists each race by name, its chain in call order, then the witness lane by lane', async () => {
       ready();
       const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /lockpath: Races/i }) });
