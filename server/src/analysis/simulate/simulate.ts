@@ -47,7 +47,7 @@ export interface ExploreStore {
   put(key: string, result: ExploreResult): void;
 }
 
-const CACHE_LIMIT = 2000;
+const CACHE_LIMIT = 500;
 
 /**
  * Exploration results by the structure of the programs explored (positions left out): an edit elsewhere, or one
