@@ -300,7 +300,7 @@ describe(
       while (!rendered && Date.now() < deadline) {
         // Not the workbench itself (its code lenses say "safe" too): only the webview frames.
         for (const f of page.frames().filter((x) => x !== page.mainFrame())) {
-          const text = await f.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+          const text = await f.evaluate<string>("document.body ? document.body.innerText : ''").catch(() => '');
           if (/kvm_set_spte_hva/.test(text) && /safe/.test(text) && !/^#/m.test(text)) rendered = text;
         }
         if (!rendered) await page.waitForTimeout(250);
