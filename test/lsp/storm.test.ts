@@ -203,7 +203,9 @@ describe('server under an edit storm', () => {
       `# storm: ${pending.length} requests (${cancelled} cancelled), ${client.publications.length} publications, RSS ${rssBefore} -> ${rssAfter} KB`,
     );
     assert.ok(client.publications.length >= 5, 'analyses finished during the pauses and were published');
-    assert.ok(rssAfter <= rssBefore * 1.5, `memory grew from ${rssBefore} to ${rssAfter} KB`);
+    // Bounded caches (programs, explorations with their witnesses) fill during the storm: 1.4x on a quiet machine,
+    // up to 1.6x inside the full suite since the value model made witnesses longer; a leak grows past that.
+    assert.ok(rssAfter <= rssBefore * 1.75, `memory grew from ${rssBefore} to ${rssAfter} KB`);
     assert.doesNotMatch(client.stderr, /Unhandled|TypeError|RangeError/);
   });
 });
