@@ -2,7 +2,7 @@
 // guards it, where execution contexts enter, how teardown starts, and the named assumptions behind "pinned".
 
 /** A reference that keeps a teardown path from starting while held. */
-export type Pin = 'kvm-ref' | 'mm-user';
+export type Pin = string;
 
 export type LockMode = 'exclusive' | 'shared';
 
@@ -20,9 +20,61 @@ export interface LockOp {
   sleeps?: boolean;
 }
 
+/**
+ * What a context is to the lifetime story. The engine reasons by role, never by a context's id:
+ * - owner: runs while holding a pin its model names (a VCPU ioctl holds the fd's reference), so a teardown that
+ *   requires that pin gone cannot overlap it;
+ * - callback: runs asynchronously and may overlap teardown unless a quiescing fact stops it first (mmu notifier,
+ *   irq handler, work item, timer);
+ * - teardown: frees the resource (mmu_notifier release, kvm_destroy_vm, a driver's remove()).
+ */
+export type ContextRole = 'owner' | 'callback' | 'teardown';
+
 export interface ContextSpec {
   id: string;
   label: string;
+  /** Required from the domain model v2 on; absent means: teardown for id 'teardown', else callback/owner by pins. */
+  role?: ContextRole;
+  /** Whether code in this context may sleep; entries can refine it per ops field (viaMayBlock). */
+  mayBlock?: MayBlock;
+}
+
+/** A reference whose holder keeps a teardown path from starting (kvm-ref, mm-user, a driver's device reference). */
+export interface PinSpec {
+  id: string;
+  description: string;
+}
+
+/**
+ * "After `function` returns, no instance of the contexts in `stops` is running or can start": free_irq stops the
+ * irq handler, cancel_work_sync the work item, timer_shutdown_sync the timer, synchronize_rcu the RCU readers,
+ * mmu_notifier_unregister the notifier callbacks. The simulator orders a teardown against callbacks with these.
+ */
+export interface QuiesceSpec {
+  function: string;
+  stops: string[];
+  /** How the facts came about, for explanations ("free_irq waits for a running handler"). */
+  description?: string;
+}
+
+/**
+ * The words a model gives its resource, so report/ and lsp/ never say "stage-2" for a driver's ring:
+ * tables: "the stage-2 tables" / "the ring"; chain: "stage-2 chain" / "ring chain".
+ */
+export interface ResourceWords {
+  tables: string;
+  chain: string;
+}
+
+/**
+ * The cleanup-based lock forms of linux/cleanup.h: guard(type)(&lock) holds until the end of the enclosing block,
+ * scoped_guard(type, &lock) { } for the block it governs. `type` is the guard class (spinlock, spinlock_irqsave,
+ * mutex, write_lock, read_lock, rwsem_read, ...); mode and sleeps as for LockOp.
+ */
+export interface CleanupGuardSpec {
+  type: string;
+  mode: LockMode;
+  sleeps?: boolean;
 }
 
 export interface HookSpec {
@@ -73,12 +125,16 @@ export interface AssumptionSpec {
 }
 
 export interface ResourceSpec {
+  /** Names the resource in findings and witnesses when a model has several (canonical and nested stage-2 MMUs). */
+  id?: string;
   /** How messages name it: kvm->arch.pgd. */
   display: string;
   /** Trailing field names that reach it: ['arch', 'pgd'] matches kvm->arch.pgd and x.arch.pgd. */
   fieldPath: string[];
   /** Pointer types whose parameters carry a walk into the tables (pgd_t *pgd). */
   walkTypes: string[];
+  /** How report/ and lsp/ name what it points to; absent: the model's own words. */
+  words?: ResourceWords;
 }
 
 export interface Model {
@@ -90,8 +146,25 @@ export interface Model {
   detect: string[];
   resource: ResourceSpec;
   freeFunction: string;
+  /** Further functions that free the resource (several teardown helpers, deferred frees through RCU callbacks). */
+  freeFunctions?: string[];
+  /** Further resources of the same model: nested stage-2 MMUs, a container of roots with its own lifetime. */
+  resources?: ResourceSpec[];
+  /** How report/ and lsp/ name the model's resource when it has no words of its own. */
+  words?: ResourceWords;
+  /** The references a context can hold (PinSpec.id is what TeardownPathSpec.requires and assumptions name). */
+  pins?: PinSpec[];
+  /** Calls after which contexts cannot run: see QuiesceSpec. */
+  quiesce?: QuiesceSpec[];
+  /** guard()/scoped_guard() classes this model's code uses, by class name. */
+  cleanupGuards?: CleanupGuardSpec[];
+  /**
+   * The assumption under which two teardown paths may run at the same time (KVM: releases-may-overlap); with it
+   * off, a teardown chain is checked against no other teardown.
+   */
+  overlapAssumption?: string;
   /** The lock by its field name (mmu_lock), with how messages name it. */
-  lock: { name: string; display: string; kind: 'spinlock' | 'rwlock' };
+  lock: { name: string; display: string; kind: 'spinlock' | 'rwlock' | 'mutex' | 'rwsem' };
   lockOps: LockOp[];
   /** Functions that free memory given as their first argument. */
   freeCalls: string[];
