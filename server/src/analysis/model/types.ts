@@ -205,3 +205,19 @@ export function pinsOf(model: Model, context: string): { pin: Pin; assumption: s
 export function contextLabel(model: Model, id: string): string {
   return model.contexts.find((c) => c.id === id)?.label ?? id;
 }
+
+/**
+ * A context's role. Until every model states roles, a context without one is read the old way: the id 'teardown'
+ * tears down, a context some enabled assumption pins is an owner, any other is a callback.
+ */
+export function roleOf(model: Model, context: string): ContextRole {
+  const spec = model.contexts.find((c) => c.id === context);
+  if (spec?.role) return spec.role;
+  if (context === 'teardown') return 'teardown';
+  return pinsOf(model, context).length ? 'owner' : 'callback';
+}
+
+/** How report/ and lsp/ name what the resource points to. */
+export function wordsOf(model: Model): ResourceWords {
+  return model.resource.words ?? model.words ?? { tables: 'the stage-2 tables', chain: 'stage-2 chain' };
+}
